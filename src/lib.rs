@@ -1,0 +1,28 @@
+//! # nnlab
+//!
+//! The classic "training artificial neural networks" study (METU EE449 HW1 is the reference
+//! protocol) on [Burn](https://burn.dev), generic over the backend: activation functions, a
+//! from-scratch XOR MLP, a from-scratch conv2d, five MLP/CNN architectures on CIFAR-10,
+//! ReLU vs sigmoid gradients, learning rates and step schedules.
+//!
+//! Everything the `nnlab` command does is callable from Rust. The modules, from the bottom up:
+//!
+//! - [`backend`]: the one place that names concrete Burn backends; run-time selection.
+//! - [`activation`]: tanh, sigmoid, ReLU and their closed-form derivatives.
+//! - [`xor`]: the XOR blobs and an MLP with a hand-written backward pass.
+//! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress bars.
+//! - [`study`]: one module per study, config → runs → files.
+
+pub mod activation;
+pub mod backend;
+pub mod error;
+pub mod plot;
+pub mod progress;
+pub mod results;
+pub mod study;
+pub mod xor;
+
+pub use activation::Activation;
+pub use backend::{BackendKind, BackendTask, run_task};
+pub use burn;
+pub use error::{Error, Result};

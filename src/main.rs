@@ -1,0 +1,167 @@
+//! The `nnlab` command: parses arguments, picks the backend, calls the library, and prints
+//! where the outputs went. Everything here is callable from Rust through the `nnlab` crate.
+
+use clap::{Args, Parser, Subcommand};
+use nnlab::activation::parse_activation_list;
+use nnlab::backend::{BackendKind, BackendTask, run_task};
+use nnlab::error::{Error, Result};
+use nnlab::study::{self, StudyContext};
+use nnlab::xor::{XorMode, XorTrainConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  nnlab activations                        plot tanh, sigmoid, ReLU and their derivatives
+  nnlab xor --seeds 20                     scratch MLP on XOR, 20 seeds per activation
+  nnlab xor --activation relu --mode sample --epochs 200
+  nnlab --backend ndarray --out runs xor   pick a backend and an output directory
+  cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
+
+/// nnlab: the classic neural-network training study (EE449 HW1) on Burn, CPU or GPU.
+#[derive(Debug, Parser)]
+#[command(name = "nnlab", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// Backend: ndarray, flex or wgpu [default: the fastest compiled CPU backend]
+    #[arg(long, global = true, value_name = "NAME")]
+    backend: Option<String>,
+    /// Output directory; each study writes to <out>/<study>/
+    #[arg(long, global = true, default_value = "nnlab-out", value_name = "DIR")]
+    out: PathBuf,
+    /// Base random seed (data, weights, shuffles)
+    #[arg(long, global = true, default_value_t = 0)]
+    seed: u64,
+    /// Recompute runs whose results already exist
+    #[arg(long, global = true)]
+    force: bool,
+    /// No progress bars
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Plot tanh, sigmoid and ReLU with their closed-form derivatives (homework part 1.1)
+    #[command(after_help = "Example:\n  nnlab activations --out results\n  → results/activations/activations.{png,svg,json}")]
+    Activations,
+    /// Train the from-scratch MLP on the XOR blobs (homework parts 1.2–1.3)
+    #[command(after_help = "Examples:\n  nnlab xor                         all activations, 1 seed, 10 000 full-batch epochs\n  nnlab xor --seeds 20              spread of accuracy and boundaries over 20 seeds\n  nnlab xor --activation relu --mode sample --epochs 200 --lr 0.01")]
+    Xor(XorArgs),
+}
+
+#[derive(Debug, Args)]
+struct XorArgs {
+    /// relu, sigmoid, tanh, a comma list, or all
+    #[arg(long, default_value = "all")]
+    activation: String,
+    /// Runs per activation (seeds seed, seed+1, ...)
+    #[arg(long, default_value_t = 1)]
+    seeds: usize,
+    /// full: one update per epoch on the whole set; sample: one update per point
+    #[arg(long, default_value = "full")]
+    mode: String,
+    /// Epochs [default: 10000 for full, 100 for sample]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Learning rate of the W += lr·(−∂L/∂W) rule
+    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true)]
+    lr: f64,
+    /// Hidden units
+    #[arg(long, default_value_t = 4)]
+    hidden: usize,
+    /// Standard deviation of each cluster
+    #[arg(long, default_value_t = 0.4, allow_negative_numbers = true)]
+    noise_std: f64,
+    /// Training points
+    #[arg(long, default_value_t = 1000)]
+    train_samples: usize,
+    /// Validation points
+    #[arg(long, default_value_t = 100)]
+    val_samples: usize,
+}
+
+/// One parsed command, ready to run on whichever backend was chosen.
+struct Job {
+    command: Command,
+    out: PathBuf,
+    seed: u64,
+    force: bool,
+    quiet: bool,
+}
+
+impl BackendTask for Job {
+    type Output = Vec<PathBuf>;
+
+    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Result<Vec<PathBuf>> {
+        let ctx = StudyContext { out: self.out.clone(), backend, force: self.force, quiet: self.quiet };
+        match self.command {
+            Command::Activations => study::activations::run::<B>(&ctx, &device),
+            Command::Xor(a) => {
+                let mode: XorMode = a.mode.parse()?;
+                let config = study::xor::XorStudyConfig {
+                    activations: parse_activation_list(&a.activation)?,
+                    seeds: a.seeds,
+                    run: XorTrainConfig {
+                        mode,
+                        epochs: a.epochs.unwrap_or(if mode == XorMode::Full { 10_000 } else { 100 }),
+                        lr: a.lr,
+                        hidden: a.hidden,
+                        seed: self.seed,
+                        data: nnlab::xor::XorDataConfig {
+                            train_samples: a.train_samples,
+                            val_samples: a.val_samples,
+                            noise_std: a.noise_std,
+                        },
+                        ..XorTrainConfig::default()
+                    },
+                };
+                config.run.validate()?;
+                let (runs, files) = study::xor::run::<B>(&ctx, &config, &device)?;
+                for r in &runs {
+                    println!(
+                        "{:<16} val acc {:.3}  train acc {:.3}{}",
+                        r.name,
+                        r.val_accuracy,
+                        r.train_accuracy,
+                        if r.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
+                    );
+                }
+                Ok(files)
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Vec<PathBuf>> {
+    let backend = match &cli.backend {
+        Some(name) => name.parse::<BackendKind>()?,
+        None => BackendKind::default_compiled()
+            .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
+    };
+    let job = Job { command: cli.command, out: cli.out, seed: cli.seed, force: cli.force, quiet: cli.quiet };
+    run_task(backend, job)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(files) => {
+            println!("wrote {} files:", files.len());
+            for f in files {
+                println!("  {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Writing and reading result files safely.
+//!
+//! Every file nnlab produces goes through [`write_atomic`]: the bytes are written to a
+//! temporary file in the same directory, flushed, then renamed over the target, so an
+//! interrupted run never leaves a half-written result behind.
+
+use crate::error::{Error, Result};
+use serde::{Serialize, de::DeserializeOwned};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Creates `dir` (and parents) and checks that files can be created in it.
+pub fn prepare_dir(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::io(
+            "output path is not a directory",
+            dir,
+            std::io::Error::other("choose a directory with --out"),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create output directory", dir, e))?;
+    // Probe writability now, so a read-only directory fails before any work is done.
+    tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::io("output directory is not writable (choose another with --out)", dir, e))?;
+    Ok(dir.to_path_buf())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write in", dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io("cannot write", path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io("cannot write", path, e))?;
+    tmp.persist(path).map_err(|e| Error::io("cannot write", path, e.error))?;
+    Ok(())
+}
+
+/// Serialises `value` as pretty JSON and writes it atomically to `path`.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| Error::Json { path: path.into(), source })?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads a JSON file written by [`write_json`].
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.into(), source })
+}
+
+/// Mean, standard deviation (population), min and max of a list of numbers.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Population standard deviation.
+    pub std: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Stats {
+    /// Summary of `values`; NaNs are ignored; all-NaN or empty gives NaNs.
+    pub fn of(values: &[f64]) -> Stats {
+        let v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        if v.is_empty() {
+            return Stats { mean: f64::NAN, std: f64::NAN, min: f64::NAN, max: f64::NAN };
+        }
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        Stats {
+            mean,
+            std: var.sqrt(),
+            min: v.iter().copied().fold(f64::INFINITY, f64::min),
+            max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// Serde helpers that store non-finite numbers as JSON `null` and read `null` back as NaN,
+/// so curves of diverged runs round-trip.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes each value, non-finite ones as `null`.
+    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let v: Vec<Option<f64>> = values.iter().map(|x| x.is_finite().then_some(*x)).collect();
+        v.serialize(s)
+    }
+
+    /// Reads each value, `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v: Vec<Option<f64>> = Vec::deserialize(d)?;
+        Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+}

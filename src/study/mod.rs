@@ -1,0 +1,28 @@
+//! The studies: each turns a config into runs, result files and figures under
+//! `<out>/<study>/`.
+
+pub mod activations;
+pub mod xor;
+
+use crate::backend::BackendKind;
+use std::path::PathBuf;
+
+/// What every study needs to know besides its own config.
+#[derive(Debug, Clone)]
+pub struct StudyContext {
+    /// The root output directory (`--out`).
+    pub out: PathBuf,
+    /// The backend runs use.
+    pub backend: BackendKind,
+    /// Recompute runs whose results already exist.
+    pub force: bool,
+    /// No progress bars.
+    pub quiet: bool,
+}
+
+impl StudyContext {
+    /// `<out>/<study>`.
+    pub fn dir(&self, study: &str) -> PathBuf {
+        self.out.join(study)
+    }
+}
