@@ -10,12 +10,16 @@
 //! - [`backend`]: the one place that names concrete Burn backends; run-time selection.
 //! - [`activation`]: tanh, sigmoid, ReLU and their closed-form derivatives.
 //! - [`xor`]: the XOR blobs and an MLP with a hand-written backward pass.
+//! - [`conv`], [`npy`], [`assets`]: conv2d from scratch, `.npy` files, the shipped inputs.
 //! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress bars.
 //! - [`study`]: one module per study, config → runs → files.
 
 pub mod activation;
+pub mod assets;
 pub mod backend;
+pub mod conv;
 pub mod error;
+pub mod npy;
 pub mod plot;
 pub mod progress;
 pub mod results;

@@ -15,6 +15,9 @@ Examples:
   nnlab activations                        plot tanh, sigmoid, ReLU and their derivatives
   nnlab xor --seeds 20                     scratch MLP on XOR, 20 seeds per activation
   nnlab xor --activation relu --mode sample --epochs 200
+  nnlab conv                               conv2d from scratch on the shipped digits and kernels
+  nnlab conv --input samples_7.npy --kernel kernel.npy
+  nnlab all                                every study above, homework protocol
   nnlab --backend ndarray --out runs xor   pick a backend and an output directory
   cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
 
@@ -49,6 +52,22 @@ enum Command {
     /// Train the from-scratch MLP on the XOR blobs (homework parts 1.2–1.3)
     #[command(after_help = "Examples:\n  nnlab xor                         all activations, 1 seed, 10 000 full-batch epochs\n  nnlab xor --seeds 20              spread of accuracy and boundaries over 20 seeds\n  nnlab xor --activation relu --mode sample --epochs 200 --lr 0.01")]
     Xor(XorArgs),
+    /// conv2d from scratch on digit images and a kernel bank, `.npy` in, image grid out (part 2)
+    #[command(after_help = "Examples:\n  nnlab conv                                        the shipped five 7s and eight 4×4 kernels\n  nnlab conv --input samples_7.npy --kernel kernel.npy   the course's files\n  → <out>/conv/out.npy (float32 [N, O, H−kh+1, W−kw+1]) and conv.{png,svg}")]
+    Conv(ConvArgs),
+    /// Run every study in order with the homework protocol
+    #[command(after_help = "Example:\n  nnlab --out results all\n  → results/<study>/... for each study")]
+    All,
+}
+
+#[derive(Debug, Args)]
+struct ConvArgs {
+    /// Images [N, C, H, W] as .npy (uint8, float32 or float64) [default: shipped digits]
+    #[arg(long, value_name = "FILE.npy")]
+    input: Option<PathBuf>,
+    /// Kernels [O, C, kh, kw] as .npy [default: shipped 4×4 kernel bank]
+    #[arg(long, value_name = "FILE.npy")]
+    kernel: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -98,40 +117,62 @@ impl BackendTask for Job {
         let ctx = StudyContext { out: self.out.clone(), backend, force: self.force, quiet: self.quiet };
         match self.command {
             Command::Activations => study::activations::run::<B>(&ctx, &device),
-            Command::Xor(a) => {
-                let mode: XorMode = a.mode.parse()?;
-                let config = study::xor::XorStudyConfig {
-                    activations: parse_activation_list(&a.activation)?,
-                    seeds: a.seeds,
-                    run: XorTrainConfig {
-                        mode,
-                        epochs: a.epochs.unwrap_or(if mode == XorMode::Full { 10_000 } else { 100 }),
-                        lr: a.lr,
-                        hidden: a.hidden,
-                        seed: self.seed,
-                        data: nnlab::xor::XorDataConfig {
-                            train_samples: a.train_samples,
-                            val_samples: a.val_samples,
-                            noise_std: a.noise_std,
-                        },
-                        ..XorTrainConfig::default()
-                    },
+            Command::Xor(a) => run_xor::<B>(&ctx, &xor_config(&a, self.seed)?, &device),
+            Command::Conv(a) => {
+                let config = study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel };
+                study::conv::run::<B>(&ctx, &config, &device)
+            }
+            Command::All => {
+                let mut files = study::activations::run::<B>(&ctx, &device)?;
+                let xor = study::xor::XorStudyConfig {
+                    run: XorTrainConfig { seed: self.seed, ..XorTrainConfig::default() },
+                    ..Default::default()
                 };
-                config.run.validate()?;
-                let (runs, files) = study::xor::run::<B>(&ctx, &config, &device)?;
-                for r in &runs {
-                    println!(
-                        "{:<16} val acc {:.3}  train acc {:.3}{}",
-                        r.name,
-                        r.val_accuracy,
-                        r.train_accuracy,
-                        if r.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
-                    );
-                }
+                files.extend(run_xor::<B>(&ctx, &xor, &device)?);
+                files.extend(study::conv::run::<B>(&ctx, &Default::default(), &device)?);
                 Ok(files)
             }
         }
     }
+}
+
+fn xor_config(a: &XorArgs, seed: u64) -> Result<study::xor::XorStudyConfig> {
+    let mode: XorMode = a.mode.parse()?;
+    Ok(study::xor::XorStudyConfig {
+        activations: parse_activation_list(&a.activation)?,
+        seeds: a.seeds,
+        run: XorTrainConfig {
+            mode,
+            epochs: a.epochs.unwrap_or(if mode == XorMode::Full { 10_000 } else { 100 }),
+            lr: a.lr,
+            hidden: a.hidden,
+            seed,
+            data: nnlab::xor::XorDataConfig {
+                train_samples: a.train_samples,
+                val_samples: a.val_samples,
+                noise_std: a.noise_std,
+            },
+            ..XorTrainConfig::default()
+        },
+    })
+}
+
+fn run_xor<B: burn::tensor::backend::Backend>(
+    ctx: &StudyContext,
+    config: &study::xor::XorStudyConfig,
+    device: &B::Device,
+) -> Result<Vec<PathBuf>> {
+    let (runs, files) = study::xor::run::<B>(ctx, config, device)?;
+    for r in &runs {
+        println!(
+            "{:<16} val acc {:.3}  train acc {:.3}{}",
+            r.name,
+            r.val_accuracy,
+            r.train_accuracy,
+            if r.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
+        );
+    }
+    Ok(files)
 }
 
 fn run(cli: Cli) -> Result<Vec<PathBuf>> {
@@ -155,12 +196,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            // Every error's message already includes its cause.
             eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                eprintln!("  caused by: {s}");
-                source = s.source();
-            }
             ExitCode::FAILURE
         }
     }

@@ -15,3 +15,17 @@ pub fn bar(total: u64, label: &str, quiet: bool) -> ProgressBar {
     bar.set_prefix(label.to_string());
     bar
 }
+
+/// A byte-count bar (downloads) with transfer rate and ETA; hidden when `quiet`.
+pub fn bytes_bar(total: u64, label: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>14} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}

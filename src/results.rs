@@ -11,12 +11,15 @@ use std::path::{Path, PathBuf};
 
 /// Creates `dir` (and parents) and checks that files can be created in it.
 pub fn prepare_dir(dir: &Path) -> Result<PathBuf> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::io(
-            "output path is not a directory",
-            dir,
-            std::io::Error::other("choose a directory with --out"),
-        ));
+    // The nearest existing ancestor must be a directory (a file given as --out is a common slip).
+    if let Some(existing) = dir.ancestors().find(|p| p.exists()) {
+        if !existing.is_dir() {
+            return Err(Error::io(
+                "output path is not a directory",
+                existing,
+                std::io::Error::other("it is a file; choose a directory with --out"),
+            ));
+        }
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create output directory", dir, e))?;
     // Probe writability now, so a read-only directory fails before any work is done.
@@ -32,6 +35,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write in", dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io("cannot write", path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io("cannot write", path, e))?;
+    // Temporary files are private (0600); results are ordinary files others may read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path).map_err(|e| Error::io("cannot write", path, e.error))?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! atomically.
 
 pub mod activations;
+pub mod grid;
 pub mod xor;
 
 use crate::error::{Error, Result};
@@ -60,9 +61,12 @@ pub fn save<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<Vec<PathBuf
         root.present().map_err(|e| plot_err(&png_path, e.to_string()))?;
     }
     let mut png = Vec::new();
-    image::RgbImage::from_raw(w, h, rgb)
-        .ok_or_else(|| plot_err(&png_path, "bitmap buffer has the wrong size".into()))?
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        std::io::Cursor::new(&mut png),
+        image::codecs::png::CompressionType::Best,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    image::ImageEncoder::write_image(encoder, &rgb, w, h, image::ExtendedColorType::Rgb8)
         .map_err(|e| plot_err(&png_path, e.to_string()))?;
     write_atomic(&png_path, &png)?;
 

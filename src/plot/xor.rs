@@ -3,6 +3,7 @@
 use super::{FONT, Figure, PlotResult, colour, err};
 use crate::results::Stats;
 use plotters::coord::Shift;
+use plotters::element::BitMapElement;
 use plotters::prelude::*;
 
 /// Network outputs on a square grid, for drawing regions and the 0.5 contour.
@@ -89,15 +90,21 @@ impl Figure for BoundaryFigure<'_> {
             .build_cartesian_2d(-e..e, -e..e)
             .map_err(err)?;
         chart.configure_mesh().disable_mesh().label_style((FONT, 12)).draw().map_err(err)?;
+        // The filled regions as one bitmap over the plotting area (one PNG inside the SVG).
+        let (pw, ph) = chart.plotting_area().dim_in_pixel();
         let n = self.grid.resolution;
-        chart
-            .draw_series((0..n * n).map(|k| {
-                let (ix, iy) = (k % n, k / n);
-                let (x0, y0, x1, y1) = self.grid.cell(ix, iy);
-                let fill = if self.grid.class(ix, iy) { CLASS1 } else { CLASS0 };
-                Rectangle::new([(x0, y0), (x1, y1)], fill.filled())
-            }))
-            .map_err(err)?;
+        let mut pixels = Vec::with_capacity((pw * ph * 3) as usize);
+        for py in 0..ph {
+            // Pixel rows run top (y = +e) to bottom (y = −e); grid rows bottom to top.
+            let iy = ((ph - 1 - py) as usize * n) / ph as usize;
+            for px in 0..pw {
+                let ix = (px as usize * n) / pw as usize;
+                let c = if self.grid.class(ix, iy) { CLASS1 } else { CLASS0 };
+                pixels.extend_from_slice(&[c.0, c.1, c.2]);
+            }
+        }
+        let regions = BitMapElement::with_owned_buffer((-e, e), (pw, ph), pixels).ok_or("region bitmap has the wrong size")?;
+        chart.plotting_area().draw(&regions).map_err(err)?;
         chart
             .draw_series(self.grid.contour_cells().into_iter().map(|(ix, iy)| {
                 let (x0, y0, x1, y1) = self.grid.cell(ix, iy);

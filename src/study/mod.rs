@@ -2,6 +2,7 @@
 //! `<out>/<study>/`.
 
 pub mod activations;
+pub mod conv;
 pub mod xor;
 
 use crate::backend::BackendKind;
