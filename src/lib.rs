@@ -11,6 +11,7 @@
 //! - [`activation`]: tanh, sigmoid, ReLU and their closed-form derivatives.
 //! - [`xor`]: the XOR blobs and an MLP with a hand-written backward pass.
 //! - [`conv`], [`npy`], [`assets`]: conv2d from scratch, `.npy` files, the shipped inputs.
+//! - [`data`]: CIFAR-10 found or downloaded, checked, split, normalised, on the device.
 //! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress bars.
 //! - [`study`]: one module per study, config → runs → files.
 
@@ -18,6 +19,7 @@ pub mod activation;
 pub mod assets;
 pub mod backend;
 pub mod conv;
+pub mod data;
 pub mod error;
 pub mod npy;
 pub mod plot;

@@ -115,21 +115,24 @@ impl BackendTask for Job {
 
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Result<Vec<PathBuf>> {
         let ctx = StudyContext { out: self.out.clone(), backend, force: self.force, quiet: self.quiet };
+        // Studies without autodiff run on the inner backend: an autodiff backend keeps
+        // graph memory for every op until a backward pass, which these never make.
+        type Plain<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
         match self.command {
-            Command::Activations => study::activations::run::<B>(&ctx, &device),
-            Command::Xor(a) => run_xor::<B>(&ctx, &xor_config(&a, self.seed)?, &device),
+            Command::Activations => study::activations::run::<Plain<B>>(&ctx, &device),
+            Command::Xor(a) => run_xor::<Plain<B>>(&ctx, &xor_config(&a, self.seed)?, &device),
             Command::Conv(a) => {
                 let config = study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel };
-                study::conv::run::<B>(&ctx, &config, &device)
+                study::conv::run::<Plain<B>>(&ctx, &config, &device)
             }
             Command::All => {
-                let mut files = study::activations::run::<B>(&ctx, &device)?;
+                let mut files = study::activations::run::<Plain<B>>(&ctx, &device)?;
                 let xor = study::xor::XorStudyConfig {
                     run: XorTrainConfig { seed: self.seed, ..XorTrainConfig::default() },
                     ..Default::default()
                 };
-                files.extend(run_xor::<B>(&ctx, &xor, &device)?);
-                files.extend(study::conv::run::<B>(&ctx, &Default::default(), &device)?);
+                files.extend(run_xor::<Plain<B>>(&ctx, &xor, &device)?);
+                files.extend(study::conv::run::<Plain<B>>(&ctx, &Default::default(), &device)?);
                 Ok(files)
             }
         }

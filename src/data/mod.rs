@@ -1,0 +1,37 @@
+//! CIFAR-10: find or download it, read either official layout, split and normalise it as
+//! the homework does, and keep it on the device.
+//!
+//! - [`source`]: `--data-dir` / `NNLAB_DATA`, the cache, or a checked download.
+//! - [`cifar`]: the binary and python layouts, with integrity checks.
+//! - [`prepare`]: scaling, the stratified validation split, caps for quick runs.
+//! - [`batches`]: device-resident sets and shuffled batches as index gathers.
+
+pub mod batches;
+pub mod cifar;
+pub mod prepare;
+pub mod source;
+
+pub use batches::{DeviceSet, EpochBatches};
+pub use cifar::{CLASS_NAMES, Cifar10, Layout};
+pub use prepare::{InputScale, Prepared, PreparedSet, SplitConfig};
+pub use source::DataSource;
+
+use crate::error::Result;
+
+/// Where the data comes from and how it is split: everything a study needs to get its sets.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DataConfig {
+    /// Where to find CIFAR-10 (not part of a result's identity).
+    #[serde(skip)]
+    pub source: DataSource,
+    /// Split, caps and scaling.
+    pub split: SplitConfig,
+}
+
+/// Locates (or downloads), reads and prepares CIFAR-10.
+pub fn load(config: &DataConfig, quiet: bool) -> Result<Prepared> {
+    config.split.validate()?;
+    let (dir, _) = config.source.locate(quiet)?;
+    let raw = cifar::read_dir(&dir)?;
+    prepare::prepare(&raw, &config.split)
+}
