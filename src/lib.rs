@@ -20,12 +20,14 @@ pub mod assets;
 pub mod backend;
 pub mod conv;
 pub mod data;
+pub mod model;
 pub mod error;
 pub mod npy;
 pub mod plot;
 pub mod progress;
 pub mod results;
 pub mod study;
+pub mod train;
 pub mod xor;
 
 pub use activation::Activation;

@@ -4,7 +4,9 @@
 use clap::{Args, Parser, Subcommand};
 use nnlab::activation::parse_activation_list;
 use nnlab::backend::{BackendKind, BackendTask, run_task};
-use nnlab::error::{Error, Result};
+use nnlab::error::{Error, Result, ensure_positive_finite};
+use nnlab::model::parse_arch_list;
+use nnlab::train::{OptimizerConfig, Schedule, TrainConfig};
 use nnlab::study::{self, StudyContext};
 use nnlab::xor::{XorMode, XorTrainConfig};
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ Examples:
   nnlab xor --activation relu --mode sample --epochs 200
   nnlab conv                               conv2d from scratch on the shipped digits and kernels
   nnlab conv --input samples_7.npy --kernel kernel.npy
+  nnlab architectures --arch mlp1,cnn4     five nets on CIFAR-10 with Adam (or a subset)
   nnlab all                                every study above, homework protocol
   nnlab --backend ndarray --out runs xor   pick a backend and an output directory
   cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
@@ -40,6 +43,13 @@ struct Cli {
     /// No progress bars
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// CIFAR-10 directory (cifar-10-batches-bin/ or cifar-10-batches-py/, or their parent)
+    /// [default: $NNLAB_DATA, then the cache ~/.cache/nnlab, then download]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Never download CIFAR-10; fail with instructions if it is not found
+    #[arg(long, global = true)]
+    offline: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,9 +65,89 @@ enum Command {
     /// conv2d from scratch on digit images and a kernel bank, `.npy` in, image grid out (part 2)
     #[command(after_help = "Examples:\n  nnlab conv                                        the shipped five 7s and eight 4×4 kernels\n  nnlab conv --input samples_7.npy --kernel kernel.npy   the course's files\n  → <out>/conv/out.npy (float32 [N, O, H−kh+1, W−kw+1]) and conv.{png,svg}")]
     Conv(ConvArgs),
+    /// The five networks on CIFAR-10 with Adam: curves, test accuracy, weights (part 3)
+    #[command(after_help = "Examples:\n  nnlab architectures                               mlp1, mlp2, cnn3, cnn4, cnn5; Adam; 15 epochs\n  nnlab architectures --arch mlp1,cnn4 --seeds 2\n  nnlab architectures --arch \"conv3x3x16,relu,maxpool2,fc32,relu\"   your own spec (FC10 appended)\n  nnlab architectures --epochs 1 --max-train 5000 --max-val 1000 --max-test 1000   a quick run\n\nSpec notation: fcN, fcN-nobias, convKxKxN, maxpoolK, relu (= the activation), comma-separated;\nthe homework's own notation works too: \"Conv-3×3×16, ReLU, MaxPool-2×2\".\nSeveral specs: separate with ';'.")]
+    Architectures(ArchArgs),
     /// Run every study in order with the homework protocol
     #[command(after_help = "Example:\n  nnlab --out results all\n  → results/<study>/... for each study")]
     All,
+}
+
+/// Flags shared by the CIFAR-10 studies.
+#[derive(Debug, Args)]
+struct CifarArgs {
+    /// Epochs [default: the study's homework protocol]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Runs per configuration (seeds seed, seed+1, ...)
+    #[arg(long, default_value_t = 1)]
+    seeds: usize,
+    /// Training batch size
+    #[arg(long, default_value_t = 50)]
+    batch_size: usize,
+    /// Record curves every N steps
+    #[arg(long, default_value_t = 10)]
+    record_every: usize,
+    /// Batch size of validation and test passes
+    #[arg(long, default_value_t = 1000)]
+    eval_batch_size: usize,
+    /// Use at most N training images (stratified), for quick runs
+    #[arg(long, value_name = "N")]
+    max_train: Option<usize>,
+    /// Use at most N validation images (stratified)
+    #[arg(long, value_name = "N")]
+    max_val: Option<usize>,
+    /// Use at most N test images (stratified)
+    #[arg(long, value_name = "N")]
+    max_test: Option<usize>,
+    /// Fraction of each class held out for validation
+    #[arg(long, default_value_t = 0.1)]
+    val_fraction: f64,
+}
+
+impl CifarArgs {
+    fn split(&self, seed: u64) -> nnlab::data::SplitConfig {
+        nnlab::data::SplitConfig {
+            val_fraction: self.val_fraction,
+            seed,
+            max_train: self.max_train,
+            max_val: self.max_val,
+            max_test: self.max_test,
+            input_scale: nnlab::data::InputScale::Normalized,
+        }
+    }
+
+    fn train(&self, base: TrainConfig, seed: u64) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs.unwrap_or(base.epochs),
+            batch_size: self.batch_size,
+            record_every: self.record_every,
+            eval_batch_size: self.eval_batch_size,
+            seed,
+            ..base
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ArchArgs {
+    /// Networks: all, names (mlp1,cnn4), or specs separated by ';'
+    #[arg(long, default_value = "all")]
+    arch: String,
+    /// Activation at every activation layer: relu, sigmoid or tanh
+    #[arg(long, default_value = "relu")]
+    activation: String,
+    /// Optimiser: adam or sgd
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate [default: 0.001 for Adam, 0.01 for SGD]
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Skip validation passes during training (test accuracy is unchanged)
+    #[arg(long)]
+    no_val: bool,
+    #[command(flatten)]
+    cifar: CifarArgs,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +194,7 @@ struct XorArgs {
 /// One parsed command, ready to run on whichever backend was chosen.
 struct Job {
     command: Command,
+    data_source: nnlab::data::DataSource,
     out: PathBuf,
     seed: u64,
     force: bool,
@@ -114,7 +205,13 @@ impl BackendTask for Job {
     type Output = Vec<PathBuf>;
 
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Result<Vec<PathBuf>> {
-        let ctx = StudyContext { out: self.out.clone(), backend, force: self.force, quiet: self.quiet };
+        let ctx = StudyContext {
+            out: self.out.clone(),
+            backend,
+            force: self.force,
+            quiet: self.quiet,
+            data_source: self.data_source.clone(),
+        };
         // Studies without autodiff run on the inner backend: an autodiff backend keeps
         // graph memory for every op until a backward pass, which these never make.
         type Plain<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
@@ -124,6 +221,10 @@ impl BackendTask for Job {
             Command::Conv(a) => {
                 let config = study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel };
                 study::conv::run::<Plain<B>>(&ctx, &config, &device)
+            }
+            Command::Architectures(a) => {
+                let config = architectures_config(&a, self.seed)?;
+                Ok(study::architectures::run::<B>(&ctx, &config, &device)?.1)
             }
             Command::All => {
                 let mut files = study::activations::run::<Plain<B>>(&ctx, &device)?;
@@ -137,6 +238,23 @@ impl BackendTask for Job {
             }
         }
     }
+}
+
+fn architectures_config(a: &ArchArgs, seed: u64) -> Result<study::architectures::ArchitecturesConfig> {
+    let (optimizer, default_lr) = match a.optimizer.to_ascii_lowercase().as_str() {
+        "adam" => (OptimizerConfig::Adam, 0.001),
+        "sgd" => (OptimizerConfig::Sgd { momentum: 0.0 }, 0.01),
+        other => return Err(Error::invalid("--optimizer", format!("unknown optimiser '{other}'; expected adam or sgd"))),
+    };
+    let lr = ensure_positive_finite("--lr", a.lr.unwrap_or(default_lr))?;
+    let base = TrainConfig { optimizer, schedule: Schedule::constant(lr), record_val: !a.no_val, ..TrainConfig::default() };
+    Ok(study::architectures::ArchitecturesConfig {
+        archs: parse_arch_list(&a.arch)?,
+        activation: a.activation.parse()?,
+        seeds: a.cifar.seeds,
+        train: a.cifar.train(base, seed),
+        data: a.cifar.split(seed),
+    })
 }
 
 fn xor_config(a: &XorArgs, seed: u64) -> Result<study::xor::XorStudyConfig> {
@@ -184,7 +302,8 @@ fn run(cli: Cli) -> Result<Vec<PathBuf>> {
         None => BackendKind::default_compiled()
             .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
-    let job = Job { command: cli.command, out: cli.out, seed: cli.seed, force: cli.force, quiet: cli.quiet };
+    let data_source = nnlab::data::DataSource { data_dir: cli.data_dir, cache_dir: None, offline: cli.offline };
+    let job = Job { command: cli.command, data_source, out: cli.out, seed: cli.seed, force: cli.force, quiet: cli.quiet };
     run_task(backend, job)
 }
 

@@ -106,3 +106,18 @@ pub mod nan_as_null {
         Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
     }
 }
+
+/// Serde helpers for one number stored as JSON `null` when not finite (read back as NaN).
+pub mod nan_as_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes the value, a non-finite one as `null`.
+    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        value.is_finite().then_some(*value).serialize(s)
+    }
+
+    /// Reads the value, `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}

@@ -18,20 +18,10 @@ pub use source::DataSource;
 
 use crate::error::Result;
 
-/// Where the data comes from and how it is split: everything a study needs to get its sets.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DataConfig {
-    /// Where to find CIFAR-10 (not part of a result's identity).
-    #[serde(skip)]
-    pub source: DataSource,
-    /// Split, caps and scaling.
-    pub split: SplitConfig,
-}
-
 /// Locates (or downloads), reads and prepares CIFAR-10.
-pub fn load(config: &DataConfig, quiet: bool) -> Result<Prepared> {
-    config.split.validate()?;
-    let (dir, _) = config.source.locate(quiet)?;
+pub fn load(source: &DataSource, split: &SplitConfig, quiet: bool) -> Result<Prepared> {
+    split.validate()?;
+    let (dir, _) = source.locate(quiet)?;
     let raw = cifar::read_dir(&dir)?;
-    prepare::prepare(&raw, &config.split)
+    prepare::prepare(&raw, split)
 }

@@ -2,6 +2,8 @@
 //! `<out>/<study>/`.
 
 pub mod activations;
+pub mod architectures;
+pub mod cifar_runs;
 pub mod conv;
 pub mod xor;
 
@@ -19,6 +21,8 @@ pub struct StudyContext {
     pub force: bool,
     /// No progress bars.
     pub quiet: bool,
+    /// Where CIFAR-10 comes from (for the studies that train on it).
+    pub data_source: crate::data::DataSource,
 }
 
 impl StudyContext {

@@ -1,0 +1,8 @@
+//! The CIFAR-10 networks: architectures as data ([`spec`]) and the one Burn module built
+//! from any of them ([`net`]).
+
+pub mod net;
+pub mod spec;
+
+pub use net::{Layer, Net};
+pub use spec::{ArchSpec, LayerSpec, Shape, parse_arch_list};

@@ -1,0 +1,153 @@
+//! One Burn module for every architecture: built from an [`ArchSpec`], generic over the
+//! backend, with the activation as a parameter.
+
+use super::spec::{ArchSpec, LayerSpec, Shape};
+use crate::activation::Activation;
+use crate::error::Result;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, Relu, Sigmoid, Tanh};
+use burn::tensor::{Tensor, backend::Backend};
+
+/// PyTorch's default initialisation: Kaiming-uniform with a = √5, i.e. weights and biases
+/// uniform in ±1/√fan_in.
+fn pytorch_init() -> Initializer {
+    Initializer::KaimingUniform { gain: 1.0 / 3f64.sqrt(), fan_out_only: false }
+}
+
+/// One built layer.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Layer<B: Backend> {
+    /// Fully connected (flattens an image input first).
+    Fc(Linear<B>),
+    /// Convolution.
+    Conv(Conv2d<B>),
+    /// Max pooling.
+    Pool(MaxPool2d),
+    /// ReLU.
+    Relu(Relu),
+    /// Logistic sigmoid.
+    Sigmoid(Sigmoid),
+    /// Hyperbolic tangent.
+    Tanh(Tanh),
+}
+
+/// A network built from a spec: its layers in order, ending with the prediction layer.
+#[derive(Module, Debug)]
+pub struct Net<B: Backend> {
+    /// The layers, in order.
+    pub layers: Vec<Layer<B>>,
+}
+
+/// The value flowing between layers: an image batch or a flat batch.
+enum Flow<B: Backend> {
+    Image(Tensor<B, 4>),
+    Flat(Tensor<B, 2>),
+}
+
+impl<B: Backend> Flow<B> {
+    fn flat(self) -> Tensor<B, 2> {
+        match self {
+            Flow::Flat(x) => x,
+            Flow::Image(x) => {
+                let [n, c, h, w] = x.dims();
+                x.reshape([n, c * h * w])
+            }
+        }
+    }
+    fn map(self, f4: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>, f2: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>) -> Self {
+        match self {
+            Flow::Image(x) => Flow::Image(f4(x)),
+            Flow::Flat(x) => Flow::Flat(f2(x)),
+        }
+    }
+}
+
+impl<B: Backend> Net<B> {
+    /// Builds `spec` with `activation` at every activation layer, initialised as PyTorch
+    /// does, on `device`. The spec's shapes are checked first.
+    pub fn new(spec: &ArchSpec, activation: Activation, device: &B::Device) -> Result<Self> {
+        let shapes = spec.shapes()?;
+        let mut input = super::spec::INPUT;
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        for (layer, output) in spec.layers.iter().zip(shapes) {
+            layers.push(match *layer {
+                LayerSpec::Fc { out, bias } => {
+                    Layer::Fc(LinearConfig::new(input.size(), out).with_bias(bias).with_initializer(pytorch_init()).init(device))
+                }
+                LayerSpec::Conv { kh, kw, out } => {
+                    let Shape::Image(c, _, _) = input else { unreachable!("checked by shapes()") };
+                    Layer::Conv(Conv2dConfig::new([c, out], [kh, kw]).with_initializer(pytorch_init()).init(device))
+                }
+                LayerSpec::MaxPool { size } => Layer::Pool(MaxPool2dConfig::new([size, size]).with_strides([size, size]).init()),
+                LayerSpec::Act => match activation {
+                    Activation::Relu => Layer::Relu(Relu::new()),
+                    Activation::Sigmoid => Layer::Sigmoid(Sigmoid::new()),
+                    Activation::Tanh => Layer::Tanh(Tanh::new()),
+                },
+            });
+            input = output;
+        }
+        Ok(Net { layers })
+    }
+
+    /// Logits `[N, 10]` for images `[N, 3, 32, 32]`.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let mut x = Flow::Image(images);
+        for layer in &self.layers {
+            x = match layer {
+                Layer::Fc(fc) => Flow::Flat(fc.forward(x.flat())),
+                Layer::Conv(conv) => Flow::Image(conv.forward(match x {
+                    Flow::Image(x) => x,
+                    Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
+                })),
+                Layer::Pool(pool) => x.map(|x| pool.forward(x), |x| x),
+                Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+                Layer::Sigmoid(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+                Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+            };
+        }
+        x.flat()
+    }
+
+    /// The first layer with weights (conv or fully connected): its weight tensor, the one
+    /// whose gradient norm the studies record and whose values they visualise.
+    ///
+    /// Conv weights are `[out, in, kh, kw]`; FC weights `[in, out]`, returned here as
+    /// `[in, out, 1, 1]` so both have rank 4.
+    pub fn first_weights(&self) -> Tensor<B, 4> {
+        for layer in &self.layers {
+            match layer {
+                Layer::Conv(c) => return c.weight.val(),
+                Layer::Fc(fc) => {
+                    let [i, o] = fc.weight.val().dims();
+                    return fc.weight.val().reshape([i, o, 1, 1]);
+                }
+                _ => {}
+            }
+        }
+        unreachable!("every spec ends with the prediction layer")
+    }
+
+    /// The first weighted layer's weight parameter, for reading its gradient.
+    pub fn first_weight_param(&self) -> FirstWeight<'_, B> {
+        for layer in &self.layers {
+            match layer {
+                Layer::Conv(c) => return FirstWeight::Conv(&c.weight),
+                Layer::Fc(fc) => return FirstWeight::Fc(&fc.weight),
+                _ => {}
+            }
+        }
+        unreachable!("every spec ends with the prediction layer")
+    }
+}
+
+/// A borrowed first-layer weight, conv or fully connected.
+pub enum FirstWeight<'a, B: Backend> {
+    /// Conv weight `[out, in, kh, kw]`.
+    Conv(&'a Param<Tensor<B, 4>>),
+    /// FC weight `[in, out]`.
+    Fc(&'a Param<Tensor<B, 2>>),
+}

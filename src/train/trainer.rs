@@ -1,0 +1,208 @@
+//! The one training loop every study uses: mini-batch training of a [`Net`] on
+//! device-resident CIFAR-10, recording curves every `record_every` steps.
+//!
+//! GPU-first: a batch is an index gather on the device; the host reads values back only at
+//! record points (loss, batch accuracy, gradient norm, validation accuracy).
+
+use super::config::{OptimizerConfig, TrainConfig};
+use super::evaluate::accuracy;
+use crate::activation::Activation;
+use crate::data::{DeviceSet, EpochBatches};
+use crate::error::Result;
+use crate::model::net::FirstWeight;
+use crate::model::{ArchSpec, Net};
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Int, Tensor};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The training, validation and test sets on one device (the non-autodiff backend).
+#[derive(Debug, Clone)]
+pub struct DeviceData<B: Backend> {
+    /// Training images.
+    pub train: DeviceSet<B>,
+    /// Validation images.
+    pub val: DeviceSet<B>,
+    /// Test images.
+    pub test: DeviceSet<B>,
+}
+
+impl<B: Backend> DeviceData<B> {
+    /// Uploads prepared CIFAR-10 to `device`.
+    pub fn new(data: &crate::data::Prepared, device: &B::Device) -> Self {
+        Self { train: DeviceSet::new(&data.train, device), val: DeviceSet::new(&data.val, device), test: DeviceSet::new(&data.test, device) }
+    }
+}
+
+/// The curves of one run, one entry per record point.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Curves {
+    /// Global step (0-based) of each record.
+    pub step: Vec<usize>,
+    /// Training loss of that step's batch (NaN stored as null).
+    #[serde(with = "crate::results::nan_as_null")]
+    pub loss: Vec<f64>,
+    /// Accuracy on that step's batch, as a fraction.
+    pub train_acc: Vec<f64>,
+    /// Accuracy on the whole validation set (empty when not recorded).
+    pub val_acc: Vec<f64>,
+    /// L2 norm of ∂loss/∂(first layer weights) (empty when not recorded; NaN as null).
+    #[serde(with = "crate::results::nan_as_null")]
+    pub grad_norm: Vec<f64>,
+    /// Learning rate used at that step.
+    pub lr: Vec<f64>,
+    /// Seconds since training started.
+    pub seconds: Vec<f64>,
+}
+
+/// The first layer's weights on the host, for visualisation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FirstLayerWeights {
+    /// Conv: `[out, in, kh, kw]`; FC: `[in, out, 1, 1]`.
+    pub shape: Vec<usize>,
+    /// Values in that shape's row-major order.
+    pub values: Vec<f32>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOutcome {
+    /// The recorded curves.
+    pub curves: Curves,
+    /// Accuracy on the test set after training (NaN if the run diverged).
+    pub test_acc: f64,
+    /// Steps taken.
+    pub steps: usize,
+    /// True when the loss became NaN or infinite; training stopped at that record point.
+    pub diverged: bool,
+    /// The first layer's weights after training.
+    pub first_weights: FirstLayerWeights,
+    /// Wall time of the whole run, evaluation included.
+    pub seconds: f64,
+}
+
+/// What the progress callback sees at each record point.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Steps done.
+    pub step: usize,
+    /// Total steps.
+    pub total: usize,
+    /// Current epoch (1-based).
+    pub epoch: usize,
+    /// Last recorded loss.
+    pub loss: f64,
+    /// Last validation accuracy, if recorded.
+    pub val_acc: Option<f64>,
+}
+
+/// Trains `arch` with `activation` on `data` as `config` says and evaluates it on the test set.
+pub fn train<B: AutodiffBackend>(
+    arch: &ArchSpec,
+    activation: Activation,
+    config: &TrainConfig,
+    data: &DeviceData<B::InnerBackend>,
+    device: &B::Device,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainOutcome> {
+    config.validate()?;
+    B::seed(device, config.seed);
+    let model = Net::<B>::new(arch, activation, device)?;
+    match config.optimizer {
+        OptimizerConfig::Adam => {
+            let optim = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init();
+            run_loop(model, optim, config, data, device, progress)
+        }
+        OptimizerConfig::Sgd { momentum } => {
+            let m = (momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0));
+            let optim = SgdConfig::new().with_momentum(m).init();
+            run_loop(model, optim, config, data, device, progress)
+        }
+    }
+}
+
+/// L2 norm of the first layer's weight gradient, on the device.
+fn first_grad_norm<B: AutodiffBackend>(model: &Net<B>, grads: &B::Gradients) -> Option<Tensor<B::InnerBackend, 1>> {
+    match model.first_weight_param() {
+        FirstWeight::Conv(w) => w.val().grad(grads).map(|g| g.powi_scalar(2).sum().sqrt()),
+        FirstWeight::Fc(w) => w.val().grad(grads).map(|g| g.powi_scalar(2).sum().sqrt()),
+    }
+}
+
+fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
+    t.into_scalar().elem::<f64>()
+}
+
+fn run_loop<B: AutodiffBackend, O: Optimizer<Net<B>, B>>(
+    mut model: Net<B>,
+    mut optim: O,
+    config: &TrainConfig,
+    data: &DeviceData<B::InnerBackend>,
+    device: &B::Device,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainOutcome> {
+    let started = Instant::now();
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let n = data.train.len();
+    let per_epoch = EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, 0, 0, device).len();
+    let total = per_epoch * config.epochs;
+    let mut curves = Curves::default();
+    let mut step = 0;
+    let mut diverged = false;
+    'epochs: for epoch in 0..config.epochs {
+        let batches = EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, config.seed, epoch, device);
+        for k in 0..batches.len() {
+            let (x, y) = data.train.gather(batches.indices(k));
+            let batch = y.dims()[0];
+            let x = Tensor::<B, 4>::from_inner(x);
+            let y = Tensor::<B, 1, Int>::from_inner(y);
+            let logits = model.forward(x);
+            let loss = loss_fn.forward(logits.clone(), y.clone());
+            let lr = config.schedule.lr_at(step);
+            let record = step % config.record_every == 0 || step + 1 == total;
+            if record {
+                let loss_value = scalar(loss.clone().inner());
+                let correct = logits.inner().argmax(1).squeeze_dim::<1>(1).equal(y.inner()).int().sum();
+                curves.step.push(step);
+                curves.loss.push(loss_value);
+                curves.train_acc.push(correct.into_scalar().elem::<f64>() / batch as f64);
+                curves.lr.push(lr);
+                if !loss_value.is_finite() {
+                    diverged = true;
+                }
+            }
+            let grads = loss.backward();
+            if record && config.record_grad {
+                curves.grad_norm.push(first_grad_norm(&model, &grads).map_or(f64::NAN, scalar));
+            }
+            let grads = GradientsParams::from_grads(grads, &model);
+            model = optim.step(lr, model, grads);
+            step += 1;
+            if record {
+                if config.record_val && !diverged {
+                    curves.val_acc.push(accuracy(&model.valid(), &data.val, config.eval_batch_size));
+                }
+                curves.seconds.push(started.elapsed().as_secs_f64());
+                progress(Progress {
+                    step,
+                    total,
+                    epoch: epoch + 1,
+                    loss: *curves.loss.last().unwrap_or(&f64::NAN),
+                    val_acc: curves.val_acc.last().copied(),
+                });
+                if diverged {
+                    break 'epochs;
+                }
+            }
+        }
+    }
+    let valid = model.valid();
+    let test_acc = if diverged { f64::NAN } else { accuracy(&valid, &data.test, config.eval_batch_size) };
+    let w = valid.first_weights();
+    let first_weights = FirstLayerWeights { shape: w.dims().to_vec(), values: w.into_data().convert::<f32>().to_vec().unwrap_or_default() };
+    Ok(TrainOutcome { curves, test_acc, steps: step, diverged, first_weights, seconds: started.elapsed().as_secs_f64() })
+}
