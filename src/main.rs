@@ -68,6 +68,12 @@ enum Command {
     /// The five networks on CIFAR-10 with Adam: curves, test accuracy, weights (part 3)
     #[command(after_help = "Examples:\n  nnlab architectures                               mlp1, mlp2, cnn3, cnn4, cnn5; Adam; 15 epochs\n  nnlab architectures --arch mlp1,cnn4 --seeds 2\n  nnlab architectures --arch \"conv3x3x16,relu,maxpool2,fc32,relu\"   your own spec (FC10 appended)\n  nnlab architectures --epochs 1 --max-train 5000 --max-val 1000 --max-test 1000   a quick run\n\nSpec notation: fcN, fcN-nobias, convKxKxN, maxpoolK, relu (= the activation), comma-separated;\nthe homework's own notation works too: \"Conv-3×3×16, ReLU, MaxPool-2×2\".\nSeveral specs: separate with ';'.")]
     Architectures(ArchArgs),
+    /// ReLU vs sigmoid with SGD lr 0.01: loss and first-layer gradient magnitude (part 4)
+    #[command(after_help = "Examples:\n  nnlab activation-gradients                      five nets × {relu, sigmoid}, SGD 0.01, 15 epochs\n  nnlab activation-gradients --arch cnn4 --input-range 255   unscaled [0, 255] inputs (the bonus question)\n  nnlab activation-gradients --linear-scale       gradient panel on a linear axis")]
+    ActivationGradients(GradArgs),
+    /// SGD at lr 0.1 / 0.01 / 0.001, then step schedules with detected switch points, vs Adam (part 5)
+    #[command(after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002")]
+    LearningRate(LrArgs),
     /// Run every study in order with the homework protocol
     #[command(after_help = "Example:\n  nnlab --out results all\n  → results/<study>/... for each study")]
     All,
@@ -151,6 +157,48 @@ struct ArchArgs {
 }
 
 #[derive(Debug, Args)]
+struct GradArgs {
+    /// Networks: all, names (mlp1,cnn4), or specs separated by ';'
+    #[arg(long, default_value = "all")]
+    arch: String,
+    /// Learning rate of plain SGD
+    #[arg(long, default_value_t = 0.01)]
+    lr: f64,
+    /// Input pixel range: 1 (normalised, the homework) or 255 (raw bytes)
+    #[arg(long, default_value_t = 1)]
+    input_range: u32,
+    /// Linear instead of logarithmic y axis for gradient magnitudes
+    #[arg(long)]
+    linear_scale: bool,
+    #[command(flatten)]
+    cifar: CifarArgs,
+}
+
+#[derive(Debug, Args)]
+struct LrArgs {
+    /// Network (any but mlp1)
+    #[arg(long, default_value = "cnn4")]
+    arch: String,
+    /// Epochs of the scheduled runs
+    #[arg(long, default_value_t = 30)]
+    schedule_epochs: usize,
+    /// Switch steps A[,B] instead of detecting them
+    #[arg(long, value_name = "A[,B]", value_delimiter = ',')]
+    switch_steps: Option<Vec<usize>>,
+    /// Plateau rule: records in the moving average
+    #[arg(long, default_value_t = 5)]
+    plateau_window: usize,
+    /// Plateau rule: records without improvement
+    #[arg(long, default_value_t = 30)]
+    plateau_patience: usize,
+    /// Plateau rule: smallest improvement that counts
+    #[arg(long, default_value_t = 0.002)]
+    plateau_min_delta: f64,
+    #[command(flatten)]
+    cifar: CifarArgs,
+}
+
+#[derive(Debug, Args)]
 struct ConvArgs {
     /// Images [N, C, H, W] as .npy (uint8, float32 or float64) [default: shipped digits]
     #[arg(long, value_name = "FILE.npy")]
@@ -226,6 +274,8 @@ impl BackendTask for Job {
                 let config = architectures_config(&a, self.seed)?;
                 Ok(study::architectures::run::<B>(&ctx, &config, &device)?.1)
             }
+            Command::ActivationGradients(a) => study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device),
+            Command::LearningRate(a) => study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device),
             Command::All => {
                 let mut files = study::activations::run::<Plain<B>>(&ctx, &device)?;
                 let xor = study::xor::XorStudyConfig {
@@ -254,6 +304,49 @@ fn architectures_config(a: &ArchArgs, seed: u64) -> Result<study::architectures:
         seeds: a.cifar.seeds,
         train: a.cifar.train(base, seed),
         data: a.cifar.split(seed),
+    })
+}
+
+fn gradients_config(a: &GradArgs, seed: u64) -> Result<study::gradients::GradientsConfig> {
+    let input_scale = match a.input_range {
+        1 => nnlab::data::InputScale::Normalized,
+        255 => nnlab::data::InputScale::Raw255,
+        other => return Err(Error::invalid("--input-range", format!("must be 1 (normalised) or 255 (raw bytes), got {other}"))),
+    };
+    let lr = ensure_positive_finite("--lr", a.lr)?;
+    let base = study::gradients::GradientsConfig::default();
+    Ok(study::gradients::GradientsConfig {
+        archs: parse_arch_list(&a.arch)?,
+        train: a.cifar.train(TrainConfig { schedule: Schedule::constant(lr), ..base.train }, seed),
+        data: nnlab::data::SplitConfig { input_scale, ..a.cifar.split(seed) },
+        log_scale: !a.linear_scale,
+        ..base
+    })
+}
+
+fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::LearningRateConfig> {
+    let base = study::learning_rate::LearningRateConfig::default();
+    let min_delta = a.plateau_min_delta;
+    if !(min_delta.is_finite() && min_delta >= 0.0) {
+        return Err(Error::invalid("--plateau-min-delta", format!("must be a finite number ≥ 0, got {min_delta}")));
+    }
+    nnlab::error::ensure_positive("--plateau-window", a.plateau_window)?;
+    nnlab::error::ensure_positive("--plateau-patience", a.plateau_patience)?;
+    if let Some(s) = &a.switch_steps {
+        if s.is_empty() || s.len() > 2 {
+            return Err(Error::invalid("--switch-steps", "give one or two steps, e.g. --switch-steps 1500,4000"));
+        }
+    }
+    Ok(study::learning_rate::LearningRateConfig {
+        arch: nnlab::model::ArchSpec::parse(&a.arch)?,
+        epochs: a.cifar.epochs.unwrap_or(base.epochs),
+        schedule_epochs: a.schedule_epochs,
+        switch_steps: a.switch_steps.clone(),
+        plateau: study::plateau::PlateauRule { window: a.plateau_window, patience: a.plateau_patience, min_delta },
+        train: a.cifar.train(base.train, seed),
+        adam: a.cifar.train(base.adam, seed),
+        data: a.cifar.split(seed),
+        ..base
     })
 }
 

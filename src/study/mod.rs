@@ -5,6 +5,9 @@ pub mod activations;
 pub mod architectures;
 pub mod cifar_runs;
 pub mod conv;
+pub mod gradients;
+pub mod learning_rate;
+pub mod plateau;
 pub mod xor;
 
 use crate::backend::BackendKind;
