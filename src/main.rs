@@ -74,8 +74,8 @@ enum Command {
     /// SGD at lr 0.1 / 0.01 / 0.001, then step schedules with detected switch points, vs Adam (part 5)
     #[command(after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002")]
     LearningRate(LrArgs),
-    /// Run every study in order with the homework protocol
-    #[command(after_help = "Example:\n  nnlab --out results all\n  → results/<study>/... for each study")]
+    /// Run every study in order with the homework protocol (hours on a CPU, minutes on a GPU)
+    #[command(after_help = "Examples:\n  nnlab --out results all\n  → results/<study>/... for each study\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU")]
     All,
 }
 
@@ -147,7 +147,7 @@ struct ArchArgs {
     #[arg(long, default_value = "adam")]
     optimizer: String,
     /// Learning rate [default: 0.001 for Adam, 0.01 for SGD]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Skip validation passes during training (test accuracy is unchanged)
     #[arg(long)]
@@ -162,7 +162,7 @@ struct GradArgs {
     #[arg(long, default_value = "all")]
     arch: String,
     /// Learning rate of plain SGD
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     lr: f64,
     /// Input pixel range: 1 (normalised, the homework) or 255 (raw bytes)
     #[arg(long, default_value_t = 1)]
@@ -277,14 +277,16 @@ impl BackendTask for Job {
             Command::ActivationGradients(a) => study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device),
             Command::LearningRate(a) => study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device),
             Command::All => {
-                let mut files = study::activations::run::<Plain<B>>(&ctx, &device)?;
-                let xor = study::xor::XorStudyConfig {
-                    run: XorTrainConfig { seed: self.seed, ..XorTrainConfig::default() },
-                    ..Default::default()
-                };
-                files.extend(run_xor::<Plain<B>>(&ctx, &xor, &device)?);
-                files.extend(study::conv::run::<Plain<B>>(&ctx, &Default::default(), &device)?);
-                Ok(files)
+                let mut config = study::all::AllConfig::default();
+                config.xor.run.seed = self.seed;
+                config.architectures.train.seed = self.seed;
+                config.architectures.data.seed = self.seed;
+                config.gradients.train.seed = self.seed;
+                config.gradients.data.seed = self.seed;
+                config.learning_rate.train.seed = self.seed;
+                config.learning_rate.adam.seed = self.seed;
+                config.learning_rate.data.seed = self.seed;
+                study::all::run::<B>(&ctx, &config, &device)
             }
         }
     }

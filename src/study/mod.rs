@@ -2,6 +2,7 @@
 //! `<out>/<study>/`.
 
 pub mod activations;
+pub mod all;
 pub mod architectures;
 pub mod cifar_runs;
 pub mod conv;

@@ -1,0 +1,192 @@
+//! The CIFAR-10 studies end to end on a synthetic CIFAR-10 of official size (written by
+//! the test): result files with the course's keys, figures, summary, resume, bad input;
+//! the plateau rule on synthetic curves.
+
+use nnlab::study::plateau::{PlateauRule, find_plateau};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// A synthetic CIFAR-10 in the official binary layout (6 × 10 000 records), made once.
+fn synthetic_cifar() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // Under cargo's per-target scratch directory: made once, reused by later runs.
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("synthetic-cifar");
+        let dir = root.join("cifar-10-batches-bin");
+        if dir.join("test_batch.bin").is_file() {
+            return root;
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        for (k, name) in ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"].iter().enumerate() {
+            let mut bytes = Vec::with_capacity(10_000 * 3073);
+            for i in 0..10_000usize {
+                let label = (i % 10) as u8;
+                bytes.push(label);
+                // Class-dependent brightness plus noise: learnable, not trivial.
+                bytes.extend((0..3072usize).map(|p| ((label as usize * 20 + (p * 7 + i * 13 + k) % 50) % 256) as u8));
+            }
+            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, bytes).unwrap();
+            std::fs::rename(&tmp, dir.join(name)).unwrap();
+        }
+        root
+    })
+}
+
+fn nnlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").output().unwrap()
+}
+
+const QUICK: [&str; 12] = ["--arch", "mlp1", "--epochs", "1", "--max-train", "200", "--max-val", "50", "--max-test", "100", "--record-every", "2"];
+
+#[test]
+fn architectures_writes_course_keys_figures_and_resumes() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let mut args = vec!["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "architectures"];
+    args.extend(QUICK);
+    let res = nnlab(&args);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let dir = out.path().join("architectures");
+    for f in ["mlp1_seed0.json", "architectures.png", "architectures.svg", "weights_mlp1.png", "summary.md", "summary.json", "config.json"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1_seed0.json")).unwrap()).unwrap();
+    // 200 images, batch 50: 4 steps, recorded at steps 0 and 2, and the last step (3).
+    assert_eq!(run["name"], "mlp1");
+    assert_eq!(run["steps"], 4);
+    for key in ["loss_curve", "train_acc_curve", "val_acc_curve"] {
+        assert_eq!(run[key].as_array().unwrap().len(), 3, "{key}");
+    }
+    let test_acc = run["test_acc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&test_acc) && (test_acc * 100.0).fract().abs() < 1e-9, "a fraction of 100 images: {test_acc}");
+    let w = &run["weights"];
+    assert_eq!((w.as_array().unwrap().len(), w[0].as_array().unwrap().len(), w[0][0].as_array().unwrap().len(), w[0][0][0].as_array().unwrap().len()), (32, 3, 32, 32));
+    assert_eq!(run["params"], 98_666);
+    // The result round-trips through the library's type without loss.
+    let typed: nnlab::study::architectures::ArchRun = serde_json::from_value(run.clone()).unwrap();
+    let again: nnlab::study::architectures::ArchRun = serde_json::from_str(&serde_json::to_string(&typed).unwrap()).unwrap();
+    assert!(again == typed, "ArchRun changed in a JSON round trip");
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(summary.contains("| mlp1 | 98666 |"), "{summary}");
+
+    // Same config again: reused, not retrained. --force retrains.
+    let modified = || std::fs::metadata(dir.join("mlp1_seed0.json")).unwrap().modified().unwrap();
+    let before = modified();
+    assert!(nnlab(&args).status.success());
+    assert_eq!(modified(), before, "finished run was recomputed");
+    let mut forced = args.clone();
+    forced.insert(0, "--force");
+    assert!(nnlab(&forced).status.success());
+    assert_ne!(modified(), before, "--force did not recompute");
+}
+
+#[test]
+fn bad_architecture_input_is_one_clear_message() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let fails = |extra: &[&str], needle: &str| {
+        let mut args = vec!["--quiet", "--data-dir", &data, "--out", o, "architectures"];
+        args.extend(extra);
+        let res = nnlab(&args);
+        let err = String::from_utf8_lossy(&res.stderr).into_owned();
+        assert!(!res.status.success() && !err.contains("panicked") && err.contains(needle), "{extra:?}: {err}");
+    };
+    fails(&["--arch", "cnn9"], "unknown architecture");
+    fails(&["--arch", "conv3x3x16,relu,conv40x40x8"], "layer 3 (Conv-40×40×8)");
+    fails(&["--optimizer", "rmsprop"], "unknown optimiser 'rmsprop'");
+    fails(&["--arch", "mlp1", "--epochs", "0"], "--epochs");
+    fails(&["--arch", "mlp1", "--max-train", "0"], "--max-train");
+    fails(&["--arch", "mlp1", "--lr", "-1"], "--lr");
+    fails(&["--activation", "gelu"], "unknown activation 'gelu'");
+    // Data problems.
+    let missing = out.path().join("nowhere");
+    let res = nnlab(&["--quiet", "--data-dir", missing.to_str().unwrap(), "--out", o, "architectures", "--arch", "mlp1"]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("no CIFAR-10 there"), "{err}");
+    let cache = tempfile::tempdir().unwrap();
+    let res = Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .args(["--quiet", "--offline", "--out", o, "architectures", "--arch", "mlp1"])
+        .env("NNLAB_DATA", "")
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("searched") && err.contains("--data-dir"), "{err}");
+}
+
+#[test]
+fn activation_gradients_writes_course_keys_and_handles_raw_inputs() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let args = ["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "activation-gradients", "--arch", "mlp1", "--epochs", "1", "--max-train", "200", "--max-test", "50", "--record-every", "1"];
+    let res = nnlab(&args);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let dir = out.path().join("activation-gradients");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
+    assert_eq!(r["name"], "mlp1");
+    for key in ["relu_loss_curve", "sigmoid_loss_curve", "relu_grad_curve", "sigmoid_grad_curve"] {
+        let v = r[key].as_array().unwrap_or_else(|| panic!("{key} missing"));
+        assert_eq!(v.len(), 4, "{key}: one record per step");
+        assert!(v.iter().all(|x| x.as_f64().is_some_and(|x| x.is_finite() && x > 0.0)), "{key}: {v:?}");
+    }
+    assert!(dir.join("activation_gradients.png").exists());
+    // Raw [0, 255] inputs at lr 0.01: reported (diverged or not) rather than a crash.
+    let raw = ["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "activation-gradients", "--arch", "mlp1", "--epochs", "1", "--max-train", "500", "--max-test", "50", "--record-every", "1", "--input-range", "255"];
+    let res = nnlab(&raw);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
+    assert_eq!(r["input_scale"], "raw255");
+    assert!(r["relu_diverged"].is_boolean());
+    let bad = nnlab(&["--quiet", "--data-dir", &data, "--out", o, "activation-gradients", "--input-range", "100"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--input-range"));
+}
+
+#[test]
+fn learning_rate_schedules_switch_where_asked_and_compare_with_adam() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let args = [
+        "--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "learning-rate", "--arch", "mlp2", "--epochs", "1",
+        "--schedule-epochs", "2", "--max-train", "300", "--max-val", "50", "--max-test", "50", "--record-every", "1", "--switch-steps", "3,8",
+    ];
+    let res = nnlab(&args);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let dir = out.path().join("learning-rate");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp2.json")).unwrap()).unwrap();
+    for key in ["loss_curve_1", "loss_curve_01", "loss_curve_001", "val_acc_curve_1", "val_acc_curve_01", "val_acc_curve_001"] {
+        assert_eq!(r[key].as_array().map(Vec::len), Some(6), "{key}");
+    }
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("schedule.json")).unwrap()).unwrap();
+    assert_eq!(s["switch_steps"], serde_json::json!([3, 8]));
+    // The three-stage run's recorded learning rate switches at exactly those steps.
+    let run: nnlab::study::architectures::ArchRun = serde_json::from_slice(&std::fs::read(dir.join("runs/mlp2_schedule_3.json")).unwrap()).unwrap();
+    let lr = &run.outcome_curves.lr;
+    assert_eq!(lr.len(), 12);
+    assert!(lr[..3].iter().all(|&l| l == 0.1) && lr[3..8].iter().all(|&l| l == 0.01) && lr[8..].iter().all(|&l| l == 0.001), "{lr:?}");
+    assert!(s["adam_test_acc"].as_f64().is_some());
+    assert!(dir.join("learning_rates.png").exists() && dir.join("schedule.png").exists());
+    let bad = nnlab(&["--quiet", "--data-dir", &data, "--out", o, "learning-rate", "--arch", "mlp1"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("any network but mlp1"));
+}
+
+#[test]
+fn plateau_rule_finds_the_knee_and_reports_no_plateau() {
+    let rule = PlateauRule { window: 3, patience: 10, min_delta: 0.002 };
+    // Rising to step 500 (record 50), flat afterwards.
+    let steps: Vec<usize> = (0..150).map(|i| i * 10).collect();
+    let acc: Vec<f64> = (0..150).map(|i| if i < 50 { 0.2 + 0.01 * i as f64 } else { 0.69 + 0.0005 * ((i % 3) as f64) }).collect();
+    let p = find_plateau(&steps, &acc, &rule);
+    let knee = p.step.expect("a plateau");
+    assert!((480..=530).contains(&knee), "knee at {knee}: {}", p.reason);
+    // Monotone rising: none found, and the reason says so.
+    let rising: Vec<f64> = (0..150).map(|i| 0.1 + 0.004 * i as f64).collect();
+    let p = find_plateau(&steps, &rising, &rule);
+    assert_eq!(p.step, None);
+    assert!(p.reason.starts_with("no plateau"), "{}", p.reason);
+}
