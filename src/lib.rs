@@ -25,6 +25,7 @@ pub mod error;
 pub mod npy;
 pub mod plot;
 pub mod progress;
+pub mod report;
 pub mod results;
 pub mod study;
 pub mod train;

@@ -75,8 +75,15 @@ enum Command {
     #[command(after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002")]
     LearningRate(LrArgs),
     /// Run every study in order with the homework protocol (hours on a CPU, minutes on a GPU)
-    #[command(after_help = "Examples:\n  nnlab --out results all\n  → results/<study>/... for each study\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU")]
-    All,
+    #[command(after_help = "Examples:\n  nnlab --out results all        → results/<study>/... and results/report.md\n  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU")]
+    All(AllArgs),
+}
+
+#[derive(Debug, Args)]
+struct AllArgs {
+    /// Small scale: 1 epoch, 2 000 / 500 / 1 000 images, 2 000 XOR epochs
+    #[arg(long)]
+    quick: bool,
 }
 
 /// Flags shared by the CIFAR-10 studies.
@@ -276,17 +283,9 @@ impl BackendTask for Job {
             }
             Command::ActivationGradients(a) => study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device),
             Command::LearningRate(a) => study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device),
-            Command::All => {
-                let mut config = study::all::AllConfig::default();
-                config.xor.run.seed = self.seed;
-                config.architectures.train.seed = self.seed;
-                config.architectures.data.seed = self.seed;
-                config.gradients.train.seed = self.seed;
-                config.gradients.data.seed = self.seed;
-                config.learning_rate.train.seed = self.seed;
-                config.learning_rate.adam.seed = self.seed;
-                config.learning_rate.data.seed = self.seed;
-                study::all::run::<B>(&ctx, &config, &device)
+            Command::All(a) => {
+                let config = if a.quick { study::all::AllConfig::quick() } else { study::all::AllConfig::default() };
+                study::all::run::<B>(&ctx, &config.with_seed(self.seed), &device)
             }
         }
     }

@@ -114,8 +114,12 @@ impl Panel {
         let mut builder = ChartBuilder::on(area);
         builder.caption(&self.title, (FONT, 17)).margin(10).x_label_area_size(34).y_label_area_size(56);
         if self.log_y {
-            let lo = y0.max(1e-12);
-            let mut chart = builder.build_cartesian_2d(x0..x1, (lo..y1.max(lo * 10.0)).log_scale()).map_err(err)?;
+            // Pad by a factor, not a difference: a linear pad can cross zero.
+            let values = positive.iter().flatten().copied().filter(|v| v.is_finite() && *v > 0.0);
+            let lo = values.clone().fold(f64::INFINITY, f64::min);
+            let hi = values.fold(0.0, f64::max);
+            let (lo, hi) = if lo.is_finite() { (lo / 1.5, hi * 1.5) } else { (1e-3, 1.0) };
+            let mut chart = builder.build_cartesian_2d(x0..x1, (lo..hi.max(lo * 10.0)).log_scale()).map_err(err)?;
             chart.configure_mesh().x_desc(&self.x_label).y_desc(&self.y_label).label_style((FONT, 12)).y_label_formatter(&|v| format!("{v:.0e}")).draw().map_err(err)?;
             self.draw_content(&mut chart)?;
             chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font((FONT, 12)).draw().map_err(err)?;

@@ -20,16 +20,77 @@ pub struct AllConfig {
     pub gradients: gradients::GradientsConfig,
     /// Part 5.
     pub learning_rate: learning_rate::LearningRateConfig,
+    /// A small-scale run (`--quick`), said so in the report.
+    pub quick: bool,
+}
+
+impl AllConfig {
+    /// The same pipeline at small scale, so a CPU user sees the whole report in minutes:
+    /// 1 epoch (2 for the schedules), 2 000 / 500 / 1 000 training / validation / test
+    /// images, 2 000 XOR epochs.
+    pub fn quick() -> Self {
+        let mut c = AllConfig::default();
+        c.quick = true;
+        c.xor.run.epochs = 2_000;
+        let split = crate::data::SplitConfig { max_train: Some(2_000), max_val: Some(500), max_test: Some(1_000), ..Default::default() };
+        c.architectures.train.epochs = 1;
+        c.architectures.data = split.clone();
+        c.gradients.train.epochs = 1;
+        c.gradients.data = split.clone();
+        c.learning_rate.epochs = 1;
+        c.learning_rate.schedule_epochs = 2;
+        c.learning_rate.adam.epochs = 1;
+        c.learning_rate.plateau = super::plateau::PlateauRule { window: 3, patience: 5, min_delta: 0.002 };
+        c.learning_rate.data = split;
+        c
+    }
+
+    /// Sets the base seed of every study.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.xor.run.seed = seed;
+        for (train, data) in [
+            (&mut self.architectures.train, &mut self.architectures.data),
+            (&mut self.gradients.train, &mut self.gradients.data),
+            (&mut self.learning_rate.train, &mut self.learning_rate.data),
+        ] {
+            train.seed = seed;
+            data.seed = seed;
+        }
+        self.learning_rate.adam.seed = seed;
+        self
+    }
 }
 
 /// Runs every study on backend `B` (the ones without autodiff on its inner backend);
 /// returns the files written.
 pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+    let started = std::time::Instant::now();
+    let mut times = Vec::new();
+    let mut timed = |name: &str, since: std::time::Instant| times.push(format!("{name}: {:.0} s", since.elapsed().as_secs_f64()));
+    let t = std::time::Instant::now();
     let mut files = activations::run::<B::InnerBackend>(ctx, device)?;
+    timed("activations", t);
+    let t = std::time::Instant::now();
     files.extend(xor::run::<B::InnerBackend>(ctx, &config.xor, device)?.1);
+    timed("xor", t);
+    let t = std::time::Instant::now();
     files.extend(conv::run::<B::InnerBackend>(ctx, &config.conv, device)?);
+    timed("conv", t);
+    let t = std::time::Instant::now();
     files.extend(architectures::run::<B>(ctx, &config.architectures, device)?.1);
+    timed("architectures", t);
+    let t = std::time::Instant::now();
     files.extend(gradients::run::<B>(ctx, &config.gradients, device)?);
+    timed("activation-gradients", t);
+    let t = std::time::Instant::now();
     files.extend(learning_rate::run::<B>(ctx, &config.learning_rate, device)?);
+    timed("learning-rate", t);
+    let mut header = Vec::new();
+    if config.quick {
+        header.push("**QUICK RUN** (`nnlab all --quick`): 1 epoch on 2 000 training images — the pipeline, not the homework's numbers.".to_string());
+    }
+    header.extend([format!("Backend: {}", ctx.backend), format!("Total wall time: {:.0} s", started.elapsed().as_secs_f64())]);
+    header.push(format!("Per study (finished runs reused from earlier invocations take no time): {}", times.join(", ")));
+    files.push(crate::report::write_report(&ctx.out, &header)?);
     Ok(files)
 }

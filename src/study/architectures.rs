@@ -261,7 +261,7 @@ pub fn summary_table(rows: &[SummaryRow]) -> String {
     );
     for r in rows {
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.0} | {} / {} |\n",
+            "| {} | {} | {} | {} | {} | {:.1} | {} / {} |\n",
             r.name,
             r.params,
             pm(&r.train_acc),
