@@ -22,6 +22,15 @@ pub const OFFICIAL_RECORDS_PER_FILE: usize = 10_000;
 pub const CLASS_NAMES: [&str; CLASSES] =
     ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
+/// Number of labels of each class (labels must be below [`CLASSES`]).
+pub fn class_counts(labels: &[u8]) -> [usize; CLASSES] {
+    let mut counts = [0; CLASSES];
+    for &l in labels {
+        counts[l as usize] += 1;
+    }
+    counts
+}
+
 /// Images and labels as stored: `images[i * 3072..]` is image i, planes R, G, B.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawImages {
@@ -42,11 +51,7 @@ impl RawImages {
     }
     /// Number of images of each class.
     pub fn class_counts(&self) -> [usize; CLASSES] {
-        let mut counts = [0; CLASSES];
-        for &l in &self.labels {
-            counts[l as usize] += 1;
-        }
-        counts
+        class_counts(&self.labels)
     }
     fn extend(&mut self, other: RawImages) {
         self.images.extend(other.images);

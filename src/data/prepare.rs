@@ -81,11 +81,7 @@ impl PreparedSet {
     }
     /// Number of images of each class.
     pub fn class_counts(&self) -> [usize; CLASSES] {
-        let mut counts = [0; CLASSES];
-        for &l in &self.labels {
-            counts[l as usize] += 1;
-        }
-        counts
+        super::cifar::class_counts(&self.labels)
     }
 }
 
