@@ -1,13 +1,13 @@
 //! conv2d from scratch: both versions against Burn's conv2d, known values, the course's
 //! files, the shipped assets, and every bad input.
 
-mod common;
+
 
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
-use common::{host, max_abs_diff};
+use crate::common::{host, max_abs_diff};
 use nnlab::conv::{conv2d_on, conv2d_reference, conv2d_tensor, output_shape};
 use nnlab::npy::{HostArray, encode_npy, parse_npy, read_npy};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -69,7 +69,7 @@ fn conv2d_tensor_equals_burn_on_flex() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn conv2d_tensor_equals_burn_on_wgpu() {
-    common::on_wgpu("conv2d_tensor_equals_burn", |device| both_versions_match_burn::<burn::backend::Wgpu>(&device, false));
+    crate::common::on_wgpu("conv2d_tensor_equals_burn", |device| both_versions_match_burn::<burn::backend::Wgpu>(&device, false));
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn course_samples_convolve_to_the_homework_shape() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/course");
     let (samples, kernel) = (dir.join("samples_7.npy"), dir.join("kernel.npy"));
     if !samples.exists() || !kernel.exists() {
-        eprintln!("SKIPPED course_samples_convolve_to_the_homework_shape: {} not found", dir.display());
+        crate::common::skip(format!("SKIPPED course_samples_convolve_to_the_homework_shape: {} not found", dir.display()));
         return;
     }
     let x = read_npy(&samples).unwrap();

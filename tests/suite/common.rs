@@ -21,10 +21,17 @@ pub fn on_wgpu(test: &str, body: impl FnOnce(burn::backend::wgpu::WgpuDevice) + 
         if std::env::var("NNLAB_REQUIRE_WGPU").as_deref() == Ok("1") {
             panic!("{test}: no wgpu adapter, but NNLAB_REQUIRE_WGPU=1 (install mesa-vulkan-drivers libvulkan1)");
         }
-        eprintln!("SKIPPED {test} on wgpu: no wgpu adapter (install mesa-vulkan-drivers libvulkan1 for lavapipe)");
+        crate::common::skip(format!("SKIPPED {test} on wgpu: no wgpu adapter (install mesa-vulkan-drivers libvulkan1 for lavapipe)"));
         return;
     }
     body(device);
+}
+
+/// Reports a skipped check on the real stderr, past the test harness's output capture,
+/// so CI logs show what did not run and why.
+pub fn skip(message: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 /// Max absolute difference between two equally long slices.

@@ -1,11 +1,11 @@
 //! The closed-form derivatives of `Activation` against Burn's autodiff, and the
 //! `activations` study's output files.
 
-mod common;
+
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
-use common::{host, max_abs_diff};
+use crate::common::{host, max_abs_diff};
 use nnlab::Activation;
 
 /// For every activation: f'(x) in closed form equals autodiff's d/dx Σ f(x), to 1e-6.
@@ -45,7 +45,7 @@ fn closed_form_derivatives_equal_autodiff_on_flex() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn closed_form_derivatives_equal_autodiff_on_wgpu() {
-    common::on_wgpu("closed_form_derivatives_equal_autodiff", |device| {
+    crate::common::on_wgpu("closed_form_derivatives_equal_autodiff", |device| {
         derivatives_match_autodiff::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
     });
 }

@@ -1,11 +1,11 @@
 //! The scratch XOR MLP: its hand-written backward pass against Burn's autodiff, its
 //! training, and the `xor` study's files.
 
-mod common;
+
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
-use common::{host, max_abs_diff};
+use crate::common::{host, max_abs_diff};
 use nnlab::Activation;
 use nnlab::xor::{ScratchMlp, XorTrainConfig, train_xor};
 
@@ -59,7 +59,7 @@ fn backward_equals_autodiff_on_ndarray() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn backward_equals_autodiff_on_wgpu() {
-    common::on_wgpu("backward_equals_autodiff", |device| {
+    crate::common::on_wgpu("backward_equals_autodiff", |device| {
         backward_matches_autodiff::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
     });
 }

@@ -190,3 +190,41 @@ fn plateau_rule_finds_the_knee_and_reports_no_plateau() {
     assert_eq!(p.step, None);
     assert!(p.reason.starts_with("no plateau"), "{}", p.reason);
 }
+
+#[test]
+fn a_killed_study_loses_no_finished_run_and_resumes() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let args = [
+        "--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "architectures", "--arch", "cnn3", "--seeds", "3",
+        "--epochs", "1", "--max-train", "150", "--max-val", "50", "--max-test", "50",
+    ];
+    let dir = out.path().join("architectures");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").spawn().unwrap();
+    // Kill it (SIGKILL, no chance to clean up) as soon as the first run's result exists.
+    let first = dir.join("cnn3_seed0.json");
+    let started = std::time::Instant::now();
+    while !first.exists() && started.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.exists(), "no run finished within 300 s");
+    let finished_before_kill = ["cnn3_seed0.json", "cnn3_seed1.json", "cnn3_seed2.json"].iter().filter(|f| dir.join(f).exists()).count();
+    assert!(finished_before_kill < 3, "the study finished before it could be interrupted; make it longer");
+    // Every file present is complete JSON (atomic writes: no half-written result).
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+    let kept = std::fs::metadata(&first).unwrap().modified().unwrap();
+    let res = nnlab(&args);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert_eq!(std::fs::metadata(&first).unwrap().modified().unwrap(), kept, "the finished run was recomputed");
+    for f in ["cnn3_seed1.json", "cnn3_seed2.json", "summary.md"] {
+        assert!(dir.join(f).exists(), "{f} missing after resume");
+    }
+}

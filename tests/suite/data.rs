@@ -2,7 +2,7 @@
 //! layouts: exact reading, stratified and seeded splits, scaling, device batches, and every
 //! bad input. With `NNLAB_DATA` pointing at a real copy, the official sizes are checked too.
 
-mod common;
+
 
 use burn::tensor::{Int, Tensor, TensorData};
 use nnlab::data::cifar::{IMAGE_BYTES, Layout, RawImages, read_dir, read_dir_with};
@@ -182,7 +182,7 @@ fn device_batches_gather_the_right_images() {
     let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![5i64, 0, 17], [3]), &device);
     let (x, y) = set.gather(idx);
     assert_eq!(x.dims(), [3, 3, 32, 32]);
-    let x = common::host(x);
+    let x = crate::common::host(x);
     let y: Vec<i64> = y.into_data().convert::<i64>().to_vec().unwrap();
     for (k, &i) in [5usize, 0, 17].iter().enumerate() {
         assert_eq!(&x[k * IMAGE_BYTES..(k + 1) * IMAGE_BYTES], &p.train.images[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES]);
@@ -256,7 +256,7 @@ fn sources_say_where_they_looked_and_what_to_do() {
     let e = err_of(DataSource { data_dir: Some(file), ..Default::default() }.locate(true));
     assert!(e.contains("is a file, not a directory"), "{e}");
     // Offline with an empty cache: the paths searched and how to provide the data.
-    if std::env::var_os("NNLAB_DATA").is_none() {
+    if std::env::var_os("NNLAB_DATA").is_none_or(|d| d.is_empty()) {
         let offline = DataSource { cache_dir: Some(empty.path().join("cache")), offline: true, ..Default::default() };
         let e = err_of(offline.locate(true));
         assert!(e.contains("searched") && e.contains(&empty.path().join("cache").display().to_string()) && e.contains("--data-dir"), "{e}");
@@ -264,7 +264,7 @@ fn sources_say_where_they_looked_and_what_to_do() {
     // A cache that holds the data is found.
     let cache = tempfile::tempdir().unwrap();
     write_layout(cache.path(), Layout::Python, 10);
-    if std::env::var_os("NNLAB_DATA").is_none() {
+    if std::env::var_os("NNLAB_DATA").is_none_or(|d| d.is_empty()) {
         let (dir, layout) = DataSource { cache_dir: Some(cache.path().into()), offline: true, ..Default::default() }.locate(true).unwrap();
         assert_eq!((dir, layout), (cache.path().join("cifar-10-batches-py"), Layout::Python));
     }
@@ -280,8 +280,8 @@ fn md5_matches_known_digests() {
 
 #[test]
 fn real_cifar10_has_official_sizes() {
-    let Some(dir) = std::env::var_os("NNLAB_DATA") else {
-        eprintln!("SKIPPED real_cifar10_has_official_sizes: set NNLAB_DATA to a CIFAR-10 directory to run it");
+    let Some(dir) = std::env::var_os("NNLAB_DATA").filter(|d| !d.is_empty()) else {
+        crate::common::skip(format!("SKIPPED real_cifar10_has_official_sizes: set NNLAB_DATA to a CIFAR-10 directory to run it"));
         return;
     };
     let data = read_dir(Path::new(&dir)).unwrap();

@@ -1,7 +1,7 @@
 //! Architectures as data and the training engine: shapes, parameter counts, PyTorch-style
 //! initialisation, learning on a fixed batch, recorded gradient norms, SGD at lr 0.
 
-mod common;
+
 
 use burn::module::Module;
 use burn::tensor::backend::AutodiffBackend;
@@ -59,7 +59,7 @@ fn compact_and_homework_notations_agree_and_bad_specs_name_the_layer() {
 fn initialisation_is_pytorch_default_uniform_one_over_sqrt_fan_in() {
     let device = Default::default();
     let net = Net::<burn::backend::NdArray>::new(&ArchSpec::parse("cnn4").unwrap(), Activation::Relu, &device).unwrap();
-    let w = common::host(net.first_weights());
+    let w = crate::common::host(net.first_weights());
     let bound = 1.0 / (3.0f32 * 3.0 * 3.0).sqrt(); // fan_in of Conv-3×3×16 on 3 channels
     assert!(w.iter().all(|v| v.abs() <= bound), "weights within ±1/√27");
     let var = w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
@@ -109,7 +109,7 @@ fn a_few_steps_reduce_the_loss_on_flex() {
 #[test]
 fn a_training_step_runs_on_wgpu() {
     type W = burn::backend::Autodiff<burn::backend::Wgpu>;
-    common::on_wgpu("a_training_step_runs_on_wgpu", |device| {
+    crate::common::on_wgpu("a_training_step_runs_on_wgpu", |device| {
         let data = tiny_data::<burn::backend::Wgpu>(20, &device);
         let config = TrainConfig { epochs: 3, batch_size: 10, record_every: 1, ..TrainConfig::default() };
         let out = train::<W>(&ArchSpec::parse("cnn4").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {}).unwrap();
@@ -133,7 +133,7 @@ fn recorded_gradient_norm_equals_the_norm_of_the_gradient_tensor() {
         // Independently: the same initial model (same seed), the same batch, autodiff by hand.
         <Nd as burn::tensor::backend::Backend>::seed(&device, 5);
         let net = Net::<Nd>::new(&spec, Activation::Sigmoid, &device).unwrap();
-        let initial = common::host(net.first_weights());
+        let initial = crate::common::host(net.first_weights());
         assert_eq!(out.first_weights.values, initial, "{arch}: SGD at lr 0 changed the weights");
         let order = nnlab::data::batches::epoch_order(50, 5, 0);
         let idx = Tensor::<burn::backend::NdArray, 1, Int>::from_data(TensorData::new(order, [50]), &device);
@@ -142,8 +142,8 @@ fn recorded_gradient_norm_equals_the_norm_of_the_gradient_tensor() {
         let loss = burn::nn::loss::CrossEntropyLossConfig::new().init(&device).forward(logits, Tensor::from_inner(y));
         let grads = loss.backward();
         let g: Vec<f32> = match net.first_weight_param() {
-            nnlab::model::net::FirstWeight::Conv(w) => common::host(w.val().grad(&grads).unwrap()),
-            nnlab::model::net::FirstWeight::Fc(w) => common::host(w.val().grad(&grads).unwrap()),
+            nnlab::model::net::FirstWeight::Conv(w) => crate::common::host(w.val().grad(&grads).unwrap()),
+            nnlab::model::net::FirstWeight::Fc(w) => crate::common::host(w.val().grad(&grads).unwrap()),
         };
         let norm = g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
         let recorded = out.curves.grad_norm[0];
