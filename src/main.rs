@@ -20,7 +20,10 @@ Examples:
   nnlab conv                               conv2d from scratch on the shipped digits and kernels
   nnlab conv --input samples_7.npy --kernel kernel.npy
   nnlab architectures --arch mlp1,cnn4     five nets on CIFAR-10 with Adam (or a subset)
-  nnlab all                                every study above, homework protocol
+  nnlab activation-gradients               ReLU vs sigmoid gradient magnitudes under SGD
+  nnlab learning-rate                      SGD learning rates and step schedules vs Adam
+  nnlab all                                every study above, homework protocol, + report.md
+  nnlab all --quick                        the same at small scale, minutes on a CPU
   nnlab --backend ndarray --out runs xor   pick a backend and an output directory
   cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
 
