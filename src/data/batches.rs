@@ -68,7 +68,7 @@ impl<B: Backend> EpochBatches<B> {
 
     /// Number of batches in the epoch (a last partial batch counts unless dropped).
     pub fn len(&self) -> usize {
-        if self.drop_last { self.n / self.batch_size } else { self.n.div_ceil(self.batch_size) }
+        batches_per_epoch(self.n, self.batch_size, self.drop_last)
     }
 
     /// Whether the epoch has no batch.
@@ -82,6 +82,12 @@ impl<B: Backend> EpochBatches<B> {
         let end = (start + self.batch_size).min(self.n);
         self.order.clone().slice([start..end])
     }
+}
+
+/// Batches of `batch_size` in an epoch of `n` images (a last partial one counts unless dropped).
+pub fn batches_per_epoch(n: usize, batch_size: usize, drop_last: bool) -> usize {
+    let b = batch_size.max(1);
+    if drop_last { n / b } else { n.div_ceil(b) }
 }
 
 /// The permutation of `0..n` used in `epoch` (host side; what [`EpochBatches`] uploads).

@@ -148,7 +148,7 @@ fn run_loop<B: AutodiffBackend, O: Optimizer<Net<B>, B>>(
     let started = Instant::now();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let n = data.train.len();
-    let per_epoch = EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, 0, 0, device).len();
+    let per_epoch = crate::data::batches::batches_per_epoch(n, config.batch_size, config.drop_last);
     let total = per_epoch * config.epochs;
     let mut curves = Curves::default();
     let mut step = 0;
