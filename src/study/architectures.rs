@@ -255,7 +255,11 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
 
 /// The summary as a Markdown table.
 pub fn summary_table(rows: &[SummaryRow]) -> String {
-    let pm = |s: &Stats| if s.std > 0.0 { format!("{:.4} ± {:.4}", s.mean, s.std) } else { format!("{:.4}", s.mean) };
+    let pm = |s: &Stats| match (s.mean.is_nan(), s.std > 0.0) {
+        (true, _) => "—".to_string(), // not recorded (e.g. --no-val) or every run diverged
+        (false, true) => format!("{:.4} ± {:.4}", s.mean, s.std),
+        (false, false) => format!("{:.4}", s.mean),
+    };
     let mut md = String::from(
         "| net | params | train acc (last epoch) | val acc (final) | test acc | seconds/run | dead / diverged runs |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
