@@ -248,6 +248,12 @@ impl ArchSpec {
         count
     }
 
+    /// The name made safe for file names (a user spec's commas, spaces and slashes become
+    /// `_`); every study names its result files with it.
+    pub fn file_stem(&self) -> String {
+        self.name.replace(['/', ' ', ','], "_")
+    }
+
     /// The spec in the homework's notation, e.g. `[FC-32, ReLU] + FC10`.
     pub fn notation(&self) -> String {
         let hidden: Vec<String> = self.layers[..self.layers.len() - 1].iter().map(|l| l.to_string()).collect();

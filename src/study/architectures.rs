@@ -161,7 +161,7 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &ArchitecturesConfig,
         for k in 0..config.seeds {
             let train = TrainConfig { seed: config.train.seed + k as u64, ..config.train.clone() };
             let key = RunKey { arch: spec.clone(), activation: config.activation, train, split: config.data.clone() };
-            let name = format!("{}_seed{}", spec.name.replace(['/', ' ', ','], "_"), key.train.seed);
+            let name = format!("{}_seed{}", spec.file_stem(), key.train.seed);
             let path = dir.join(format!("{name}.json"));
             let label = format!("[{}/{total}] {name}", i * config.seeds + k + 1);
             let run = cifar_runs::reuse_or_train::<B, _>(ctx, &path, &key, &label, &mut data, device, |outcome| arch_run(spec, key.clone(), outcome, ctx.backend.name()))?;
@@ -230,7 +230,7 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
 
         // First-layer weights, one shared scale per net.
         let grid = weights_grid(&spec.name, &of[0].weights);
-        files.extend(plot::save(&grid, dir, &format!("weights_{}", spec.name.replace(['/', ' ', ','], "_")))?);
+        files.extend(plot::save(&grid, dir, &format!("weights_{}", spec.file_stem()))?);
     }
     let panel = |title: &str, y: &str, kind| Panel { title: title.into(), x_label: "step".into(), y_label: y.into(), log_y: false, kind };
     let fig = PanelFigure {

@@ -68,7 +68,7 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &GradientsConfig, dev
         result.insert("name".into(), spec.name.clone().into());
         for (j, &activation) in config.activations.iter().enumerate() {
             let key = RunKey { arch: spec.clone(), activation, train: config.train.clone(), split: config.data.clone() };
-            let stem = format!("{}_{activation}", spec.name.replace(['/', ' ', ','], "_"));
+            let stem = format!("{}_{activation}", spec.file_stem());
             let label = format!("[{}/{total}] {stem}", i * config.activations.len() + j + 1);
             let run = cifar_runs::reuse_or_train::<B, _>(ctx, &runs_dir.join(format!("{stem}.json")), &key, &label, &mut data, device, |o| {
                 arch_run(spec, key.clone(), o, ctx.backend.name())
@@ -86,7 +86,7 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &GradientsConfig, dev
             all.push((i, activation, run));
         }
         result.insert("input_scale".into(), serde_json::to_value(config.data.input_scale).unwrap_or_default());
-        let path = dir.join(format!("{}.json", spec.name.replace(['/', ' ', ','], "_")));
+        let path = dir.join(format!("{}.json", spec.file_stem()));
         write_json(&path, &result)?;
         files.push(path);
     }

@@ -101,7 +101,7 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &LearningRateConfig, 
     write_json(&dir.join("config.json"), config)?;
     let mut files = vec![dir.join("config.json")];
     let mut data: Option<DeviceData<B::InnerBackend>> = None;
-    let name = config.arch.name.replace(['/', ' ', ','], "_");
+    let name = config.arch.file_stem();
     let key_for = |train: TrainConfig| RunKey { arch: config.arch.clone(), activation: Activation::Relu, train, split: config.data.clone() };
     let run_one = |stem: String, label: String, key: RunKey, data: &mut Option<DeviceData<B::InnerBackend>>| -> Result<ArchRun> {
         let run = cifar_runs::reuse_or_train::<B, _>(ctx, &runs_dir.join(format!("{stem}.json")), &key, &label, data, device, |o| {
