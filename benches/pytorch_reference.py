@@ -10,6 +10,14 @@ PyTorch initialisation, valid padding, max-pool 2x2 stride 2, prediction layer F
     python3 benches/pytorch_reference.py --data ~/.cache/nnlab --arch mlp1 --seed 0 [--val]
 
 Prints one JSON line per run: {"arch", "seed", "test_acc", "seconds", "params"}.
+
+Bench mode (what `nnlab bench` runs, on synthetic images, no dataset needed):
+
+    python3 benches/pytorch_reference.py --bench --arch mlp1,cnn4 --iters 20 --epoch-steps 900
+
+times one Adam training step (batch 50), one validation pass (5 000 images in batches of
+1 000) and one protocol epoch (validation every 10 steps) per net, and prints one JSON line
+in the shape of nnlab's `bench::Side`.
 """
 import argparse, json, os, time
 import numpy as np
@@ -77,6 +85,65 @@ def accuracy(model, x, y, batch=1000):
     return correct / len(x)
 
 
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def timing(samples):
+    return {"median_ms": median(samples), "samples_ms": samples}
+
+
+def bench(a):
+    torch.set_num_threads(a.threads)
+    nets = []
+    for arch in a.arch.split(","):
+        torch.manual_seed(a.seed)
+        model = build(arch)
+        params = sum(q.numel() for q in model.parameters())
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        x = torch.randn(a.batch_size, 3, 32, 32)
+        y = torch.randint(0, 10, (a.batch_size,))
+        steps = []
+        for k in range(a.warmup + a.iters):
+            t = time.perf_counter()
+            loss = loss_fn(model(x), y)
+            opt.zero_grad(); loss.backward(); opt.step()
+            if k >= a.warmup:
+                steps.append((time.perf_counter() - t) * 1e3)
+        xv = torch.randn(a.val_images, 3, 32, 32)
+        yv = torch.randint(0, 10, (a.val_images,))
+        vals = []
+        for k in range(a.val_iters + 1):
+            t = time.perf_counter()
+            accuracy(model, xv, yv, a.eval_batch_size)
+            if k > 0:
+                vals.append((time.perf_counter() - t) * 1e3)
+        epoch = None
+        if a.epoch_steps > 0:
+            torch.manual_seed(a.seed)
+            model = build(arch)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            n = a.epoch_steps * a.batch_size
+            xtr, ytr = torch.randn(n, 3, 32, 32), torch.randint(0, 10, (n,))
+            t = time.perf_counter()
+            perm = torch.randperm(n)
+            for step, i in enumerate(range(0, n, a.batch_size)):
+                idx = perm[i:i + a.batch_size]
+                out = model(xtr[idx])
+                loss = loss_fn(out, ytr[idx])
+                opt.zero_grad(); loss.backward(); opt.step()
+                if step % 10 == 0 or step + 1 == a.epoch_steps:
+                    loss.item()
+                    accuracy(model, xv, yv, a.eval_batch_size)
+            epoch = time.perf_counter() - t
+        nets.append({"arch": arch, "params": params, "step": timing(steps), "val_pass": timing(vals),
+                     "epoch_seconds": epoch})
+    print(json.dumps({"name": f"PyTorch {torch.__version__} (cpu)", "threads": torch.get_num_threads(), "nets": nets}))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", default=os.path.expanduser("~/.cache/nnlab"))
@@ -85,7 +152,19 @@ def main():
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--val", action="store_true", help="record validation accuracy every 10 steps")
     p.add_argument("--params-only", action="store_true")
+    p.add_argument("--bench", action="store_true", help="time steps, validation passes and an epoch (synthetic data)")
+    p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--val-images", type=int, default=5000)
+    p.add_argument("--val-iters", type=int, default=3)
+    p.add_argument("--eval-batch-size", type=int, default=1000)
+    p.add_argument("--epoch-steps", type=int, default=900, help="0 skips the epoch")
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
     a = p.parse_args()
+    if a.bench:
+        bench(a)
+        return
     torch.manual_seed(a.seed)
     model = build(a.arch)
     params = sum(q.numel() for q in model.parameters())

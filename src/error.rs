@@ -75,6 +75,10 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The compute device (GPU driver, backend runtime) reported a failure.
+    #[error("the device failed: {0}")]
+    Device(String),
+
     /// Drawing a figure failed.
     #[error("cannot draw figure '{path}': {message}")]
     Plot {

@@ -14,10 +14,12 @@
 //! - [`data`]: CIFAR-10 found or downloaded, checked, split, normalised, on the device.
 //! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress bars.
 //! - [`study`]: one module per study, config → runs → files.
+//! - [`bench`]: timings of the homework's workloads against the PyTorch reference.
 
 pub mod activation;
 pub mod assets;
 pub mod backend;
+pub mod bench;
 pub mod conv;
 pub mod data;
 pub mod model;

@@ -22,8 +22,9 @@ Examples:
   nnlab architectures --arch mlp1,cnn4     five nets on CIFAR-10 with Adam (or a subset)
   nnlab activation-gradients               ReLU vs sigmoid gradient magnitudes under SGD
   nnlab learning-rate                      SGD learning rates and step schedules vs Adam
-  nnlab all                                every study above, homework protocol, + report.md
+  nnlab all                                every study above, homework protocol, + report.md/.html
   nnlab all --quick                        the same at small scale, minutes on a CPU
+  nnlab bench --arch cnn4                  time nnlab against PyTorch on this machine
   nnlab --backend ndarray --out runs xor   pick a backend and an output directory
   cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
 
@@ -78,8 +79,42 @@ enum Command {
     #[command(after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002")]
     LearningRate(LrArgs),
     /// Run every study in order with the homework protocol (hours on a CPU, minutes on a GPU)
-    #[command(after_help = "Examples:\n  nnlab --out results all        → results/<study>/... and results/report.md\n  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU")]
+    #[command(after_help = "Examples:\n  nnlab --out results all        → results/<study>/... and results/report.md, report.html\n  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU")]
     All(AllArgs),
+    /// Gather whatever studies <out> holds into <out>/report.md and report.html
+    #[command(after_help = "Example:\n  nnlab --out results xor && nnlab --out results conv && nnlab --out results report\n  → results/report.md and results/report.html (open it in a browser)")]
+    Report,
+    /// Time training steps, validation passes and a protocol epoch per net, vs PyTorch
+    #[command(after_help = "Examples:\n  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n  nnlab bench --pytorch off                    nnlab alone\n  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)")]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Networks: all, names (mlp1,cnn4), or specs separated by ';'
+    #[arg(long, default_value = "all")]
+    arch: String,
+    /// Timed training steps per net (median reported)
+    #[arg(long, default_value_t = 20)]
+    iters: usize,
+    /// Untimed warm-up steps
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Images in a validation pass
+    #[arg(long, default_value_t = 5000)]
+    val_images: usize,
+    /// Timed validation passes per net
+    #[arg(long, default_value_t = 3)]
+    val_iters: usize,
+    /// Steps of the protocol epoch (900 = the homework's 45 000 images / 50)
+    #[arg(long, default_value_t = 900)]
+    epoch_steps: usize,
+    /// Skip the protocol epoch
+    #[arg(long)]
+    no_epoch: bool,
+    /// Python with torch for the reference column, or "off"
+    #[arg(long, default_value = "python3", value_name = "PYTHON")]
+    pytorch: String,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +122,12 @@ struct AllArgs {
     /// Small scale: 1 epoch, 2 000 / 500 / 1 000 images, 2 000 XOR epochs
     #[arg(long)]
     quick: bool,
+    /// Nets of the architectures and activation-gradients studies [default: all five]
+    #[arg(long, value_name = "NETS")]
+    arch: Option<String>,
+    /// Net of the learning-rate study [default: cnn4]
+    #[arg(long, value_name = "NET")]
+    lr_arch: Option<String>,
 }
 
 /// Flags shared by the CIFAR-10 studies.
@@ -286,8 +327,42 @@ impl BackendTask for Job {
             }
             Command::ActivationGradients(a) => study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device),
             Command::LearningRate(a) => study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device),
+            Command::Report => {
+                let studies = ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate"];
+                if !studies.iter().any(|s| ctx.dir(s).is_dir()) {
+                    return Err(Error::invalid(
+                        "--out",
+                        format!("'{}' holds no study results; run a study with the same --out first (e.g. `nnlab --out {0} xor`)", ctx.out.display()),
+                    ));
+                }
+                let md = nnlab::report::write_report(&ctx.out, &[])?;
+                Ok(vec![md, ctx.out.join("report.html")])
+            }
+            Command::Bench(a) => {
+                let config = nnlab::bench::BenchConfig {
+                    archs: parse_arch_list(&a.arch)?,
+                    warmup: a.warmup,
+                    iters: a.iters,
+                    val_images: a.val_images,
+                    val_iters: a.val_iters,
+                    epoch_steps: (!a.no_epoch).then_some(a.epoch_steps),
+                    seed: self.seed,
+                    ..Default::default()
+                };
+                let python = (a.pytorch != "off").then_some(a.pytorch.as_str());
+                let (report, files) = nnlab::bench::run::<B>(&ctx, &config, python, &device)?;
+                println!("{}", report.markdown());
+                Ok(files)
+            }
             Command::All(a) => {
-                let config = if a.quick { study::all::AllConfig::quick() } else { study::all::AllConfig::default() };
+                let mut config = if a.quick { study::all::AllConfig::quick() } else { study::all::AllConfig::default() };
+                if let Some(archs) = &a.arch {
+                    config.architectures.archs = parse_arch_list(archs)?;
+                    config.gradients.archs = config.architectures.archs.clone();
+                }
+                if let Some(arch) = &a.lr_arch {
+                    config.learning_rate.arch = nnlab::model::ArchSpec::parse(arch)?;
+                }
                 study::all::run::<B>(&ctx, &config.with_seed(self.seed), &device)
             }
         }

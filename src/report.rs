@@ -1,5 +1,6 @@
 //! `<out>/report.md`: one Markdown report that gathers every study's figures and tables
-//! from an output directory, with relative links, so it renders wherever the directory goes.
+//! from an output directory, with relative links, so it renders wherever the directory goes;
+//! and `<out>/report.html`, the same report as a page a browser opens directly.
 
 use crate::error::Result;
 use crate::results::{read_json, write_atomic};
@@ -90,5 +91,44 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
     }
     let path = out.join("report.md");
     write_atomic(&path, md.as_bytes())?;
+    write_atomic(&out.join("report.html"), markdown_to_html(&md, "nnlab report").as_bytes())?;
     Ok(path)
+}
+
+/// A standalone HTML page of `markdown` (tables included); images stay relative links.
+///
+/// The page counts its images once loaded and writes `data-images="loaded/total"` on
+/// `<body>`, so a headless browser (see the tests) can check that every figure rendered.
+pub fn markdown_to_html(markdown: &str, title: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    let mut body = String::new();
+    html::push_html(&mut body, Parser::new_ext(markdown, Options::ENABLE_TABLES));
+    let title = title.replace('&', "&amp;").replace('<', "&lt;");
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; }}
+td {{ font-variant-numeric: tabular-nums; }}
+code {{ background: #f4f4f4; padding: 0 0.2em; }}
+</style>
+</head>
+<body data-images="pending">
+{body}<script>
+window.addEventListener("load", function () {{
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) {{ return i.complete && i.naturalWidth > 0; }}).length;
+  document.body.setAttribute("data-images", ok + "/" + imgs.length);
+}});
+</script>
+</body>
+</html>
+"#
+    )
 }

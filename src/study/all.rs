@@ -89,8 +89,13 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &
     if config.quick {
         header.push("**QUICK RUN** (`nnlab all --quick`): 1 epoch on 2 000 training images — the pipeline, not the homework's numbers.".to_string());
     }
-    header.extend([format!("Backend: {}", ctx.backend), format!("Total wall time: {:.0} s", started.elapsed().as_secs_f64())]);
+    header.extend([
+        format!("Backend: {}", ctx.backend),
+        format!("Machine: {}", crate::bench::machine_description()),
+        format!("Total wall time: {:.0} s", started.elapsed().as_secs_f64()),
+    ]);
     header.push(format!("Per study (finished runs reused from earlier invocations take no time): {}", times.join(", ")));
     files.push(crate::report::write_report(&ctx.out, &header)?);
+    files.push(ctx.out.join("report.html"));
     Ok(files)
 }

@@ -114,7 +114,7 @@ pub fn train<B: AutodiffBackend>(
     let model = Net::<B>::new(arch, activation, device)?;
     match config.optimizer {
         OptimizerConfig::Adam => {
-            let optim = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init();
+            let optim = pytorch_adam().init();
             run_loop(model, optim, config, data, device, progress)
         }
         OptimizerConfig::Sgd { momentum } => {
@@ -123,6 +123,12 @@ pub fn train<B: AutodiffBackend>(
             run_loop(model, optim, config, data, device, progress)
         }
     }
+}
+
+/// Adam configured as PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps 1e-8
+/// (Burn's own default eps is 1e-5), no weight decay.
+pub fn pytorch_adam() -> AdamConfig {
+    AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
 }
 
 /// L2 norm of the first layer's weight gradient, on the device.

@@ -25,7 +25,7 @@ fn help_shows_an_example_for_every_subcommand() {
     let o = nnlab(&["--help"]);
     assert!(o.status.success());
     let help = String::from_utf8_lossy(&o.stdout);
-    for sub in ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate", "all"] {
+    for sub in ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate", "all", "bench", "report"] {
         assert!(help.contains(&format!("nnlab {sub}")), "no example for {sub} in --help:\n{help}");
         let sub_help = nnlab(&[sub, "--help"]);
         assert!(String::from_utf8_lossy(&sub_help.stdout).contains("Example"), "{sub} --help has no example");

@@ -4,9 +4,11 @@
 mod common;
 
 mod activations;
+mod bench;
 mod cifar_studies;
 mod cli;
 mod conv;
 mod data;
 mod model;
+mod report;
 mod xor;

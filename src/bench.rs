@@ -1,0 +1,428 @@
+//! `nnlab bench`: wall-clock timings of the homework's workloads, side by side with the
+//! PyTorch reference on the same machine and thread count.
+//!
+//! Three measurements per net, on synthetic images (timings do not depend on pixel values,
+//! so no dataset is needed):
+//! 1. one Adam training step, batch 50 (forward, loss, backward, optimiser update);
+//! 2. one validation pass over 5 000 images in batches of 1 000;
+//! 3. one epoch of the homework protocol with validation every 10 steps, through the same
+//!    [`train`](crate::train::train) loop the studies use.
+//!
+//! The PyTorch side is `benches/pytorch_reference.py --bench`, embedded in the binary and run
+//! with the Python the user names (default `python3`); when Python or torch is missing the
+//! report says so and carries the nnlab column alone.
+
+use crate::activation::Activation;
+use crate::data::DeviceSet;
+use crate::error::{Error, Result, ensure_positive};
+use crate::model::{ArchSpec, Net};
+use crate::train::{TrainConfig, evaluate::accuracy, trainer::pytorch_adam};
+use crate::train::trainer::{DeviceData, train};
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Distribution, Int, Tensor};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// The PyTorch reference script, embedded so `nnlab bench` works from any directory.
+pub const PYTORCH_REFERENCE: &str = include_str!("../benches/pytorch_reference.py");
+
+/// What to measure and how often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// The nets to time (PyTorch knows the five built-in ones).
+    pub archs: Vec<ArchSpec>,
+    /// Training batch size (50 in the homework).
+    pub batch_size: usize,
+    /// Untimed steps before the timed ones (allocator and caches warm up).
+    pub warmup: usize,
+    /// Timed training steps per net; the median is reported.
+    pub iters: usize,
+    /// Images in one validation pass (5 000 in the homework).
+    pub val_images: usize,
+    /// Timed validation passes per net (after one untimed pass).
+    pub val_iters: usize,
+    /// Batch size of validation passes.
+    pub eval_batch_size: usize,
+    /// Steps of the protocol epoch (900 = 45 000 images / 50); `None` skips the epoch.
+    pub epoch_steps: Option<usize>,
+    /// Seed of weights and synthetic data.
+    pub seed: u64,
+}
+
+impl Default for BenchConfig {
+    /// The homework's sizes: batch 50, 5 000 validation images, a full 900-step epoch.
+    fn default() -> Self {
+        Self {
+            archs: ArchSpec::builtins(),
+            batch_size: 50,
+            warmup: 3,
+            iters: 20,
+            val_images: 5000,
+            val_iters: 3,
+            eval_batch_size: 1000,
+            epoch_steps: Some(900),
+            seed: 0,
+        }
+    }
+}
+
+impl BenchConfig {
+    /// Checks the numbers, naming the flags.
+    pub fn validate(&self) -> Result<()> {
+        ensure_positive("--batch-size", self.batch_size)?;
+        ensure_positive("--iters", self.iters)?;
+        ensure_positive("--val-images", self.val_images)?;
+        ensure_positive("--val-iters", self.val_iters)?;
+        ensure_positive("--eval-batch-size", self.eval_batch_size)?;
+        if let Some(steps) = self.epoch_steps {
+            ensure_positive("--epoch-steps", steps)?;
+        }
+        if self.archs.is_empty() {
+            return Err(Error::invalid("--arch", "name at least one architecture"));
+        }
+        Ok(())
+    }
+}
+
+/// Repeated measurements of one thing, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Median of the samples.
+    pub median_ms: f64,
+    /// Every timed sample.
+    pub samples_ms: Vec<f64>,
+}
+
+impl Timing {
+    /// The median of `samples_ms` (NaN when empty).
+    pub fn of(samples_ms: Vec<f64>) -> Timing {
+        let mut s = samples_ms.clone();
+        s.sort_by(f64::total_cmp);
+        let median_ms = match s.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => s[n / 2],
+            n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+        };
+        Timing { median_ms, samples_ms }
+    }
+}
+
+/// The three timings of one net on one side (nnlab or PyTorch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetTimings {
+    /// Architecture name.
+    pub arch: String,
+    /// Trainable parameters.
+    pub params: usize,
+    /// One training step.
+    pub step: Timing,
+    /// One validation pass over `val_images`.
+    pub val_pass: Timing,
+    /// One protocol epoch (`epoch_steps` steps, validation every 10), seconds.
+    pub epoch_seconds: Option<f64>,
+}
+
+/// One implementation's timings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// "nnlab (flex)", "PyTorch 2.15.0 (cpu)", …
+    pub name: String,
+    /// CPU threads it used.
+    pub threads: usize,
+    /// Per-net timings, in the config's order.
+    pub nets: Vec<NetTimings>,
+}
+
+/// nnlab / PyTorch for one net (below 1: nnlab is faster).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    /// Architecture name.
+    pub arch: String,
+    /// Training step.
+    pub step: f64,
+    /// Validation pass.
+    pub val_pass: f64,
+    /// Protocol epoch.
+    pub epoch: Option<f64>,
+}
+
+/// Everything `nnlab bench` measured; written as `<out>/bench/bench.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// What was measured.
+    pub config: BenchConfig,
+    /// CPU model and core count.
+    pub machine: String,
+    /// nnlab's timings.
+    pub nnlab: Side,
+    /// PyTorch's timings, when the reference could run.
+    pub pytorch: Option<Side>,
+    /// Why there is no PyTorch column, when there is none.
+    pub pytorch_note: Option<String>,
+    /// nnlab / PyTorch per net.
+    pub ratios: Vec<Ratio>,
+}
+
+impl BenchReport {
+    /// Joins both sides and computes the ratios.
+    pub fn new(config: BenchConfig, nnlab: Side, pytorch: std::result::Result<Side, String>) -> Self {
+        let (pytorch, pytorch_note) = match pytorch {
+            Ok(side) => (Some(side), None),
+            Err(note) => (None, Some(note)),
+        };
+        let ratios = pytorch
+            .as_ref()
+            .map(|p| {
+                nnlab
+                    .nets
+                    .iter()
+                    .filter_map(|n| {
+                        let t = p.nets.iter().find(|t| t.arch == n.arch)?;
+                        Some(Ratio {
+                            arch: n.arch.clone(),
+                            step: n.step.median_ms / t.step.median_ms,
+                            val_pass: n.val_pass.median_ms / t.val_pass.median_ms,
+                            epoch: n.epoch_seconds.zip(t.epoch_seconds).map(|(a, b)| a / b),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        BenchReport { config, machine: machine_description(), nnlab, pytorch, pytorch_note, ratios }
+    }
+
+    /// The comparison as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let c = &self.config;
+        let mut s = format!(
+            "Machine: {}. nnlab: {} ({} threads)",
+            self.machine, self.nnlab.name, self.nnlab.threads
+        );
+        match &self.pytorch {
+            Some(p) => s += &format!("; reference: {} ({} threads).\n\n", p.name, p.threads),
+            None => s += &format!("; no PyTorch column: {}.\n\n", self.pytorch_note.as_deref().unwrap_or("not run")),
+        }
+        s += &format!(
+            "Step: batch {}, Adam, median of {} after {} warm-up. Validation: {} images in batches of {}, median of {}. ",
+            c.batch_size, c.iters, c.warmup, c.val_images, c.eval_batch_size, c.val_iters
+        );
+        match c.epoch_steps {
+            Some(n) => s += &format!("Epoch: {n} steps with a validation pass every 10 steps.\n\n"),
+            None => s += "Epoch: not measured.\n\n",
+        }
+        s += "| net | params | step ms nnlab | step ms PyTorch | ratio | val pass ms nnlab | val pass ms PyTorch | ratio | epoch s nnlab | epoch s PyTorch | ratio |\n";
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        let num = |v: Option<f64>, digits: usize| v.filter(|v| v.is_finite()).map_or("—".to_string(), |v| format!("{v:.digits$}"));
+        for n in &self.nnlab.nets {
+            let t = self.pytorch.as_ref().and_then(|p| p.nets.iter().find(|t| t.arch == n.arch));
+            let r = self.ratios.iter().find(|r| r.arch == n.arch);
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                n.arch,
+                n.params,
+                num(Some(n.step.median_ms), 2),
+                num(t.map(|t| t.step.median_ms), 2),
+                num(r.map(|r| r.step), 2),
+                num(Some(n.val_pass.median_ms), 0),
+                num(t.map(|t| t.val_pass.median_ms), 0),
+                num(r.map(|r| r.val_pass), 2),
+                num(n.epoch_seconds, 1),
+                num(t.and_then(|t| t.epoch_seconds), 1),
+                num(r.and_then(|r| r.epoch), 2),
+            );
+        }
+        s
+    }
+}
+
+/// "Intel(R) Xeon(R) … × 2 threads", from /proc/cpuinfo where it exists.
+pub fn machine_description() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{model}, {} threads available", available_threads())
+}
+
+/// Threads the machine offers (what Burn's CPU backends and PyTorch use by default).
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn sync<B: Backend>(device: &B::Device) -> Result<()> {
+    B::sync(device).map_err(|e| Error::Device(format!("{e:?}")))
+}
+
+fn elapsed_ms(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e3
+}
+
+/// Random `[n, 3, 32, 32]` images and labels on `device`.
+fn synthetic_set<B: Backend>(n: usize, device: &B::Device) -> DeviceSet<B> {
+    DeviceSet {
+        images: Tensor::random([n, 3, 32, 32], Distribution::Normal(0.0, 1.0), device),
+        labels: Tensor::<B, 1, Int>::random([n], Distribution::Uniform(0.0, 10.0), device),
+    }
+}
+
+/// Times `iters` training steps of `arch` (after `warmup` untimed ones) on a fixed batch.
+pub fn time_steps<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
+    B::seed(device, config.seed);
+    let mut model = Net::<B>::new(arch, Activation::Relu, device)?;
+    let mut optim = pytorch_adam().init::<B, Net<B>>();
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let batch = synthetic_set::<B::InnerBackend>(config.batch_size, device);
+    let mut samples = Vec::with_capacity(config.iters);
+    for k in 0..config.warmup + config.iters {
+        let start = Instant::now();
+        let x = Tensor::<B, 4>::from_inner(batch.images.clone());
+        let y = Tensor::<B, 1, Int>::from_inner(batch.labels.clone());
+        let loss = loss_fn.forward(model.forward(x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model, grads);
+        sync::<B>(device)?;
+        if k >= config.warmup {
+            samples.push(elapsed_ms(start));
+        }
+    }
+    Ok(Timing::of(samples))
+}
+
+/// Times validation passes of a fresh `arch` over `val_images` synthetic images.
+pub fn time_val_pass<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
+    B::seed(device, config.seed);
+    let model = Net::<B>::new(arch, Activation::Relu, device)?.valid();
+    let set = synthetic_set::<B::InnerBackend>(config.val_images, device);
+    let mut samples = Vec::with_capacity(config.val_iters);
+    for k in 0..=config.val_iters {
+        let start = Instant::now();
+        let acc = accuracy(&model, &set, config.eval_batch_size);
+        std::hint::black_box(acc);
+        if k > 0 {
+            samples.push(elapsed_ms(start));
+        }
+    }
+    Ok(Timing::of(samples))
+}
+
+/// Seconds for one protocol epoch of `steps` steps (validation every 10) through the
+/// studies' training loop, up to and including the last record point.
+pub fn time_epoch<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, steps: usize, device: &B::Device) -> Result<f64> {
+    B::seed(device, config.seed);
+    let data = DeviceData {
+        train: synthetic_set(steps * config.batch_size, device),
+        val: synthetic_set(config.val_images, device),
+        test: synthetic_set(config.batch_size, device),
+    };
+    let train_config = TrainConfig { epochs: 1, batch_size: config.batch_size, eval_batch_size: config.eval_batch_size, seed: config.seed, ..TrainConfig::default() };
+    let outcome = train::<B>(arch, Activation::Relu, &train_config, &data, device, &mut |_| {})?;
+    Ok(outcome.curves.seconds.last().copied().unwrap_or(outcome.seconds))
+}
+
+/// Runs every nnlab measurement of `config` on backend `B`, calling `done` after each one.
+pub fn bench_nnlab<B: AutodiffBackend>(config: &BenchConfig, device: &B::Device, name: &str, done: &mut dyn FnMut(&str)) -> Result<Side> {
+    config.validate()?;
+    let mut nets = Vec::with_capacity(config.archs.len());
+    for arch in &config.archs {
+        let step = time_steps::<B>(arch, config, device)?;
+        done(&format!("{} step", arch.name));
+        let val_pass = time_val_pass::<B>(arch, config, device)?;
+        done(&format!("{} validation", arch.name));
+        let epoch_seconds = match config.epoch_steps {
+            Some(steps) => {
+                let s = time_epoch::<B>(arch, config, steps, device)?;
+                done(&format!("{} epoch", arch.name));
+                Some(s)
+            }
+            None => None,
+        };
+        nets.push(NetTimings { arch: arch.name.clone(), params: arch.param_count(), step, val_pass, epoch_seconds });
+    }
+    Ok(Side { name: format!("nnlab {} ({name})", env!("CARGO_PKG_VERSION")), threads: available_threads(), nets })
+}
+
+/// Runs the embedded PyTorch reference with `python` on the same config and thread count.
+/// `Err` carries a one-line reason (no Python, no torch, a non-built-in net, a failed run).
+pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std::result::Result<Side, String> {
+    let builtin: Vec<&str> = crate::model::spec::BUILTIN.iter().map(|(n, _)| *n).collect();
+    if let Some(a) = config.archs.iter().find(|a| !builtin.contains(&a.name.as_str())) {
+        return Err(format!("the PyTorch reference only knows the five built-in nets, not '{}'", a.name));
+    }
+    let script = scratch.join("pytorch_reference.py");
+    std::fs::write(&script, PYTORCH_REFERENCE).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+    let archs: Vec<&str> = config.archs.iter().map(|a| a.name.as_str()).collect();
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(&script)
+        .arg("--bench")
+        .args(["--arch", &archs.join(",")])
+        .args(["--batch-size", &config.batch_size.to_string()])
+        .args(["--warmup", &config.warmup.to_string()])
+        .args(["--iters", &config.iters.to_string()])
+        .args(["--val-images", &config.val_images.to_string()])
+        .args(["--val-iters", &config.val_iters.to_string()])
+        .args(["--eval-batch-size", &config.eval_batch_size.to_string()])
+        .args(["--epoch-steps", &config.epoch_steps.unwrap_or(0).to_string()])
+        .args(["--threads", &available_threads().to_string()])
+        .args(["--seed", &config.seed.to_string()]);
+    let out = cmd.output().map_err(|e| format!("cannot run '{python}' ({e}); install Python 3 with `pip install torch numpy` or pass --pytorch off"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+        return Err(format!("the PyTorch reference failed ({}): {last}", out.status));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().rev().find(|l| l.starts_with('{')).ok_or("the PyTorch reference printed no JSON")?;
+    serde_json::from_str(line).map_err(|e| format!("cannot read the PyTorch reference's JSON: {e}"))
+}
+
+/// `nnlab bench`: runs nnlab's measurements on backend `B`, then the PyTorch reference with
+/// `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`.
+pub fn run<B: AutodiffBackend>(
+    ctx: &crate::study::StudyContext,
+    config: &BenchConfig,
+    python: Option<&str>,
+    device: &B::Device,
+) -> Result<(BenchReport, Vec<std::path::PathBuf>)> {
+    config.validate()?;
+    let dir = crate::results::prepare_dir(&ctx.dir("bench"))?;
+    let per_net = 2 + usize::from(config.epoch_steps.is_some());
+    let total = config.archs.len() * per_net + usize::from(python.is_some());
+    let bar = crate::progress::bar(total as u64, "bench", ctx.quiet);
+    let nnlab = bench_nnlab::<B>(config, device, ctx.backend.name(), &mut |what| {
+        bar.set_message(what.to_string());
+        bar.inc(1);
+    })?;
+    let pytorch = match python {
+        Some(python) => {
+            bar.set_message("PyTorch reference");
+            let scratch = tempfile::tempdir().map_err(|e| Error::io("cannot create a temporary directory in", std::env::temp_dir(), e))?;
+            let side = bench_pytorch(python, config, scratch.path());
+            bar.inc(1);
+            side
+        }
+        None => Err("not run (--pytorch off)".to_string()),
+    };
+    bar.finish_and_clear();
+    let report = BenchReport::new(config.clone(), nnlab, pytorch);
+    let json = dir.join("bench.json");
+    crate::results::write_json(&json, &report)?;
+    let md = dir.join("bench.md");
+    crate::results::write_atomic(&md, format!("# nnlab bench\n\n{}", report.markdown()).as_bytes())?;
+    Ok((report, vec![json, md]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(Timing::of(vec![3.0, 1.0, 2.0]).median_ms, 2.0);
+        assert_eq!(Timing::of(vec![4.0, 1.0, 2.0, 3.0]).median_ms, 2.5);
+        assert!(Timing::of(vec![]).median_ms.is_nan());
+    }
+}
