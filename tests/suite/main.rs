@@ -11,4 +11,5 @@ mod conv;
 mod data;
 mod model;
 mod report;
+mod robustness;
 mod xor;

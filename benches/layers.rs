@@ -1,0 +1,59 @@
+//! Where a cnn4 training step spends its time: each conv layer's forward and
+//! forward + backward (weight, bias and input gradients) at batch 50, and the forward at
+//! batch 1 000 (a validation chunk), on every compiled CPU backend.
+//!
+//! ```text
+//! cargo bench --bench layers
+//! ```
+
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Distribution, Tensor};
+use std::time::Instant;
+
+/// Median milliseconds of 7 runs of `f` after one warm-up run.
+fn median_ms(mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..7)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[3]
+}
+
+/// cnn4's conv layers: (input channels, input size, output channels, kernel).
+const CNN4: [(usize, usize, usize, usize); 4] = [(3, 32, 16, 3), (16, 30, 8, 3), (8, 28, 16, 5), (16, 12, 16, 5)];
+
+fn bench<B: AutodiffBackend>(name: &str) {
+    let d = Default::default();
+    let opts = || ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    println!("{name}: layer | fwd b50 ms | fwd+bwd b50 ms | fwd b1000 ms");
+    for (c, hw, o, k) in CNN4 {
+        let x = Tensor::<B::InnerBackend, 4>::random([50, c, hw, hw], Distribution::Normal(0., 1.), &d);
+        let big = Tensor::<B::InnerBackend, 4>::random([1000, c, hw, hw], Distribution::Normal(0., 1.), &d);
+        let w = Tensor::<B::InnerBackend, 4>::random([o, c, k, k], Distribution::Normal(0., 1.), &d);
+        let b = Tensor::<B::InnerBackend, 1>::random([o], Distribution::Normal(0., 1.), &d);
+        let fwd = median_ms(|| drop(conv2d(x.clone(), w.clone(), Some(b.clone()), opts()).into_data()));
+        let fwd_big = median_ms(|| drop(conv2d(big.clone(), w.clone(), Some(b.clone()), opts()).into_data()));
+        let xa = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
+        let wa = Tensor::<B, 4>::from_inner(w.clone()).require_grad();
+        let ba = Tensor::<B, 1>::from_inner(b.clone()).require_grad();
+        let both = median_ms(|| {
+            let g = conv2d(xa.clone(), wa.clone(), Some(ba.clone()), opts()).sum().backward();
+            drop(wa.grad(&g).map(|g| g.into_data()));
+        });
+        println!("  conv {c}→{o} {k}×{k} on {hw}×{hw} | {fwd:.2} | {both:.2} | {fwd_big:.1}");
+    }
+}
+
+fn main() {
+    #[cfg(feature = "flex")]
+    bench::<nnlab::backend::FlexAd>("flex");
+    #[cfg(feature = "ndarray")]
+    bench::<nnlab::backend::NdarrayAd>("ndarray");
+}
