@@ -45,6 +45,19 @@ impl AllConfig {
         c
     }
 
+    /// Each study's name and how many runs it makes, in order (for the overall progress).
+    pub fn runs(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("activations", 1),
+            ("xor", self.xor.activations.len() * self.xor.seeds),
+            ("conv", 1),
+            ("architectures", self.architectures.archs.len() * self.architectures.seeds),
+            ("activation-gradients", self.gradients.archs.len() * self.gradients.activations.len()),
+            // Three constant rates, two schedules, and Adam (reused when the architectures study has it).
+            ("learning-rate", 6),
+        ]
+    }
+
     /// Sets the base seed of every study.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.xor.run.seed = seed;
@@ -65,8 +78,19 @@ impl AllConfig {
 /// returns the files written.
 pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     let started = std::time::Instant::now();
+    let runs = config.runs();
+    let overall = crate::progress::overall(runs.iter().map(|r| r.1 as u64).sum(), ctx.quiet);
+    overall.set_message(format!("study 1/{}: {}", runs.len(), runs[0].0));
     let mut times = Vec::new();
-    let mut timed = |name: &str, since: std::time::Instant| times.push(format!("{name}: {:.0} s", since.elapsed().as_secs_f64()));
+    let mut done = 0;
+    let mut timed = |name: &str, since: std::time::Instant| {
+        times.push(format!("{name}: {:.0} s", since.elapsed().as_secs_f64()));
+        overall.inc(runs[done].1 as u64);
+        done += 1;
+        if let Some((next, _)) = runs.get(done) {
+            overall.set_message(format!("study {}/{}: {next}", done + 1, runs.len()));
+        }
+    };
     let t = std::time::Instant::now();
     let mut files = activations::run::<B::InnerBackend>(ctx, device)?;
     timed("activations", t);
@@ -85,6 +109,7 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &
     let t = std::time::Instant::now();
     files.extend(learning_rate::run::<B>(ctx, &config.learning_rate, device)?);
     timed("learning-rate", t);
+    overall.finish_and_clear();
     let mut header = Vec::new();
     if config.quick {
         header.push("**QUICK RUN** (`nnlab all --quick`): 1 epoch on 2 000 training images — the pipeline, not the homework's numbers.".to_string());
