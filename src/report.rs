@@ -10,6 +10,14 @@ use crate::study::xor::XorSummary;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// A line linking the study's `config.json` (every run's full configuration is also in its
+/// own result file).
+fn config_link(md: &mut String, out: &Path, study: &str) {
+    if out.join(study).join("config.json").exists() {
+        let _ = writeln!(md, "Configuration: [`{study}/config.json`]({study}/config.json); each run's result file holds its own.\n");
+    }
+}
+
 fn figure(md: &mut String, out: &Path, rel: &str, alt: &str) {
     if out.join(rel).exists() {
         let _ = writeln!(md, "![{alt}]({rel})\n");
@@ -17,8 +25,14 @@ fn figure(md: &mut String, out: &Path, rel: &str, alt: &str) {
 }
 
 /// Writes `<out>/report.md` from whatever studies have results in `out`; returns its path.
-/// `header` lines (backend, wall times, quick-run notice) go under the title.
+/// `header` lines (backend, wall times, quick-run notice) go under the title; when empty,
+/// those of the last `nnlab all` in `out` (its `all.json`) are used.
 pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
+    let stored: Vec<String> = match header.is_empty() {
+        true => read_json::<crate::study::all::AllRecord>(&out.join(crate::study::all::ALL_RECORD)).map(|r| r.header).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let header = if header.is_empty() { &stored[..] } else { header };
     let mut md = String::from("# nnlab report\n\n");
     for line in header {
         let _ = writeln!(md, "{line}  ");
@@ -30,7 +44,9 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
         figure(&mut md, out, "activations/activations.png", "tanh, sigmoid, ReLU and their derivatives");
     }
     if let Ok(summary) = read_json::<XorSummary>(&out.join("xor/summary.json")) {
-        md.push_str("## XOR with a from-scratch MLP (parts 1.2–1.3)\n\n| activation | runs | mean val acc | std | min | max | diverged |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        md.push_str("## XOR with a from-scratch MLP (parts 1.2–1.3)\n\n");
+        config_link(&mut md, out, "xor");
+        md.push_str("| activation | runs | mean val acc | std | min | max | diverged |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for (name, e) in &summary {
             let s = e.stats;
             let _ = writeln!(md, "| {name} | {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |", e.accuracies.len(), s.mean, s.std, s.min, s.max, e.diverged);
@@ -43,10 +59,12 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
     }
     if out.join("conv/conv.png").exists() {
         md.push_str("## conv2d from scratch (part 2)\n\nOutput: `conv/out.npy`.\n\n");
+        config_link(&mut md, out, "conv");
         figure(&mut md, out, "conv/conv.png", "conv2d outputs");
     }
     if let Ok(rows) = read_json::<Vec<SummaryRow>>(&out.join("architectures/summary.json")) {
         md.push_str("## Architectures on CIFAR-10 with Adam (part 3)\n\n");
+        config_link(&mut md, out, "architectures");
         md.push_str(&summary_table(&rows));
         md.push('\n');
         for r in &rows {
@@ -59,7 +77,9 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
         }
     }
     if out.join("activation-gradients/activation_gradients.png").exists() {
-        md.push_str("## ReLU vs sigmoid gradients with SGD (part 4)\n\n| net | activation | final loss | mean first-layer gradient norm | diverged |\n|---|---|---:|---:|---|\n");
+        md.push_str("## ReLU vs sigmoid gradients with SGD (part 4)\n\n");
+        config_link(&mut md, out, "activation-gradients");
+        md.push_str("| net | activation | final loss | mean first-layer gradient norm | diverged |\n|---|---|---:|---:|---|\n");
         let mut entries: Vec<PathBuf> = std::fs::read_dir(out.join("activation-gradients")).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
         entries.sort();
         for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("config.json")) {
@@ -77,6 +97,7 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
     }
     if let Ok(s) = read_json::<ScheduleResult>(&out.join("learning-rate/schedule.json")) {
         md.push_str("## Learning rates and schedules (part 5)\n\n");
+        config_link(&mut md, out, "learning-rate");
         figure(&mut md, out, "learning-rate/learning_rates.png", "SGD at three learning rates");
         let _ = writeln!(md, "Switch steps: **{}**.\n", s.switch_steps.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
         for (i, r) in s.reasons.iter().enumerate() {

@@ -74,6 +74,19 @@ impl AllConfig {
     }
 }
 
+/// File name of [`AllRecord`] under `<out>`.
+pub const ALL_RECORD: &str = "all.json";
+
+/// What the last `nnlab all` in an output directory was: its configuration and the report
+/// header (backend, machine, wall times), so `nnlab report` can rebuild the same report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllRecord {
+    /// Header lines of the report.
+    pub header: Vec<String>,
+    /// The configuration of every study.
+    pub config: AllConfig,
+}
+
 /// Runs every study on backend `B` (the ones without autodiff on its inner backend);
 /// returns the files written.
 pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
@@ -120,6 +133,10 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &
         format!("Total wall time: {:.0} s", started.elapsed().as_secs_f64()),
     ]);
     header.push(format!("Per study (finished runs reused from earlier invocations take no time): {}", times.join(", ")));
+    let record = AllRecord { header: header.clone(), config: config.clone() };
+    let record_path = ctx.out.join(ALL_RECORD);
+    crate::results::write_json(&record_path, &record)?;
+    files.push(record_path);
     files.push(crate::report::write_report(&ctx.out, &header)?);
     files.push(ctx.out.join("report.html"));
     Ok(files)

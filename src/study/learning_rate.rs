@@ -184,7 +184,7 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &LearningRateConfig, 
     let adam_key = key_for(TrainConfig { seed: config.train.seed, ..config.adam.clone() });
     let arch_path = ctx.dir("architectures").join(format!("{name}_seed{}.json", config.train.seed));
     let (adam, adam_source) = match read_json::<ArchRun>(&arch_path) {
-        Ok(r) if r.key == adam_key && !ctx.force => (r, format!("reused {}", arch_path.display())),
+        Ok(r) if r.key == adam_key && !ctx.force => (r, format!("reused architectures/{name}_seed{}.json", config.train.seed)),
         _ => (run_one(format!("{name}_adam"), "[6/6] adam".into(), adam_key, &mut data)?, "trained by this study".into()),
     };
 
