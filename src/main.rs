@@ -106,6 +106,9 @@ struct BenchArgs {
     /// Timed validation passes per net
     #[arg(long, default_value_t = 3)]
     val_iters: usize,
+    /// Batch size of the validation pass
+    #[arg(long, default_value_t = 1000)]
+    eval_batch_size: usize,
     /// Steps of the protocol epoch (900 = the homework's 45 000 images / 50)
     #[arg(long, default_value_t = 900)]
     epoch_steps: usize,
@@ -345,6 +348,7 @@ impl BackendTask for Job {
                     iters: a.iters,
                     val_images: a.val_images,
                     val_iters: a.val_iters,
+                    eval_batch_size: a.eval_batch_size,
                     epoch_steps: (!a.no_epoch).then_some(a.epoch_steps),
                     seed: self.seed,
                     ..Default::default()
