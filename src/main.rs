@@ -24,6 +24,7 @@ Examples:
   nnlab learning-rate                      SGD learning rates and step schedules vs Adam
   nnlab all                                every study above, homework protocol, + report.md/.html
   nnlab all --quick                        the same at small scale, minutes on a CPU
+  nnlab report                             report.md/.html of whatever studies nnlab-out holds
   nnlab bench --arch cnn4                  time nnlab against PyTorch on this machine
   nnlab --backend ndarray --out runs xor   pick a backend and an output directory
   cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
@@ -415,11 +416,10 @@ fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::L
     }
     nnlab::error::ensure_positive("--plateau-window", a.plateau_window)?;
     nnlab::error::ensure_positive("--plateau-patience", a.plateau_patience)?;
-    if let Some(s) = &a.switch_steps {
-        if s.is_empty() || s.len() > 2 {
+    if let Some(s) = &a.switch_steps
+        && (s.is_empty() || s.len() > 2) {
             return Err(Error::invalid("--switch-steps", "give one or two steps, e.g. --switch-steps 1500,4000"));
         }
-    }
     Ok(study::learning_rate::LearningRateConfig {
         arch: nnlab::model::ArchSpec::parse(&a.arch)?,
         epochs: a.cifar.epochs.unwrap_or(base.epochs),

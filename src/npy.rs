@@ -44,7 +44,7 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
 /// Parses the bytes of a `.npy` file (see [`read_npy`]); `path` names it in error messages.
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<HostArray> {
     let bad = |message: String| Error::Npy { path: path.to_path_buf(), message };
-    let file = npyz::NpyFile::new(&bytes[..])
+    let file = npyz::NpyFile::new(bytes)
         .map_err(|e| bad(format!("not a valid .npy file ({e}); save arrays with numpy.save")))?;
     if file.order() == npyz::Order::Fortran {
         return Err(bad("Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into()));

@@ -44,7 +44,7 @@ impl<B: Backend> DeviceSet<B> {
         let n = self.len();
         (0..n).step_by(size.max(1)).map(move |start| {
             let end = (start + size).min(n);
-            (self.images.clone().slice([start..end]), self.labels.clone().slice([start..end]))
+            (self.images.clone().slice(start..end), self.labels.clone().slice(start..end))
         })
     }
 }
@@ -80,7 +80,7 @@ impl<B: Backend> EpochBatches<B> {
     pub fn indices(&self, k: usize) -> Tensor<B, 1, Int> {
         let start = k * self.batch_size;
         let end = (start + self.batch_size).min(self.n);
-        self.order.clone().slice([start..end])
+        self.order.clone().slice(start..end)
     }
 }
 

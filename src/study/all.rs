@@ -29,8 +29,7 @@ impl AllConfig {
     /// 1 epoch (2 for the schedules), 2 000 / 500 / 1 000 training / validation / test
     /// images, 2 000 XOR epochs.
     pub fn quick() -> Self {
-        let mut c = AllConfig::default();
-        c.quick = true;
+        let mut c = AllConfig { quick: true, ..AllConfig::default() };
         c.xor.run.epochs = 2_000;
         let split = crate::data::SplitConfig { max_train: Some(2_000), max_val: Some(500), max_test: Some(1_000), ..Default::default() };
         c.architectures.train.epochs = 1;

@@ -223,7 +223,7 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         loss_series.push(Series { label: spec.name.clone(), colour: i, x: x.clone(), y: loss.mean, std: with_std.then_some(loss.std), ..Default::default() });
         acc_series.push(Series { label: format!("{} train", spec.name), colour: i, x: x.clone(), y: tr.mean, std: with_std.then_some(tr.std), ..Default::default() });
         if !va.mean.is_empty() {
-            acc_series.push(Series { label: format!("{} val", spec.name), colour: i, dashed: true, x, y: va.mean, std: with_std.then_some(va.std), ..Default::default() });
+            acc_series.push(Series { label: format!("{} val", spec.name), colour: i, dashed: true, x, y: va.mean, std: with_std.then_some(va.std) });
         }
         test_points.push(Point { label: spec.name.clone(), colour: i, x: train_acc.mean, y: test_acc.mean, x_err: train_acc.std, y_err: test_acc.std });
         val_points.push(Point { label: spec.name.clone(), colour: i, x: train_acc.mean, y: val_acc.mean, x_err: train_acc.std, y_err: val_acc.std });

@@ -51,13 +51,11 @@ pub fn reuse_or_train<B: AutodiffBackend, R: Keyed + Serialize + DeserializeOwne
     device: &B::Device,
     make: impl FnOnce(TrainOutcome) -> R,
 ) -> Result<R> {
-    if !ctx.force {
-        if let Ok(stored) = read_json::<R>(path) {
-            if stored.key() == key {
+    if !ctx.force
+        && let Ok(stored) = read_json::<R>(path)
+            && stored.key() == key {
                 return Ok(stored);
             }
-        }
-    }
     let outcome = train_key::<B>(ctx, key, label, data, device)?;
     let result = make(outcome);
     write_json(path, &result)?;

@@ -128,11 +128,10 @@ impl TrainConfig {
         ensure_positive("--batch-size", self.batch_size)?;
         ensure_positive("--record-every", self.record_every)?;
         ensure_positive("--eval-batch-size", self.eval_batch_size)?;
-        if let OptimizerConfig::Sgd { momentum } = self.optimizer {
-            if !(0.0..1.0).contains(&momentum) {
+        if let OptimizerConfig::Sgd { momentum } = self.optimizer
+            && !(0.0..1.0).contains(&momentum) {
                 return Err(Error::invalid("--momentum", format!("must be in [0, 1), got {momentum}")));
             }
-        }
         self.schedule.validate()
     }
 }

@@ -71,7 +71,7 @@ fn unwritable_output_is_a_clear_error() {
     if std::fs::write(ro.join("probe"), b"").is_err() {
         assert_fails_with(&["--out", ro.to_str().unwrap(), "activations"], "cannot");
     } else {
-        crate::common::skip(format!("SKIPPED read-only --out check: running as a user who can write to read-only directories"));
+        crate::common::skip("SKIPPED read-only --out check: running as a user who can write to read-only directories".to_string());
     }
 }
 

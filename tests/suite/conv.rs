@@ -183,7 +183,7 @@ fn conv_bad_inputs_give_one_clear_message_each() {
         // A valid int32 .npy written by hand: numpy's header, then 4 values.
         let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (1, 1, 2, 2), }";
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

@@ -281,7 +281,7 @@ fn md5_matches_known_digests() {
 #[test]
 fn real_cifar10_has_official_sizes() {
     let Some(dir) = std::env::var_os("NNLAB_DATA").filter(|d| !d.is_empty()) else {
-        crate::common::skip(format!("SKIPPED real_cifar10_has_official_sizes: set NNLAB_DATA to a CIFAR-10 directory to run it"));
+        crate::common::skip("SKIPPED real_cifar10_has_official_sizes: set NNLAB_DATA to a CIFAR-10 directory to run it".to_string());
         return;
     };
     let data = read_dir(Path::new(&dir)).unwrap();
