@@ -57,3 +57,21 @@ fn ratios_divide_nnlab_by_the_reference() {
     let table = r.markdown();
     assert!(table.contains("| mlp1 | 98666 |") && table.contains("stand-in"), "{table}");
 }
+
+/// With Python and torch present (skipped otherwise), the real reference runs and its
+/// independent parameter counts equal nnlab's.
+#[test]
+fn pytorch_reference_runs_and_counts_the_same_parameters() {
+    let has_torch = Command::new("python3").args(["-c", "import torch, numpy"]).output().is_ok_and(|o| o.status.success());
+    if !has_torch {
+        crate::common::skip("SKIPPED pytorch_reference_runs_and_counts_the_same_parameters: no python3 with torch (pip install torch numpy)".into());
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let r = bench(out.path(), "python3");
+    let p = r.pytorch.unwrap_or_else(|| panic!("no PyTorch side: {:?}", r.pytorch_note));
+    assert_eq!(p.nets[0].arch, "mlp1");
+    assert_eq!(p.nets[0].params, r.nnlab.nets[0].params);
+    assert_eq!(p.nets[0].step.samples_ms.len(), 2);
+    assert!(p.nets[0].epoch_seconds.unwrap() > 0.0 && r.ratios.len() == 1);
+}
