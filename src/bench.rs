@@ -230,8 +230,8 @@ impl BenchReport {
                 num(Some(n.val_pass.median_ms), 0),
                 num(t.map(|t| t.val_pass.median_ms), 0),
                 num(r.map(|r| r.val_pass), 2),
-                num(n.epoch_seconds, 1),
-                num(t.and_then(|t| t.epoch_seconds), 1),
+                num(n.epoch_seconds, 2),
+                num(t.and_then(|t| t.epoch_seconds), 2),
                 num(r.and_then(|r| r.epoch), 2),
             );
         }
@@ -326,6 +326,9 @@ pub fn time_epoch<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, ste
 /// Runs every nnlab measurement of `config` on backend `B`, calling `done` after each one.
 pub fn bench_nnlab<B: AutodiffBackend>(config: &BenchConfig, device: &B::Device, name: &str, done: &mut dyn FnMut(&str)) -> Result<Side> {
     config.validate()?;
+    // The first timed net would otherwise pay for the thread pool and allocator warming up
+    // (measured: mlp2 1.11 ms per step when timed first, 0.48 ms after another net).
+    time_steps::<B>(&config.archs[0], config, device)?;
     let mut nets = Vec::with_capacity(config.archs.len());
     for arch in &config.archs {
         let step = time_steps::<B>(arch, config, device)?;
