@@ -9,34 +9,21 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor, backend::Backend};
 use nnlab::conv::conv2d_tensor;
-use std::time::Instant;
+use nnlab::bench::time_ms;
 
-/// Median milliseconds of `reps` runs of `f` (after 3 warm-up runs).
-fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..3 {
-        f();
-    }
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[reps / 2]
-}
 
 fn bench<B: Backend>(name: &str) {
     let device = B::Device::default();
     let x = Tensor::<B, 4>::random([50, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
     let k = Tensor::<B, 4>::random([16, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
-    let ours = median_ms(30, || {
+    let ours = time_ms(3, 30, || {
         let _ = conv2d_tensor(x.clone(), k.clone()).into_data();
-    });
-    let burn = median_ms(30, || {
+    })
+    .median_ms;
+    let burn = time_ms(3, 30, || {
         let _ = conv2d(x.clone(), k.clone(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1)).into_data();
-    });
+    })
+    .median_ms;
     println!("{name:<8} conv2d [50,3,32,32]*[16,3,3,3]: from-scratch {ours:.3} ms, Burn {burn:.3} ms, ratio {:.2}", ours / burn);
 }
 

@@ -10,21 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
-use std::time::Instant;
-
-/// Median milliseconds of 7 runs of `f` after one warm-up run.
-fn median_ms(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..7)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[3]
-}
+use nnlab::bench::time_ms;
 
 /// cnn4's conv layers: (input channels, input size, output channels, kernel).
 const CNN4: [(usize, usize, usize, usize); 4] = [(3, 32, 16, 3), (16, 30, 8, 3), (8, 28, 16, 5), (16, 12, 16, 5)];
@@ -38,15 +24,16 @@ fn bench<B: AutodiffBackend>(name: &str) {
         let big = Tensor::<B::InnerBackend, 4>::random([1000, c, hw, hw], Distribution::Normal(0., 1.), &d);
         let w = Tensor::<B::InnerBackend, 4>::random([o, c, k, k], Distribution::Normal(0., 1.), &d);
         let b = Tensor::<B::InnerBackend, 1>::random([o], Distribution::Normal(0., 1.), &d);
-        let fwd = median_ms(|| drop(conv2d(x.clone(), w.clone(), Some(b.clone()), opts()).into_data()));
-        let fwd_big = median_ms(|| drop(conv2d(big.clone(), w.clone(), Some(b.clone()), opts()).into_data()));
+        let fwd = time_ms(1, 7, || drop(conv2d(x.clone(), w.clone(), Some(b.clone()), opts()).into_data())).median_ms;
+        let fwd_big = time_ms(1, 7, || drop(conv2d(big.clone(), w.clone(), Some(b.clone()), opts()).into_data())).median_ms;
         let xa = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
         let wa = Tensor::<B, 4>::from_inner(w.clone()).require_grad();
         let ba = Tensor::<B, 1>::from_inner(b.clone()).require_grad();
-        let both = median_ms(|| {
+        let both = time_ms(1, 7, || {
             let g = conv2d(xa.clone(), wa.clone(), Some(ba.clone()), opts()).sum().backward();
             drop(wa.grad(&g).map(|g| g.into_data()));
-        });
+        })
+        .median_ms;
         println!("  conv {c}→{o} {k}×{k} on {hw}×{hw} | {fwd:.2} | {both:.2} | {fwd_big:.1}");
     }
 }

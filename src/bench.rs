@@ -292,21 +292,31 @@ pub fn time_steps<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, dev
     Ok(Timing::of(samples))
 }
 
+/// Times `reps` calls of `f` after `warmup` untimed ones (for work that ends with a host
+/// read-back, so each call is complete when it returns).
+pub fn time_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> Timing {
+    for _ in 0..warmup {
+        f();
+    }
+    Timing::of(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                elapsed_ms(start)
+            })
+            .collect(),
+    )
+}
+
 /// Times validation passes of a fresh `arch` over `val_images` synthetic images.
 pub fn time_val_pass<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
     B::seed(device, config.seed);
     let model = Net::<B>::new(arch, Activation::Relu, device)?.valid();
     let set = synthetic_set::<B::InnerBackend>(config.val_images, device);
-    let mut samples = Vec::with_capacity(config.val_iters);
-    for k in 0..=config.val_iters {
-        let start = Instant::now();
-        let acc = accuracy(&model, &set, config.eval_batch_size);
-        std::hint::black_box(acc);
-        if k > 0 {
-            samples.push(elapsed_ms(start));
-        }
-    }
-    Ok(Timing::of(samples))
+    Ok(time_ms(1, config.val_iters, || {
+        std::hint::black_box(accuracy(&model, &set, config.eval_batch_size));
+    }))
 }
 
 /// Seconds for one protocol epoch of `steps` steps (validation every 10) through the

@@ -332,8 +332,7 @@ impl BackendTask for Job {
             Command::ActivationGradients(a) => study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device),
             Command::LearningRate(a) => study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device),
             Command::Report => {
-                let studies = ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate"];
-                if !studies.iter().any(|s| ctx.dir(s).is_dir()) {
+                if !study::STUDIES.iter().any(|s| ctx.dir(s).is_dir()) {
                     return Err(Error::invalid(
                         "--out",
                         format!("'{}' holds no study results; run a study with the same --out first (e.g. `nnlab --out {0} xor`)", ctx.out.display()),

@@ -28,11 +28,13 @@ fn figure(md: &mut String, out: &Path, rel: &str, alt: &str) {
 /// `header` lines (backend, wall times, quick-run notice) go under the title; when empty,
 /// those of the last `nnlab all` in `out` (its `all.json`) are used.
 pub fn write_report(out: &Path, header: &[String]) -> Result<PathBuf> {
-    let stored: Vec<String> = match header.is_empty() {
-        true => read_json::<crate::study::all::AllRecord>(&out.join(crate::study::all::ALL_RECORD)).map(|r| r.header).unwrap_or_default(),
-        false => Vec::new(),
+    let stored: Vec<String>;
+    let header = if header.is_empty() {
+        stored = read_json::<crate::study::all::AllRecord>(&out.join(crate::study::all::ALL_RECORD)).map(|r| r.header).unwrap_or_default();
+        &stored[..]
+    } else {
+        header
     };
-    let header = if header.is_empty() { &stored[..] } else { header };
     let mut md = String::from("# nnlab report\n\n");
     for line in header {
         let _ = writeln!(md, "{line}  ");

@@ -46,15 +46,16 @@ impl AllConfig {
 
     /// Each study's name and how many runs it makes, in order (for the overall progress).
     pub fn runs(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("activations", 1),
-            ("xor", self.xor.activations.len() * self.xor.seeds),
-            ("conv", 1),
-            ("architectures", self.architectures.archs.len() * self.architectures.seeds),
-            ("activation-gradients", self.gradients.archs.len() * self.gradients.activations.len()),
+        let counts = [
+            1,
+            self.xor.activations.len() * self.xor.seeds,
+            1,
+            self.architectures.archs.len() * self.architectures.seeds,
+            self.gradients.archs.len() * self.gradients.activations.len(),
             // Three constant rates, two schedules, and Adam (reused when the architectures study has it).
-            ("learning-rate", 6),
-        ]
+            6,
+        ];
+        super::STUDIES.into_iter().zip(counts).collect()
     }
 
     /// Sets the base seed of every study.
@@ -95,32 +96,30 @@ pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &
     overall.set_message(format!("study 1/{}: {}", runs.len(), runs[0].0));
     let mut times = Vec::new();
     let mut done = 0;
-    let mut timed = |name: &str, since: std::time::Instant| {
+    let mut since = std::time::Instant::now();
+    // Called after each study, in the order of `runs`: records its wall time, advances the bar.
+    let mut study_done = || {
+        let (name, count) = runs[done];
         times.push(format!("{name}: {:.0} s", since.elapsed().as_secs_f64()));
-        overall.inc(runs[done].1 as u64);
+        overall.inc(count as u64);
         done += 1;
         if let Some((next, _)) = runs.get(done) {
             overall.set_message(format!("study {}/{}: {next}", done + 1, runs.len()));
         }
+        since = std::time::Instant::now();
     };
-    let t = std::time::Instant::now();
     let mut files = activations::run::<B::InnerBackend>(ctx, device)?;
-    timed("activations", t);
-    let t = std::time::Instant::now();
+    study_done();
     files.extend(xor::run::<B::InnerBackend>(ctx, &config.xor, device)?.1);
-    timed("xor", t);
-    let t = std::time::Instant::now();
+    study_done();
     files.extend(conv::run::<B::InnerBackend>(ctx, &config.conv, device)?);
-    timed("conv", t);
-    let t = std::time::Instant::now();
+    study_done();
     files.extend(architectures::run::<B>(ctx, &config.architectures, device)?.1);
-    timed("architectures", t);
-    let t = std::time::Instant::now();
+    study_done();
     files.extend(gradients::run::<B>(ctx, &config.gradients, device)?);
-    timed("activation-gradients", t);
-    let t = std::time::Instant::now();
+    study_done();
     files.extend(learning_rate::run::<B>(ctx, &config.learning_rate, device)?);
-    timed("learning-rate", t);
+    study_done();
     overall.finish_and_clear();
     let mut header = Vec::new();
     if config.quick {

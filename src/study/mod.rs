@@ -12,6 +12,9 @@ pub mod plateau;
 pub mod xor;
 
 use crate::backend::BackendKind;
+
+/// Every study's output directory name under `<out>`, in the homework's (and `nnlab all`'s) order.
+pub const STUDIES: [&str; 6] = ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate"];
 use std::path::PathBuf;
 
 /// What every study needs to know besides its own config.
