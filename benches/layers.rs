@@ -38,7 +38,40 @@ fn bench<B: AutodiffBackend>(name: &str) {
     }
 }
 
+/// The same layers through nnlab's own CPU kernel (`nnlab::kernels::conv2d`) on plain slices.
+fn bench_kernel() {
+    use nnlab::kernels::conv2d::{ConvShape, forward, input_gradient, weight_gradient};
+    println!("nnlab kernel: layer | fwd b50 ms | fwd+bwd b50 ms | fwd b1000 ms | GFLOP/s fwd+bwd");
+    for (c, hw, o, k) in CNN4 {
+        let s = ConvShape { batch: 50, in_channels: c, out_channels: o, input: [hw, hw], kernel: [k, k], padding: [0, 0] };
+        let big = ConvShape { batch: 1000, ..s };
+        let values = |n: usize| (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect::<Vec<f32>>();
+        let (x, xb, w, b) = (values(50 * c * hw * hw), values(1000 * c * hw * hw), values(o * c * k * k), values(o));
+        let fwd = time_ms(1, 7, || drop(forward(&s, &x, &w, Some(&b)))).median_ms;
+        let fwd_big = time_ms(1, 3, || drop(forward(&big, &xb, &w, Some(&b)))).median_ms;
+        let both = time_ms(1, 7, || {
+            let y = forward(&s, &x, &w, Some(&b));
+            drop(weight_gradient(&s, &x, &y));
+            drop(input_gradient(&s, &w, &y));
+        })
+        .median_ms;
+        let y = forward(&s, &x, &w, Some(&b));
+        let wg = time_ms(1, 7, || drop(weight_gradient(&s, &x, &y))).median_ms;
+        let ig = time_ms(1, 7, || drop(input_gradient(&s, &w, &y))).median_ms;
+        let kk = c * k * k;
+        let [oh0, ow0] = s.output();
+        let mut cols = vec![0.0f32; kk * oh0 * ow0];
+        let i2c = time_ms(1, 7, || for img in x.chunks(c * hw * hw) { nnlab::kernels::conv2d::im2col(&s, img, &mut cols, oh0 * ow0) }).median_ms;
+        println!("    im2col x50 single thread {i2c:.2} ms");
+        println!("    weight gradient {wg:.2} ms, input gradient {ig:.2} ms");
+        let [oh, ow] = s.output();
+        let flop = 3.0 * 2.0 * (50 * o * oh * ow * c * k * k) as f64;
+        println!("  conv {c}→{o} {k}×{k} on {hw}×{hw} | {fwd:.2} | {both:.2} | {fwd_big:.1} | {:.1}", flop / both / 1e6);
+    }
+}
+
 fn main() {
+    bench_kernel();
     #[cfg(feature = "flex")]
     bench::<nnlab::backend::FlexAd>("flex");
     #[cfg(feature = "ndarray")]

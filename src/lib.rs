@@ -24,6 +24,7 @@ pub mod conv;
 pub mod data;
 pub mod model;
 pub mod error;
+pub mod kernels;
 pub mod npy;
 pub mod plot;
 pub mod progress;
