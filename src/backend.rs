@@ -6,7 +6,7 @@
 //! [`BackendKind`] to a compiled-in backend type.
 
 use crate::error::{Error, Result};
-use burn::tensor::backend::AutodiffBackend;
+use crate::kernels::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -82,7 +82,7 @@ pub trait BackendTask {
     /// What the task returns.
     type Output;
     /// Runs the task on backend `B` and its default device.
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Result<Self::Output>;
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Result<Self::Output>;
 }
 
 /// The autodiff ndarray backend.
@@ -113,5 +113,115 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
         }
     }
     #[allow(unreachable_code)]
-    Err(Error::BackendNotCompiled { backend: kind.name().into(), feature: kind.name().into() })
+    Err(Error::BackendNotCompiled {
+        backend: kind.name().into(),
+        feature: kind.name().into(),
+    })
+}
+
+// nnlab's conv2d on each backend (see `kernels::conv_op`): flex runs the CPU kernel of
+// `kernels::conv2d` on its buffers; ndarray and wgpu keep Burn's own conv and gradients.
+
+#[cfg(feature = "ndarray")]
+impl crate::kernels::ConvBackend for burn::backend::NdArray {}
+
+#[cfg(feature = "wgpu")]
+impl crate::kernels::ConvBackend for burn::backend::Wgpu {}
+
+#[cfg(feature = "flex")]
+mod flex_conv {
+    use crate::kernels::conv2d::{self, ConvShape};
+    use crate::kernels::{ConvBackend, conv_options};
+    use burn::backend::Flex;
+    use burn::backend::flex::FlexTensor;
+    use burn::tensor::ops::ModuleOps;
+    use burn::tensor::{DType, TensorData, TensorMetadata};
+
+    /// The kernel's geometry for input `x` and `weight`, or None when the kernel does not
+    /// apply (a dtype other than f32, or a kernel larger than the padded input): Burn's own
+    /// conv then runs.
+    fn shape(x: &FlexTensor, weight: &FlexTensor, padding: [usize; 2]) -> Option<ConvShape> {
+        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+            return None;
+        }
+        let [batch, in_channels, h, w] = x.shape().dims::<4>();
+        let [out_channels, c, kh, kw] = weight.shape().dims::<4>();
+        let s = ConvShape {
+            batch,
+            in_channels,
+            out_channels,
+            input: [h, w],
+            kernel: [kh, kw],
+            padding,
+        };
+        (c == in_channels && s.is_valid()).then_some(s)
+    }
+
+    /// Runs `f` on the f32 values of `t` in row-major order (copying only a strided view).
+    fn values<R>(t: &FlexTensor, f: impl FnOnce(&[f32]) -> R) -> R {
+        match t.as_slice::<f32>() {
+            Some(v) => f(v),
+            None => f(t.to_contiguous().as_slice::<f32>().expect("contiguous f32")),
+        }
+    }
+
+    fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+        FlexTensor::from_data(TensorData::new(values, shape))
+    }
+
+    impl ConvBackend for Flex {
+        fn nn_conv2d(
+            x: FlexTensor,
+            weight: FlexTensor,
+            bias: FlexTensor,
+            padding: [usize; 2],
+        ) -> FlexTensor {
+            let Some(s) = shape(&x, &weight, padding) else {
+                return Flex::conv2d(x, weight, Some(bias), conv_options(padding));
+            };
+            let y = values(&x, |x| {
+                values(&weight, |w| {
+                    values(&bias, |b| conv2d::forward(&s, x, w, Some(b)))
+                })
+            });
+            let [oh, ow] = s.output();
+            tensor(y, [s.batch, s.out_channels, oh, ow])
+        }
+
+        fn nn_conv2d_input_grad(
+            x: FlexTensor,
+            weight: FlexTensor,
+            dy: FlexTensor,
+            padding: [usize; 2],
+        ) -> FlexTensor {
+            let Some(s) = shape(&x, &weight, padding) else {
+                return Flex::conv2d_x_backward(x, weight, dy, conv_options(padding));
+            };
+            let dx = values(&weight, |w| {
+                values(&dy, |g| conv2d::input_gradient(&s, w, g))
+            });
+            tensor(dx, [s.batch, s.in_channels, s.input[0], s.input[1]])
+        }
+
+        fn nn_conv2d_param_grads(
+            x: FlexTensor,
+            weight: FlexTensor,
+            bias: FlexTensor,
+            dy: FlexTensor,
+            padding: [usize; 2],
+        ) -> (FlexTensor, FlexTensor) {
+            let Some(s) = shape(&x, &weight, padding) else {
+                let dw = Flex::conv2d_weight_backward(
+                    x.clone(),
+                    weight,
+                    dy.clone(),
+                    conv_options(padding),
+                );
+                return (dw, Flex::conv2d_bias_backward(x, bias, dy));
+            };
+            let (dw, db) = values(&x, |x| values(&dy, |g| conv2d::weight_gradient(&s, x, g)));
+            let db = FlexTensor::from_data(TensorData::new(db, [s.out_channels]));
+            (tensor(dw, weight.shape().dims::<4>()), db)
+        }
+    }
 }

@@ -21,7 +21,8 @@ use crate::train::trainer::{DeviceData, train};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::kernels::TrainBackend;
+use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -270,7 +271,7 @@ fn synthetic_set<B: Backend>(n: usize, device: &B::Device) -> DeviceSet<B> {
 }
 
 /// Times `iters` training steps of `arch` (after `warmup` untimed ones) on a fixed batch.
-pub fn time_steps<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
+pub fn time_steps<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
     B::seed(device, config.seed);
     let mut model = Net::<B>::new(arch, Activation::Relu, device)?;
     let mut optim = pytorch_adam().init::<B, Net<B>>();
@@ -310,7 +311,7 @@ pub fn time_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> Timing {
 }
 
 /// Times validation passes of a fresh `arch` over `val_images` synthetic images.
-pub fn time_val_pass<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
+pub fn time_val_pass<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
     B::seed(device, config.seed);
     let model = Net::<B>::new(arch, Activation::Relu, device)?.valid();
     let set = synthetic_set::<B::InnerBackend>(config.val_images, device);
@@ -321,7 +322,7 @@ pub fn time_val_pass<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, 
 
 /// Seconds for one protocol epoch of `steps` steps (validation every 10) through the
 /// studies' training loop, up to and including the last record point.
-pub fn time_epoch<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, steps: usize, device: &B::Device) -> Result<f64> {
+pub fn time_epoch<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, steps: usize, device: &B::Device) -> Result<f64> {
     B::seed(device, config.seed);
     let data = DeviceData {
         train: synthetic_set(steps * config.batch_size, device),
@@ -334,7 +335,7 @@ pub fn time_epoch<B: AutodiffBackend>(arch: &ArchSpec, config: &BenchConfig, ste
 }
 
 /// Runs every nnlab measurement of `config` on backend `B`, calling `done` after each one.
-pub fn bench_nnlab<B: AutodiffBackend>(config: &BenchConfig, device: &B::Device, name: &str, done: &mut dyn FnMut(&str)) -> Result<Side> {
+pub fn bench_nnlab<B: TrainBackend>(config: &BenchConfig, device: &B::Device, name: &str, done: &mut dyn FnMut(&str)) -> Result<Side> {
     config.validate()?;
     // The first timed net would otherwise pay for the thread pool and allocator warming up
     // (measured: mlp2 1.11 ms per step when timed first, 0.48 ms after another net).
@@ -394,7 +395,7 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
 
 /// `nnlab bench`: runs nnlab's measurements on backend `B`, then the PyTorch reference with
 /// `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: TrainBackend>(
     ctx: &crate::study::StudyContext,
     config: &BenchConfig,
     python: Option<&str>,

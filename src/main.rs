@@ -307,7 +307,7 @@ struct Job {
 impl BackendTask for Job {
     type Output = Vec<PathBuf>;
 
-    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: BackendKind) -> Result<Vec<PathBuf>> {
+    fn run<B: nnlab::kernels::TrainBackend>(self, device: B::Device, backend: BackendKind) -> Result<Vec<PathBuf>> {
         let ctx = StudyContext {
             out: self.out.clone(),
             backend,

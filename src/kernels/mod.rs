@@ -1,4 +1,7 @@
-//! Hand-written CPU kernels that Burn's generic ops run slowly on this study's small nets,
-//! and the backend extension that lets the models use them while staying generic.
+//! Hand-written CPU kernels for what Burn's generic ops run slowly on this study's small
+//! nets, and the backend extension through which the models use them while staying generic.
 
 pub mod conv2d;
+pub mod conv_op;
+
+pub use conv_op::{ConvBackend, TrainBackend, conv_options, conv2d};

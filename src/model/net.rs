@@ -4,6 +4,7 @@
 use super::spec::{ArchSpec, LayerSpec, Shape};
 use crate::activation::Activation;
 use crate::error::Result;
+use crate::kernels::{self, ConvBackend};
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -13,7 +14,10 @@ use burn::tensor::{Tensor, backend::Backend};
 /// PyTorch's default initialisation: Kaiming-uniform with a = √5, i.e. weights and biases
 /// uniform in ±1/√fan_in.
 fn pytorch_init() -> Initializer {
-    Initializer::KaimingUniform { gain: 1.0 / 3f64.sqrt(), fan_out_only: false }
+    Initializer::KaimingUniform {
+        gain: 1.0 / 3f64.sqrt(),
+        fan_out_only: false,
+    }
 }
 
 /// One built layer.
@@ -57,7 +61,11 @@ impl<B: Backend> Flow<B> {
             }
         }
     }
-    fn map(self, f4: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>, f2: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>) -> Self {
+    fn map(
+        self,
+        f4: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>,
+        f2: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Self {
         match self {
             Flow::Image(x) => Flow::Image(f4(x)),
             Flow::Flat(x) => Flow::Flat(f2(x)),
@@ -74,14 +82,27 @@ impl<B: Backend> Net<B> {
         let mut layers = Vec::with_capacity(spec.layers.len());
         for (layer, output) in spec.layers.iter().zip(shapes) {
             layers.push(match *layer {
-                LayerSpec::Fc { out, bias } => {
-                    Layer::Fc(LinearConfig::new(input.size(), out).with_bias(bias).with_initializer(pytorch_init()).init(device))
-                }
+                LayerSpec::Fc { out, bias } => Layer::Fc(
+                    LinearConfig::new(input.size(), out)
+                        .with_bias(bias)
+                        .with_initializer(pytorch_init())
+                        .init(device),
+                ),
                 LayerSpec::Conv { kh, kw, out } => {
-                    let Shape::Image(c, _, _) = input else { unreachable!("checked by shapes()") };
-                    Layer::Conv(Conv2dConfig::new([c, out], [kh, kw]).with_initializer(pytorch_init()).init(device))
+                    let Shape::Image(c, _, _) = input else {
+                        unreachable!("checked by shapes()")
+                    };
+                    Layer::Conv(
+                        Conv2dConfig::new([c, out], [kh, kw])
+                            .with_initializer(pytorch_init())
+                            .init(device),
+                    )
                 }
-                LayerSpec::MaxPool { size } => Layer::Pool(MaxPool2dConfig::new([size, size]).with_strides([size, size]).init()),
+                LayerSpec::MaxPool { size } => Layer::Pool(
+                    MaxPool2dConfig::new([size, size])
+                        .with_strides([size, size])
+                        .init(),
+                ),
                 LayerSpec::Act => match activation {
                     Activation::Relu => Layer::Relu(Relu::new()),
                     Activation::Sigmoid => Layer::Sigmoid(Sigmoid::new()),
@@ -91,25 +112,6 @@ impl<B: Backend> Net<B> {
             input = output;
         }
         Ok(Net { layers })
-    }
-
-    /// Logits `[N, 10]` for images `[N, 3, 32, 32]`.
-    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = Flow::Image(images);
-        for layer in &self.layers {
-            x = match layer {
-                Layer::Fc(fc) => Flow::Flat(fc.forward(x.flat())),
-                Layer::Conv(conv) => Flow::Image(conv.forward(match x {
-                    Flow::Image(x) => x,
-                    Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
-                })),
-                Layer::Pool(pool) => x.map(|x| pool.forward(x), |x| x),
-                Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
-                Layer::Sigmoid(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
-                Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
-            };
-        }
-        x.flat()
     }
 
     /// The first layer with weights (conv or fully connected): its weight tensor, the one
@@ -141,6 +143,39 @@ impl<B: Backend> Net<B> {
             }
         }
         unreachable!("every spec ends with the prediction layer")
+    }
+}
+
+impl<B: ConvBackend> Net<B> {
+    /// Logits `[N, 10]` for images `[N, 3, 32, 32]`.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let mut x = Flow::Image(images);
+        for layer in &self.layers {
+            x = match layer {
+                Layer::Fc(fc) => Flow::Flat(fc.forward(x.flat())),
+                Layer::Conv(conv) => Flow::Image(conv_forward(
+                    conv,
+                    match x {
+                        Flow::Image(x) => x,
+                        Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
+                    },
+                )),
+                Layer::Pool(pool) => x.map(|x| pool.forward(x), |x| x),
+                Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+                Layer::Sigmoid(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+                Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+            };
+        }
+        x.flat()
+    }
+}
+
+/// One conv layer through [`ConvBackend::nn_conv2d`] (the fast kernel where the backend has
+/// one); a conv without bias takes Burn's own path.
+fn conv_forward<B: ConvBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    match &conv.bias {
+        Some(bias) => kernels::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
+        None => conv.forward(x),
     }
 }
 

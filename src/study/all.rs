@@ -3,7 +3,7 @@
 use super::StudyContext;
 use super::{activations, architectures, conv, gradients, learning_rate, xor};
 use crate::error::Result;
-use burn::tensor::backend::AutodiffBackend;
+use crate::kernels::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -89,7 +89,7 @@ pub struct AllRecord {
 
 /// Runs every study on backend `B` (the ones without autodiff on its inner backend);
 /// returns the files written.
-pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &AllConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &AllConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     let started = std::time::Instant::now();
     let runs = config.runs();
     let overall = crate::progress::overall(runs.iter().map(|r| r.1 as u64).sum(), ctx.quiet);

@@ -12,7 +12,7 @@ use crate::plot::grid::{ImageGrid, Tile, min_max};
 use crate::plot::{self};
 use crate::results::{Stats, write_atomic, write_json};
 use crate::train::{DeviceData, TrainConfig, TrainOutcome};
-use burn::tensor::backend::AutodiffBackend;
+use crate::kernels::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -148,7 +148,7 @@ pub struct SummaryRow {
 }
 
 /// Runs the study on backend `B`; returns the runs and the files written.
-pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &ArchitecturesConfig, device: &B::Device) -> Result<(Vec<ArchRun>, Vec<PathBuf>)> {
+pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &ArchitecturesConfig, device: &B::Device) -> Result<(Vec<ArchRun>, Vec<PathBuf>)> {
     crate::error::ensure_positive("--seeds", config.seeds)?;
     config.train.validate()?;
     let dir = crate::results::prepare_dir(&ctx.dir("architectures"))?;

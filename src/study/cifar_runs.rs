@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::model::ArchSpec;
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig, TrainOutcome, train};
-use burn::tensor::backend::AutodiffBackend;
+use crate::kernels::TrainBackend;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::path::Path;
 
@@ -42,7 +42,7 @@ impl Keyed for super::architectures::ArchRun {
 /// otherwise trains `key` (loading the data on first need), turns the outcome into a
 /// result with `make`, and writes it atomically.
 #[allow(clippy::too_many_arguments)]
-pub fn reuse_or_train<B: AutodiffBackend, R: Keyed + Serialize + DeserializeOwned>(
+pub fn reuse_or_train<B: TrainBackend, R: Keyed + Serialize + DeserializeOwned>(
     ctx: &StudyContext,
     path: &Path,
     key: &RunKey,
@@ -63,7 +63,7 @@ pub fn reuse_or_train<B: AutodiffBackend, R: Keyed + Serialize + DeserializeOwne
 }
 
 /// Trains one [`RunKey`] with a progress bar (epoch, step, loss, val acc, ETA).
-pub fn train_key<B: AutodiffBackend>(
+pub fn train_key<B: TrainBackend>(
     ctx: &StudyContext,
     key: &RunKey,
     label: &str,

@@ -13,7 +13,7 @@ use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
 use crate::results::write_json;
 use crate::train::{DeviceData, TrainConfig};
-use burn::tensor::backend::AutodiffBackend;
+use crate::kernels::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -54,7 +54,7 @@ fn curve(values: &[f64]) -> serde_json::Value {
 }
 
 /// Runs the study on backend `B`.
-pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &GradientsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     config.train.validate()?;
     let dir = crate::results::prepare_dir(&ctx.dir("activation-gradients"))?;
     let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;

@@ -14,7 +14,7 @@ use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, Schedule, TrainConfig};
-use burn::tensor::backend::AutodiffBackend;
+use crate::kernels::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -89,7 +89,7 @@ fn last(v: &[f64]) -> f64 {
 }
 
 /// Runs the study on backend `B`.
-pub fn run<B: AutodiffBackend>(ctx: &StudyContext, config: &LearningRateConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &LearningRateConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     config.train.validate()?;
     crate::error::ensure_positive("--epochs", config.epochs)?;
     crate::error::ensure_positive("--schedule-epochs", config.schedule_epochs)?;

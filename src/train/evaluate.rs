@@ -3,11 +3,11 @@
 use crate::data::DeviceSet;
 use crate::model::Net;
 use burn::tensor::ElementConversion;
-use burn::tensor::backend::Backend;
+use crate::kernels::ConvBackend;
 
 /// Fraction of `set` that `model` classifies correctly, in batches of `batch_size`.
 /// Correct counts are summed on the device and read back once.
-pub fn accuracy<B: Backend>(model: &Net<B>, set: &DeviceSet<B>, batch_size: usize) -> f64 {
+pub fn accuracy<B: ConvBackend>(model: &Net<B>, set: &DeviceSet<B>, batch_size: usize) -> f64 {
     if set.is_empty() {
         return f64::NAN;
     }

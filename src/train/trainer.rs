@@ -15,7 +15,8 @@ use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::kernels::TrainBackend;
+use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -101,7 +102,7 @@ pub struct Progress {
 }
 
 /// Trains `arch` with `activation` on `data` as `config` says and evaluates it on the test set.
-pub fn train<B: AutodiffBackend>(
+pub fn train<B: TrainBackend>(
     arch: &ArchSpec,
     activation: Activation,
     config: &TrainConfig,
@@ -132,7 +133,7 @@ pub fn pytorch_adam() -> AdamConfig {
 }
 
 /// L2 norm of the first layer's weight gradient, on the device.
-fn first_grad_norm<B: AutodiffBackend>(model: &Net<B>, grads: &B::Gradients) -> Option<Tensor<B::InnerBackend, 1>> {
+fn first_grad_norm<B: TrainBackend>(model: &Net<B>, grads: &B::Gradients) -> Option<Tensor<B::InnerBackend, 1>> {
     match model.first_weight_param() {
         FirstWeight::Conv(w) => w.val().grad(grads).map(|g| g.powi_scalar(2).sum().sqrt()),
         FirstWeight::Fc(w) => w.val().grad(grads).map(|g| g.powi_scalar(2).sum().sqrt()),
@@ -143,7 +144,7 @@ fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
     t.into_scalar().elem::<f64>()
 }
 
-fn run_loop<B: AutodiffBackend, O: Optimizer<Net<B>, B>>(
+fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     mut model: Net<B>,
     mut optim: O,
     config: &TrainConfig,

@@ -9,6 +9,7 @@ mod cifar_studies;
 mod cli;
 mod conv;
 mod data;
+mod kernels;
 mod model;
 mod report;
 mod robustness;

@@ -1,0 +1,147 @@
+//! The conv2d the models call, as a Burn backend extension: [`ConvBackend`] has Burn's own
+//! conv2d and gradients as defaults, a backend may override them with faster kernels (flex
+//! does, with [`super::conv2d`]), and [`Autodiff`] wires the backend's gradients into the
+//! autodiff graph as one custom backward step.
+//!
+//! Only stride 1, dilation 1, one group and a bias: the convolutions of this study.
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::{ConvOptions, FloatTensor};
+use burn::tensor::{Tensor, TensorPrimitive};
+
+/// Burn's options for a stride-1, undilated, ungrouped conv with `padding`.
+pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
+    ConvOptions::new([1, 1], padding, [1, 1], 1)
+}
+
+/// A backend that runs nnlab's conv2d (stride 1, bias, zero `padding`). The defaults are
+/// Burn's own ops, so any backend can opt in with an empty `impl`.
+pub trait ConvBackend: Backend {
+    /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.
+    fn nn_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, Some(bias), conv_options(padding))
+    }
+
+    /// Gradient with respect to the input, given the output gradient `dy`.
+    fn nn_conv2d_input_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, dy, conv_options(padding))
+    }
+
+    /// Gradients with respect to the weight and the bias, given the output gradient `dy`.
+    fn nn_conv2d_param_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let dw = Self::conv2d_weight_backward(x.clone(), weight, dy.clone(), conv_options(padding));
+        (dw, Self::conv2d_bias_backward(x, bias, dy))
+    }
+}
+
+/// [`ConvBackend::nn_conv2d`] on tensors: `x` `[N, C, H, W]`, `weight` `[O, C, kh, kw]`,
+/// `bias` `[O]`, stride 1, zero `padding`; `[N, O, H + 2·ph − kh + 1, W + 2·pw − kw + 1]`.
+pub fn conv2d<B: ConvBackend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+    padding: [usize; 2],
+) -> Tensor<B, 4> {
+    let [x, weight, bias] = [
+        x.into_primitive(),
+        weight.into_primitive(),
+        bias.into_primitive(),
+    ]
+    .map(TensorPrimitive::tensor);
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d(
+        x, weight, bias, padding,
+    )))
+}
+
+/// What training needs of a backend: autodiff, with nnlab's conv on both the autodiff
+/// backend and its inner backend (used for validation without a graph).
+pub trait TrainBackend: AutodiffBackend<InnerBackend: ConvBackend> + ConvBackend {}
+
+impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: ConvBackend> + ConvBackend {}
+
+/// The backward step of [`ConvBackend::nn_conv2d`] under autodiff: keeps the input and the
+/// weight, and asks the inner backend for the gradients its parents need.
+#[derive(Debug)]
+struct ConvStep;
+
+impl<B: ConvBackend> Backward<B, 3> for ConvStep {
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, [usize; 2]);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, weight, bias, padding) = ops.state;
+        if let Some(node) = node_x {
+            grads.register::<B>(
+                node.id,
+                B::nn_conv2d_input_grad(x.clone(), weight.clone(), dy.clone(), padding),
+            );
+        }
+        if node_weight.is_some() || node_bias.is_some() {
+            let (dw, db) = B::nn_conv2d_param_grads(x, weight, bias, dy, padding);
+            if let Some(node) = node_weight {
+                grads.register::<B>(node.id, dw);
+            }
+            if let Some(node) = node_bias {
+                grads.register::<B>(node.id, db);
+            }
+        }
+    }
+}
+
+impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
+    fn nn_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
+        match ConvStep.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let state = (
+                    x.primitive.clone(),
+                    weight.primitive.clone(),
+                    bias.primitive.clone(),
+                    padding,
+                );
+                prep.finish(
+                    state,
+                    B::nn_conv2d(x.primitive, weight.primitive, bias.primitive, padding),
+                )
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::nn_conv2d(
+                x.primitive,
+                weight.primitive,
+                bias.primitive,
+                padding,
+            )),
+        }
+    }
+}
