@@ -119,19 +119,20 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
     })
 }
 
-// nnlab's conv2d on each backend (see `kernels::conv_op`): flex runs the CPU kernel of
+// nnlab's conv2d on each backend (see `kernels::ops`): flex runs the CPU kernel of
 // `kernels::conv2d` on its buffers; ndarray and wgpu keep Burn's own conv and gradients.
 
 #[cfg(feature = "ndarray")]
-impl crate::kernels::ConvBackend for burn::backend::NdArray {}
+impl crate::kernels::NetBackend for burn::backend::NdArray {}
 
 #[cfg(feature = "wgpu")]
-impl crate::kernels::ConvBackend for burn::backend::Wgpu {}
+impl crate::kernels::NetBackend for burn::backend::Wgpu {}
 
 #[cfg(feature = "flex")]
 mod flex_conv {
     use crate::kernels::conv2d::{self, ConvShape};
-    use crate::kernels::{ConvBackend, conv_options};
+    use crate::kernels::pool::{self, PoolShape};
+    use crate::kernels::{NetBackend, conv_options};
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::tensor::ops::ModuleOps;
@@ -169,7 +170,7 @@ mod flex_conv {
         FlexTensor::from_data(TensorData::new(values, shape))
     }
 
-    impl ConvBackend for Flex {
+    impl NetBackend for Flex {
         fn nn_conv2d(
             x: FlexTensor,
             weight: FlexTensor,
@@ -222,6 +223,63 @@ mod flex_conv {
             let (dw, db) = values(&x, |x| values(&dy, |g| conv2d::weight_gradient(&s, x, g)));
             let db = FlexTensor::from_data(TensorData::new(db, [s.out_channels]));
             (tensor(dw, weight.shape().dims::<4>()), db)
+        }
+
+        fn nn_max_pool2d(x: FlexTensor, size: usize) -> FlexTensor {
+            Self::nn_max_pool2d_with_indices(x, size).0
+        }
+
+        fn nn_max_pool2d_with_indices(x: FlexTensor, size: usize) -> (FlexTensor, FlexTensor) {
+            let [n, c, h, w] = x.shape().dims::<4>();
+            if x.dtype() != DType::F32 || size == 0 {
+                let pooled =
+                    Flex::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
+                return (pooled.output, pooled.indices);
+            }
+            let s = PoolShape {
+                planes: n * c,
+                input: [h, w],
+                size,
+            };
+            let (y, arg) = values(&x, |x| pool::max_pool(&s, x));
+            let [oh, ow] = s.output();
+            (
+                tensor(y, [n, c, oh, ow]),
+                FlexTensor::from_data(TensorData::new(arg, [n, c, oh, ow])),
+            )
+        }
+
+        fn nn_max_pool2d_backward(
+            x: FlexTensor,
+            size: usize,
+            dy: FlexTensor,
+            indices: FlexTensor,
+        ) -> FlexTensor {
+            // Indices from `pool::max_pool` are u32; Burn's own (the fallback above) are not.
+            if indices.dtype() != DType::U32 {
+                return Flex::max_pool2d_with_indices_backward(
+                    x,
+                    [size; 2],
+                    [size; 2],
+                    [0, 0],
+                    [1, 1],
+                    false,
+                    dy,
+                    indices,
+                )
+                .x_grad;
+            }
+            let [n, c, h, w] = x.shape().dims::<4>();
+            let s = PoolShape {
+                planes: n * c,
+                input: [h, w],
+                size,
+            };
+            let arg = indices.as_slice::<u32>().expect("contiguous indices");
+            tensor(
+                values(&dy, |g| pool::max_pool_backward(&s, g, arg)),
+                [n, c, h, w],
+            )
         }
     }
 }

@@ -2,6 +2,7 @@
 //! nets, and the backend extension through which the models use them while staying generic.
 
 pub mod conv2d;
-pub mod conv_op;
+pub mod ops;
+pub mod pool;
 
-pub use conv_op::{ConvBackend, TrainBackend, conv_options, conv2d};
+pub use ops::{NetBackend, TrainBackend, conv_options, conv2d, max_pool2d};

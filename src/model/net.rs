@@ -4,7 +4,7 @@
 use super::spec::{ArchSpec, LayerSpec, Shape};
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::kernels::{self, ConvBackend};
+use crate::kernels::{self, NetBackend};
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -146,7 +146,7 @@ impl<B: Backend> Net<B> {
     }
 }
 
-impl<B: ConvBackend> Net<B> {
+impl<B: NetBackend> Net<B> {
     /// Logits `[N, 10]` for images `[N, 3, 32, 32]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let mut x = Flow::Image(images);
@@ -160,7 +160,7 @@ impl<B: ConvBackend> Net<B> {
                         Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
                     },
                 )),
-                Layer::Pool(pool) => x.map(|x| pool.forward(x), |x| x),
+                Layer::Pool(pool) => x.map(|x| kernels::max_pool2d(x, pool.kernel_size[0]), |x| x),
                 Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
                 Layer::Sigmoid(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
                 Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
@@ -170,9 +170,9 @@ impl<B: ConvBackend> Net<B> {
     }
 }
 
-/// One conv layer through [`ConvBackend::nn_conv2d`] (the fast kernel where the backend has
+/// One conv layer through [`NetBackend::nn_conv2d`] (the fast kernel where the backend has
 /// one); a conv without bias takes Burn's own path.
-fn conv_forward<B: ConvBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+fn conv_forward<B: NetBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     match &conv.bias {
         Some(bias) => kernels::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
         None => conv.forward(x),

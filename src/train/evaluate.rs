@@ -3,11 +3,11 @@
 use crate::data::DeviceSet;
 use crate::model::Net;
 use burn::tensor::ElementConversion;
-use crate::kernels::ConvBackend;
+use crate::kernels::NetBackend;
 
 /// Fraction of `set` that `model` classifies correctly, in batches of `batch_size`.
 /// Correct counts are summed on the device and read back once.
-pub fn accuracy<B: ConvBackend>(model: &Net<B>, set: &DeviceSet<B>, batch_size: usize) -> f64 {
+pub fn accuracy<B: NetBackend>(model: &Net<B>, set: &DeviceSet<B>, batch_size: usize) -> f64 {
     if set.is_empty() {
         return f64::NAN;
     }

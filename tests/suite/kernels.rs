@@ -1,4 +1,4 @@
-//! nnlab's own conv2d (the fast CPU kernel behind `ConvBackend` on flex) against Burn's
+//! nnlab's own conv2d (the fast CPU kernel behind `NetBackend` on flex) against Burn's
 //! plain conv2d: outputs and every gradient equal to 1e-4 relative, for one layer with and
 //! without padding and for whole nets trained one step.
 

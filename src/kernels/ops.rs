@@ -1,9 +1,10 @@
-//! The conv2d the models call, as a Burn backend extension: [`ConvBackend`] has Burn's own
-//! conv2d and gradients as defaults, a backend may override them with faster kernels (flex
-//! does, with [`super::conv2d`]), and [`Autodiff`] wires the backend's gradients into the
-//! autodiff graph as one custom backward step.
+//! The conv2d and max pooling the models call, as a Burn backend extension: [`NetBackend`]
+//! has Burn's own ops and gradients as defaults, a backend may override them with faster
+//! kernels (flex does, with [`super::conv2d`] and [`super::pool`]), and [`Autodiff`] wires
+//! the backend's gradients into the autodiff graph as one custom backward step per op.
 //!
-//! Only stride 1, dilation 1, one group and a bias: the convolutions of this study.
+//! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias; max
+//! pooling with a square window equal to its stride.
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -11,7 +12,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::ops::{ConvOptions, FloatTensor};
+use burn::tensor::ops::{ConvOptions, FloatTensor, IntTensor};
 use burn::tensor::{Tensor, TensorPrimitive};
 
 /// Burn's options for a stride-1, undilated, ungrouped conv with `padding`.
@@ -21,7 +22,7 @@ pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
 
 /// A backend that runs nnlab's conv2d (stride 1, bias, zero `padding`). The defaults are
 /// Burn's own ops, so any backend can opt in with an empty `impl`.
-pub trait ConvBackend: Backend {
+pub trait NetBackend: Backend {
     /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.
     fn nn_conv2d(
         x: FloatTensor<Self>,
@@ -53,11 +54,45 @@ pub trait ConvBackend: Backend {
         let dw = Self::conv2d_weight_backward(x.clone(), weight, dy.clone(), conv_options(padding));
         (dw, Self::conv2d_bias_backward(x, bias, dy))
     }
+
+    /// Max pooling over `size`×`size` windows at stride `size`: `[N, C, H, W]` → `[N, C, H/size, W/size]`.
+    fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
+        Self::max_pool2d(x, [size; 2], [size; 2], [0, 0], [1, 1], false)
+    }
+
+    /// Max pooling that also returns where each maximum was, for [`Self::nn_max_pool2d_backward`].
+    fn nn_max_pool2d_with_indices(
+        x: FloatTensor<Self>,
+        size: usize,
+    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+        let pooled = Self::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
+        (pooled.output, pooled.indices)
+    }
+
+    /// Gradient of max pooling with respect to its input `x`, given the output gradient `dy`.
+    fn nn_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        size: usize,
+        dy: FloatTensor<Self>,
+        indices: IntTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::max_pool2d_with_indices_backward(
+            x,
+            [size; 2],
+            [size; 2],
+            [0, 0],
+            [1, 1],
+            false,
+            dy,
+            indices,
+        )
+        .x_grad
+    }
 }
 
-/// [`ConvBackend::nn_conv2d`] on tensors: `x` `[N, C, H, W]`, `weight` `[O, C, kh, kw]`,
+/// [`NetBackend::nn_conv2d`] on tensors: `x` `[N, C, H, W]`, `weight` `[O, C, kh, kw]`,
 /// `bias` `[O]`, stride 1, zero `padding`; `[N, O, H + 2·ph − kh + 1, W + 2·pw − kw + 1]`.
-pub fn conv2d<B: ConvBackend>(
+pub fn conv2d<B: NetBackend>(
     x: Tensor<B, 4>,
     weight: Tensor<B, 4>,
     bias: Tensor<B, 1>,
@@ -74,18 +109,26 @@ pub fn conv2d<B: ConvBackend>(
     )))
 }
 
+/// [`NetBackend::nn_max_pool2d`] on tensors.
+pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(
+        x.into_primitive().tensor(),
+        size,
+    )))
+}
+
 /// What training needs of a backend: autodiff, with nnlab's conv on both the autodiff
 /// backend and its inner backend (used for validation without a graph).
-pub trait TrainBackend: AutodiffBackend<InnerBackend: ConvBackend> + ConvBackend {}
+pub trait TrainBackend: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {}
 
-impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: ConvBackend> + ConvBackend {}
+impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {}
 
-/// The backward step of [`ConvBackend::nn_conv2d`] under autodiff: keeps the input and the
+/// The backward step of [`NetBackend::nn_conv2d`] under autodiff: keeps the input and the
 /// weight, and asks the inner backend for the gradients its parents need.
 #[derive(Debug)]
 struct ConvStep;
 
-impl<B: ConvBackend> Backward<B, 3> for ConvStep {
+impl<B: NetBackend> Backward<B, 3> for ConvStep {
     type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, [usize; 2]);
 
     fn backward(
@@ -115,7 +158,43 @@ impl<B: ConvBackend> Backward<B, 3> for ConvStep {
     }
 }
 
-impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
+/// The backward step of [`NetBackend::nn_max_pool2d`] under autodiff.
+#[derive(Debug)]
+struct PoolStep;
+
+impl<B: NetBackend> Backward<B, 1> for PoolStep {
+    type State = (FloatTensor<B>, IntTensor<B>, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, indices, size) = ops.state;
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::nn_max_pool2d_backward(x, size, dy, indices));
+        }
+    }
+}
+
+impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
+    fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
+        match PoolStep
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (y, indices) = B::nn_max_pool2d_with_indices(x.primitive.clone(), size);
+                prep.finish((x.primitive, indices, size), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::nn_max_pool2d(x.primitive, size)),
+        }
+    }
+
     fn nn_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
