@@ -6,9 +6,14 @@ use nnlab::activation::parse_activation_list;
 use nnlab::backend::{BackendKind, BackendTask, run_task};
 use nnlab::error::{Error, Result, ensure_positive_finite};
 use nnlab::model::parse_arch_list;
-use nnlab::train::{OptimizerConfig, Schedule, TrainConfig};
 use nnlab::study::{self, StudyContext};
+use nnlab::train::{OptimizerConfig, Schedule, TrainConfig};
 use nnlab::xor::{XorMode, XorTrainConfig};
+
+/// mimalloc keeps freed memory for reuse; with glibc's malloc every training step's large
+/// buffers came back as fresh pages, and page faults cost up to a third of a CNN step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,31 +67,49 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Plot tanh, sigmoid and ReLU with their closed-form derivatives (homework part 1.1)
-    #[command(after_help = "Example:\n  nnlab activations --out results\n  → results/activations/activations.{png,svg,json}")]
+    #[command(
+        after_help = "Example:\n  nnlab activations --out results\n  → results/activations/activations.{png,svg,json}"
+    )]
     Activations,
     /// Train the from-scratch MLP on the XOR blobs (homework parts 1.2–1.3)
-    #[command(after_help = "Examples:\n  nnlab xor                         all activations, 1 seed, 10 000 full-batch epochs\n  nnlab xor --seeds 20              spread of accuracy and boundaries over 20 seeds\n  nnlab xor --activation relu --mode sample --epochs 200 --lr 0.01")]
+    #[command(
+        after_help = "Examples:\n  nnlab xor                         all activations, 1 seed, 10 000 full-batch epochs\n  nnlab xor --seeds 20              spread of accuracy and boundaries over 20 seeds\n  nnlab xor --activation relu --mode sample --epochs 200 --lr 0.01"
+    )]
     Xor(XorArgs),
     /// conv2d from scratch on digit images and a kernel bank, `.npy` in, image grid out (part 2)
-    #[command(after_help = "Examples:\n  nnlab conv                                        the shipped five 7s and eight 4×4 kernels\n  nnlab conv --input samples_7.npy --kernel kernel.npy   the course's files\n  → <out>/conv/out.npy (float32 [N, O, H−kh+1, W−kw+1]) and conv.{png,svg}")]
+    #[command(
+        after_help = "Examples:\n  nnlab conv                                        the shipped five 7s and eight 4×4 kernels\n  nnlab conv --input samples_7.npy --kernel kernel.npy   the course's files\n  → <out>/conv/out.npy (float32 [N, O, H−kh+1, W−kw+1]) and conv.{png,svg}"
+    )]
     Conv(ConvArgs),
     /// The five networks on CIFAR-10 with Adam: curves, test accuracy, weights (part 3)
-    #[command(after_help = "Examples:\n  nnlab architectures                               mlp1, mlp2, cnn3, cnn4, cnn5; Adam; 15 epochs\n  nnlab architectures --arch mlp1,cnn4 --seeds 2\n  nnlab architectures --arch \"conv3x3x16,relu,maxpool2,fc32,relu\"   your own spec (FC10 appended)\n  nnlab architectures --epochs 1 --max-train 5000 --max-val 1000 --max-test 1000   a quick run\n\nSpec notation: fcN, fcN-nobias, convKxKxN, maxpoolK, relu (= the activation), comma-separated;\nthe homework's own notation works too: \"Conv-3×3×16, ReLU, MaxPool-2×2\".\nSeveral specs: separate with ';'.")]
+    #[command(
+        after_help = "Examples:\n  nnlab architectures                               mlp1, mlp2, cnn3, cnn4, cnn5; Adam; 15 epochs\n  nnlab architectures --arch mlp1,cnn4 --seeds 2\n  nnlab architectures --arch \"conv3x3x16,relu,maxpool2,fc32,relu\"   your own spec (FC10 appended)\n  nnlab architectures --epochs 1 --max-train 5000 --max-val 1000 --max-test 1000   a quick run\n\nSpec notation: fcN, fcN-nobias, convKxKxN, maxpoolK, relu (= the activation), comma-separated;\nthe homework's own notation works too: \"Conv-3×3×16, ReLU, MaxPool-2×2\".\nSeveral specs: separate with ';'."
+    )]
     Architectures(ArchArgs),
     /// ReLU vs sigmoid with SGD lr 0.01: loss and first-layer gradient magnitude (part 4)
-    #[command(after_help = "Examples:\n  nnlab activation-gradients                      five nets × {relu, sigmoid}, SGD 0.01, 15 epochs\n  nnlab activation-gradients --arch cnn4 --input-range 255   unscaled [0, 255] inputs (the bonus question)\n  nnlab activation-gradients --linear-scale       gradient panel on a linear axis")]
+    #[command(
+        after_help = "Examples:\n  nnlab activation-gradients                      five nets × {relu, sigmoid}, SGD 0.01, 15 epochs\n  nnlab activation-gradients --arch cnn4 --input-range 255   unscaled [0, 255] inputs (the bonus question)\n  nnlab activation-gradients --linear-scale       gradient panel on a linear axis"
+    )]
     ActivationGradients(GradArgs),
     /// SGD at lr 0.1 / 0.01 / 0.001, then step schedules with detected switch points, vs Adam (part 5)
-    #[command(after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002")]
+    #[command(
+        after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002"
+    )]
     LearningRate(LrArgs),
     /// Run every study in order with the homework protocol (hours on a CPU, minutes on a GPU)
-    #[command(after_help = "Examples:\n  nnlab --out results all        → results/<study>/... and results/report.md, report.html\n  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU")]
+    #[command(
+        after_help = "Examples:\n  nnlab --out results all        → results/<study>/... and results/report.md, report.html\n  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU"
+    )]
     All(AllArgs),
     /// Gather whatever studies <out> holds into <out>/report.md and report.html
-    #[command(after_help = "Example:\n  nnlab --out results xor && nnlab --out results conv && nnlab --out results report\n  → results/report.md and results/report.html (open it in a browser)")]
+    #[command(
+        after_help = "Example:\n  nnlab --out results xor && nnlab --out results conv && nnlab --out results report\n  → results/report.md and results/report.html (open it in a browser)"
+    )]
     Report,
     /// Time training steps, validation passes and a protocol epoch per net, vs PyTorch
-    #[command(after_help = "Examples:\n  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n  nnlab bench --pytorch off                    nnlab alone\n  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)")]
+    #[command(
+        after_help = "Examples:\n  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n  nnlab bench --pytorch off                    nnlab alone\n  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)"
+    )]
     Bench(BenchArgs),
 }
 
@@ -307,7 +330,11 @@ struct Job {
 impl BackendTask for Job {
     type Output = Vec<PathBuf>;
 
-    fn run<B: nnlab::kernels::TrainBackend>(self, device: B::Device, backend: BackendKind) -> Result<Vec<PathBuf>> {
+    fn run<B: nnlab::kernels::TrainBackend>(
+        self,
+        device: B::Device,
+        backend: BackendKind,
+    ) -> Result<Vec<PathBuf>> {
         let ctx = StudyContext {
             out: self.out.clone(),
             backend,
@@ -322,20 +349,30 @@ impl BackendTask for Job {
             Command::Activations => study::activations::run::<Plain<B>>(&ctx, &device),
             Command::Xor(a) => run_xor::<Plain<B>>(&ctx, &xor_config(&a, self.seed)?, &device),
             Command::Conv(a) => {
-                let config = study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel };
+                let config = study::conv::ConvStudyConfig {
+                    input: a.input,
+                    kernel: a.kernel,
+                };
                 study::conv::run::<Plain<B>>(&ctx, &config, &device)
             }
             Command::Architectures(a) => {
                 let config = architectures_config(&a, self.seed)?;
                 Ok(study::architectures::run::<B>(&ctx, &config, &device)?.1)
             }
-            Command::ActivationGradients(a) => study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device),
-            Command::LearningRate(a) => study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device),
+            Command::ActivationGradients(a) => {
+                study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device)
+            }
+            Command::LearningRate(a) => {
+                study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device)
+            }
             Command::Report => {
                 if !study::STUDIES.iter().any(|s| ctx.dir(s).is_dir()) {
                     return Err(Error::invalid(
                         "--out",
-                        format!("'{}' holds no study results; run a study with the same --out first (e.g. `nnlab --out {0} xor`)", ctx.out.display()),
+                        format!(
+                            "'{}' holds no study results; run a study with the same --out first (e.g. `nnlab --out {0} xor`)",
+                            ctx.out.display()
+                        ),
                     ));
                 }
                 let md = nnlab::report::write_report(&ctx.out, &[])?;
@@ -359,7 +396,11 @@ impl BackendTask for Job {
                 Ok(files)
             }
             Command::All(a) => {
-                let mut config = if a.quick { study::all::AllConfig::quick() } else { study::all::AllConfig::default() };
+                let mut config = if a.quick {
+                    study::all::AllConfig::quick()
+                } else {
+                    study::all::AllConfig::default()
+                };
                 if let Some(archs) = &a.arch {
                     config.architectures.archs = parse_arch_list(archs)?;
                     config.gradients.archs = config.architectures.archs.clone();
@@ -373,14 +414,27 @@ impl BackendTask for Job {
     }
 }
 
-fn architectures_config(a: &ArchArgs, seed: u64) -> Result<study::architectures::ArchitecturesConfig> {
+fn architectures_config(
+    a: &ArchArgs,
+    seed: u64,
+) -> Result<study::architectures::ArchitecturesConfig> {
     let (optimizer, default_lr) = match a.optimizer.to_ascii_lowercase().as_str() {
         "adam" => (OptimizerConfig::Adam, 0.001),
         "sgd" => (OptimizerConfig::Sgd { momentum: 0.0 }, 0.01),
-        other => return Err(Error::invalid("--optimizer", format!("unknown optimiser '{other}'; expected adam or sgd"))),
+        other => {
+            return Err(Error::invalid(
+                "--optimizer",
+                format!("unknown optimiser '{other}'; expected adam or sgd"),
+            ));
+        }
     };
     let lr = ensure_positive_finite("--lr", a.lr.unwrap_or(default_lr))?;
-    let base = TrainConfig { optimizer, schedule: Schedule::constant(lr), record_val: !a.no_val, ..TrainConfig::default() };
+    let base = TrainConfig {
+        optimizer,
+        schedule: Schedule::constant(lr),
+        record_val: !a.no_val,
+        ..TrainConfig::default()
+    };
     Ok(study::architectures::ArchitecturesConfig {
         archs: parse_arch_list(&a.arch)?,
         activation: a.activation.parse()?,
@@ -394,14 +448,28 @@ fn gradients_config(a: &GradArgs, seed: u64) -> Result<study::gradients::Gradien
     let input_scale = match a.input_range {
         1 => nnlab::data::InputScale::Normalized,
         255 => nnlab::data::InputScale::Raw255,
-        other => return Err(Error::invalid("--input-range", format!("must be 1 (normalised) or 255 (raw bytes), got {other}"))),
+        other => {
+            return Err(Error::invalid(
+                "--input-range",
+                format!("must be 1 (normalised) or 255 (raw bytes), got {other}"),
+            ));
+        }
     };
     let lr = ensure_positive_finite("--lr", a.lr)?;
     let base = study::gradients::GradientsConfig::default();
     Ok(study::gradients::GradientsConfig {
         archs: parse_arch_list(&a.arch)?,
-        train: a.cifar.train(TrainConfig { schedule: Schedule::constant(lr), ..base.train }, seed),
-        data: nnlab::data::SplitConfig { input_scale, ..a.cifar.split(seed) },
+        train: a.cifar.train(
+            TrainConfig {
+                schedule: Schedule::constant(lr),
+                ..base.train
+            },
+            seed,
+        ),
+        data: nnlab::data::SplitConfig {
+            input_scale,
+            ..a.cifar.split(seed)
+        },
         log_scale: !a.linear_scale,
         ..base
     })
@@ -411,20 +479,31 @@ fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::L
     let base = study::learning_rate::LearningRateConfig::default();
     let min_delta = a.plateau_min_delta;
     if !(min_delta.is_finite() && min_delta >= 0.0) {
-        return Err(Error::invalid("--plateau-min-delta", format!("must be a finite number ≥ 0, got {min_delta}")));
+        return Err(Error::invalid(
+            "--plateau-min-delta",
+            format!("must be a finite number ≥ 0, got {min_delta}"),
+        ));
     }
     nnlab::error::ensure_positive("--plateau-window", a.plateau_window)?;
     nnlab::error::ensure_positive("--plateau-patience", a.plateau_patience)?;
     if let Some(s) = &a.switch_steps
-        && (s.is_empty() || s.len() > 2) {
-            return Err(Error::invalid("--switch-steps", "give one or two steps, e.g. --switch-steps 1500,4000"));
-        }
+        && (s.is_empty() || s.len() > 2)
+    {
+        return Err(Error::invalid(
+            "--switch-steps",
+            "give one or two steps, e.g. --switch-steps 1500,4000",
+        ));
+    }
     Ok(study::learning_rate::LearningRateConfig {
         arch: nnlab::model::ArchSpec::parse(&a.arch)?,
         epochs: a.cifar.epochs.unwrap_or(base.epochs),
         schedule_epochs: a.schedule_epochs,
         switch_steps: a.switch_steps.clone(),
-        plateau: study::plateau::PlateauRule { window: a.plateau_window, patience: a.plateau_patience, min_delta },
+        plateau: study::plateau::PlateauRule {
+            window: a.plateau_window,
+            patience: a.plateau_patience,
+            min_delta,
+        },
         train: a.cifar.train(base.train, seed),
         adam: a.cifar.train(base.adam, seed),
         data: a.cifar.split(seed),
@@ -439,7 +518,9 @@ fn xor_config(a: &XorArgs, seed: u64) -> Result<study::xor::XorStudyConfig> {
         seeds: a.seeds,
         run: XorTrainConfig {
             mode,
-            epochs: a.epochs.unwrap_or(if mode == XorMode::Full { 10_000 } else { 100 }),
+            epochs: a
+                .epochs
+                .unwrap_or(if mode == XorMode::Full { 10_000 } else { 100 }),
             lr: a.lr,
             hidden: a.hidden,
             seed,
@@ -465,7 +546,11 @@ fn run_xor<B: burn::tensor::backend::Backend>(
             r.name,
             r.val_accuracy,
             r.train_accuracy,
-            if r.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
+            if r.diverged {
+                "  DIVERGED (loss NaN/inf)"
+            } else {
+                ""
+            }
         );
     }
     Ok(files)
@@ -474,11 +559,26 @@ fn run_xor<B: burn::tensor::backend::Backend>(
 fn run(cli: Cli) -> Result<Vec<PathBuf>> {
     let backend = match &cli.backend {
         Some(name) => name.parse::<BackendKind>()?,
-        None => BackendKind::default_compiled()
-            .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
+        None => BackendKind::default_compiled().ok_or_else(|| {
+            Error::invalid(
+                "--backend",
+                "no backend compiled in; build with --features flex",
+            )
+        })?,
     };
-    let data_source = nnlab::data::DataSource { data_dir: cli.data_dir, cache_dir: None, offline: cli.offline };
-    let job = Job { command: cli.command, data_source, out: cli.out, seed: cli.seed, force: cli.force, quiet: cli.quiet };
+    let data_source = nnlab::data::DataSource {
+        data_dir: cli.data_dir,
+        cache_dir: None,
+        offline: cli.offline,
+    };
+    let job = Job {
+        command: cli.command,
+        data_source,
+        out: cli.out,
+        seed: cli.seed,
+        force: cli.force,
+        quiet: cli.quiet,
+    };
     run_task(backend, job)
 }
 
