@@ -4,5 +4,6 @@
 pub mod conv2d;
 pub mod ops;
 pub mod pool;
+pub mod simd;
 
 pub use ops::{NetBackend, TrainBackend, conv_options, conv2d, max_pool2d};

@@ -4,6 +4,7 @@
 //! Why: flex runs this through its general 3-D pooling with indices, which took 12 % of a
 //! cnn4 training step; a 2×2 window needs four compares per output.
 
+use super::simd::vectorized;
 use rayon::prelude::*;
 
 /// The geometry of one pooling call.
@@ -40,22 +41,32 @@ pub fn max_pool(s: &PoolShape, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
         .zip(arg.par_chunks_mut(oh * ow))
         .zip(x.par_chunks(h * w))
         .for_each(|((y, arg), plane)| {
-            for r in 0..oh {
-                for c in 0..ow {
-                    let (mut best, mut at) = (f32::NEG_INFINITY, r * k * w + c * k);
-                    for i in 0..k {
-                        let row = (r * k + i) * w + c * k;
-                        for (j, &v) in plane[row..row + k].iter().enumerate() {
-                            // A NaN wins the window, so NaN propagates as in PyTorch.
-                            if v > best || (v.is_nan() && !best.is_nan()) {
-                                (best, at) = (v, row + j);
+            vectorized(|| {
+                for (r, (y, arg)) in y
+                    .chunks_exact_mut(ow)
+                    .zip(arg.chunks_exact_mut(ow))
+                    .enumerate()
+                {
+                    let rows = &plane[r * k * w..(r + 1) * k * w];
+                    for (c, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+                        let mut at = c * k;
+                        let mut best = rows[at];
+                        for i in 0..k {
+                            for j in 0..k {
+                                let idx = i * w + c * k + j;
+                                let v = rows[idx];
+                                // A NaN wins and then stays, so NaN propagates as in PyTorch.
+                                // Selects, not a branch: on activations it is a coin flip.
+                                let better = v > best || (v.is_nan() && !best.is_nan());
+                                best = if better { v } else { best };
+                                at = if better { idx } else { at };
                             }
                         }
+                        *y = best;
+                        *arg = (r * k * w + at) as u32;
                     }
-                    y[r * ow + c] = best;
-                    arg[r * ow + c] = at as u32;
                 }
-            }
+            })
         });
     (y, arg)
 }
