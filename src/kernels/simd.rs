@@ -1,27 +1,44 @@
-//! Runs a kernel's plain loops with the CPU's wider vector instructions.
+//! Compiles a kernel's plain loops for the CPU's wider vector instructions.
 //!
 //! nnlab is compiled for the baseline x86-64 CPU (SSE2), so its loops (col2im's adds, the
-//! output compaction, bias sums, pooling) would use 4-lane vectors even on AVX2 machines.
-//! [`vectorized`] compiles the closure it is given a second time with AVX2 and FMA enabled
-//! and picks that copy at run time when the CPU has them. (`gemm` does its own dispatch.)
+//! output compaction, pooling, the weight-gradient dot products) would use 4-lane vectors
+//! even on AVX-512 machines. [`multiversion!`](crate::multiversion) compiles a function's
+//! body three times, for AVX-512, for AVX2 + FMA and for the baseline, and runs the best
+//! copy this CPU supports. (`gemm` does its own dispatch.)
 
-/// Runs `f`, compiled with AVX2 + FMA when this CPU supports them. Mark the closure
-/// `#[inline(always)]` so that its body is compiled inside the AVX2 copy.
-#[inline(always)]
-pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports the features this copy is compiled with (checked above).
-            return unsafe { with_avx2(f) };
+/// Defines `fn name(args)` whose body is compiled for AVX-512, AVX2 + FMA and the baseline,
+/// picking one at run time. The identifier in brackets names a `bool` the body can read:
+/// whether fused multiply-add is native in this copy (`f32::mul_add` is a slow library call
+/// where it is not).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! multiversion {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident [$fma:ident] ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($fma: bool, $($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    body(true, $($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    body(true, $($arg),*)
+                }
+                use std::arch::is_x86_feature_detected as has;
+                if has!("avx512f") && has!("avx2") && has!("fma") {
+                    // SAFETY: this CPU has the features `avx512` is compiled with.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if has!("avx2") && has!("fma") {
+                    // SAFETY: this CPU has the features `avx2` is compiled with.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body(false, $($arg),*)
         }
-    }
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
+    };
 }
