@@ -131,8 +131,9 @@ impl crate::kernels::NetBackend for burn::backend::Wgpu {}
 #[cfg(feature = "flex")]
 mod flex_conv {
     use crate::kernels::conv2d::{self, ConvShape};
+    use crate::kernels::ops::burn_linear;
     use crate::kernels::pool::{self, PoolShape};
-    use crate::kernels::{NetBackend, conv_options};
+    use crate::kernels::{self, NetBackend, conv_options};
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
     use burn::tensor::ops::ModuleOps;
@@ -223,6 +224,27 @@ mod flex_conv {
             let (dw, db) = values(&x, |x| values(&dy, |g| conv2d::weight_gradient(&s, x, g)));
             let db = FlexTensor::from_data(TensorData::new(db, [s.out_channels]));
             (tensor(dw, weight.shape().dims::<4>()), db)
+        }
+
+        fn nn_linear(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>) -> FlexTensor {
+            let f32s = [Some(&x), Some(&weight), bias.as_ref()]
+                .into_iter()
+                .flatten()
+                .all(|t| t.dtype() == DType::F32);
+            let (x_dims, w_dims) = (x.shape().to_vec(), weight.shape().to_vec());
+            if !f32s || x_dims.len() != 2 || w_dims.len() != 2 || x_dims[1] != w_dims[0] {
+                return burn_linear::<Flex>(x, weight, bias);
+            }
+            let [n, outputs] = [x_dims[0], w_dims[1]];
+            let y = values(&x, |x| {
+                values(&weight, |w| match &bias {
+                    Some(b) => values(b, |b| {
+                        kernels::linear::forward(x, w, Some(b), w_dims[0], outputs)
+                    }),
+                    None => kernels::linear::forward(x, w, None, w_dims[0], outputs),
+                })
+            });
+            FlexTensor::from_data(TensorData::new(y, [n, outputs]))
         }
 
         fn nn_max_pool2d(x: FlexTensor, size: usize) -> FlexTensor {

@@ -192,7 +192,7 @@ fn sum(values: &[f32]) -> f32 {
 /// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)`, every matrix given by its element strides
 /// (row stride, column stride), on the calling thread.
 #[allow(clippy::too_many_arguments)]
-fn matmul(
+pub(crate) fn matmul(
     m: usize,
     n: usize,
     k: usize,

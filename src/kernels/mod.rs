@@ -2,8 +2,9 @@
 //! nets, and the backend extension through which the models use them while staying generic.
 
 pub mod conv2d;
+pub mod linear;
 pub mod ops;
 pub mod pool;
 pub mod simd;
 
-pub use ops::{NetBackend, TrainBackend, conv_options, conv2d, max_pool2d};
+pub use ops::{NetBackend, TrainBackend, conv_options, conv2d, linear, max_pool2d};

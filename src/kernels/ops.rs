@@ -55,6 +55,17 @@ pub trait NetBackend: Backend {
         (dw, Self::conv2d_bias_backward(x, bias, dy))
     }
 
+    /// Fully connected layer `x [N, in] · weight [in, out] + bias [out]`, as Burn's
+    /// `Linear`. Backends override it for evaluation only: under autodiff this default
+    /// (Burn's linear, with Burn's gradients) runs.
+    fn nn_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        burn_linear::<Self>(x, weight, bias)
+    }
+
     /// Max pooling over `size`×`size` windows at stride `size`: `[N, C, H, W]` → `[N, C, H/size, W/size]`.
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
         Self::max_pool2d(x, [size; 2], [size; 2], [0, 0], [1, 1], false)
@@ -109,12 +120,40 @@ pub fn conv2d<B: NetBackend>(
     )))
 }
 
+/// [`NetBackend::nn_linear`] on tensors.
+pub fn linear<B: NetBackend>(
+    x: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    let bias = bias.map(|b| b.into_primitive().tensor());
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_linear(
+        x.into_primitive().tensor(),
+        weight.into_primitive().tensor(),
+        bias,
+    )))
+}
+
 /// [`NetBackend::nn_max_pool2d`] on tensors.
 pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(
         x.into_primitive().tensor(),
         size,
     )))
+}
+
+/// Burn's own linear on primitives: the default of [`NetBackend::nn_linear`] and the
+/// fallback of backends that override it.
+pub fn burn_linear<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let tensor = |t| Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
+    let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
+    burn::tensor::module::linear(tensor(x), tensor(weight), bias)
+        .into_primitive()
+        .tensor()
 }
 
 /// What training needs of a backend: autodiff, with nnlab's conv on both the autodiff

@@ -152,7 +152,11 @@ impl<B: NetBackend> Net<B> {
         let mut x = Flow::Image(images);
         for layer in &self.layers {
             x = match layer {
-                Layer::Fc(fc) => Flow::Flat(fc.forward(x.flat())),
+                Layer::Fc(fc) => Flow::Flat(kernels::linear(
+                    x.flat(),
+                    fc.weight.val(),
+                    fc.bias.as_ref().map(|b| b.val()),
+                )),
                 Layer::Conv(conv) => Flow::Image(conv_forward(
                     conv,
                     match x {

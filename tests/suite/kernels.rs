@@ -1,9 +1,10 @@
-//! nnlab's own conv2d (the fast CPU kernel behind `NetBackend` on flex) against Burn's
-//! plain conv2d: outputs and every gradient equal to 1e-4 relative, for one layer with and
-//! without padding and for whole nets trained one step.
+//! nnlab's own kernels (conv2d, max pooling and the evaluation linear behind `NetBackend`
+//! on flex) against Burn's plain ops: outputs and every gradient equal to 1e-4 relative,
+//! for one conv layer with and without padding and for whole nets, evaluated and trained
+//! one step.
 
 use crate::common::host;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::module::conv2d as burn_conv2d;
@@ -134,9 +135,10 @@ fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f
 }
 
 #[test]
-fn whole_nets_give_the_same_logits_and_gradients_as_burns_conv() {
-    // Flex runs nnlab's kernel, ndarray Burn's plain conv2d; the same weights go to both.
-    for arch in ["cnn3", "cnn4", "cnn5"] {
+fn whole_nets_give_the_same_logits_and_gradients_as_burns_ops() {
+    // Flex runs nnlab's kernels, ndarray Burn's own conv2d, pooling and linear; the same
+    // weights go to both. With autodiff (training) and without (evaluation).
+    for arch in ["mlp1", "cnn3", "cnn4", "cnn5"] {
         let spec = ArchSpec::parse(arch).unwrap();
         let plain = Net::<Nd>::new(&spec, Activation::Relu, &Default::default()).unwrap();
         let mut values = ValueCollector(Vec::new());
@@ -148,6 +150,19 @@ fn whole_nets_give_the_same_logits_and_gradients_as_burns_conv() {
             &format!("{arch} weights"),
             &host(fast.first_weights().inner()),
             &host(plain.first_weights().inner()),
+        );
+        let images = Tensor::<burn::backend::NdArray, 4>::random(
+            [7, 3, 32, 32],
+            Distribution::Normal(0.0, 1.0),
+            &Default::default(),
+        );
+        let eval_plain = host(plain.valid().forward(images.clone()));
+        let images =
+            Tensor::<burn::backend::Flex, 4>::from_data(images.into_data(), &Default::default());
+        assert_close(
+            &format!("{arch} evaluation logits"),
+            &host(fast.valid().forward(images)),
+            &eval_plain,
         );
         let (logits_fast, grads_fast) = logits_and_grads(&fast, &Default::default());
         let (logits_plain, grads_plain) = logits_and_grads(&plain, &Default::default());
