@@ -231,11 +231,15 @@ mod flex_conv {
                 .into_iter()
                 .flatten()
                 .all(|t| t.dtype() == DType::F32);
+            // x is [N, …], read as [N, inputs] in place (a batch sliced from the data set
+            // keeps its offset; flattening it first would copy it).
             let (x_dims, w_dims) = (x.shape().to_vec(), weight.shape().to_vec());
-            if !f32s || x_dims.len() != 2 || w_dims.len() != 2 || x_dims[1] != w_dims[0] {
+            let n = x_dims.first().copied().unwrap_or(0);
+            let inputs: usize = x_dims.iter().skip(1).product();
+            if !f32s || x_dims.len() < 2 || w_dims.len() != 2 || inputs != w_dims[0] {
                 return burn_linear::<Flex>(x, weight, bias);
             }
-            let [n, outputs] = [x_dims[0], w_dims[1]];
+            let outputs = w_dims[1];
             let y = values(&x, |x| {
                 values(&weight, |w| match &bias {
                     Some(b) => values(b, |b| {

@@ -13,7 +13,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor, IntTensor};
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
 
 /// Burn's options for a stride-1, undilated, ungrouped conv with `padding`.
 pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
@@ -55,9 +55,10 @@ pub trait NetBackend: Backend {
         (dw, Self::conv2d_bias_backward(x, bias, dy))
     }
 
-    /// Fully connected layer `x [N, in] · weight [in, out] + bias [out]`, as Burn's
-    /// `Linear`. Backends override it for evaluation only: under autodiff this default
-    /// (Burn's linear, with Burn's gradients) runs.
+    /// Fully connected layer `x [N, …] · weight [in, out] + bias [out]`, as Burn's
+    /// `Linear`, where `x` of any rank is read as `[N, in]` (an image batch is flattened
+    /// inside, so that a backend can read it in place). Backends override it for evaluation
+    /// only: under autodiff this default (Burn's ops, with Burn's gradients) runs.
     fn nn_linear(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -120,9 +121,9 @@ pub fn conv2d<B: NetBackend>(
     )))
 }
 
-/// [`NetBackend::nn_linear`] on tensors.
-pub fn linear<B: NetBackend>(
-    x: Tensor<B, 2>,
+/// [`NetBackend::nn_linear`] on tensors: `x` `[N, …]` (flattened to `[N, in]`) → `[N, out]`.
+pub fn linear<B: NetBackend, const D: usize>(
+    x: Tensor<B, D>,
     weight: Tensor<B, 2>,
     bias: Option<Tensor<B, 1>>,
 ) -> Tensor<B, 2> {
@@ -142,13 +143,18 @@ pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     )))
 }
 
-/// Burn's own linear on primitives: the default of [`NetBackend::nn_linear`] and the
+/// Burn's own linear on primitives (`x` flattened to rank 2 first): the default of [`NetBackend::nn_linear`] and the
 /// fallback of backends that override it.
 pub fn burn_linear<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
 ) -> FloatTensor<B> {
+    let shape = x.shape();
+    let x = match shape.num_dims() {
+        2 => x,
+        _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
+    };
     let tensor = |t| Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
     let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
     burn::tensor::module::linear(tensor(x), tensor(weight), bias)

@@ -152,11 +152,15 @@ impl<B: NetBackend> Net<B> {
         let mut x = Flow::Image(images);
         for layer in &self.layers {
             x = match layer {
-                Layer::Fc(fc) => Flow::Flat(kernels::linear(
-                    x.flat(),
-                    fc.weight.val(),
-                    fc.bias.as_ref().map(|b| b.val()),
-                )),
+                Layer::Fc(fc) => {
+                    let bias = fc.bias.as_ref().map(|b| b.val());
+                    // Images go in unflattened: the backend flattens them where it can
+                    // without a copy.
+                    Flow::Flat(match x {
+                        Flow::Image(x) => kernels::linear(x, fc.weight.val(), bias),
+                        Flow::Flat(x) => kernels::linear(x, fc.weight.val(), bias),
+                    })
+                }
                 Layer::Conv(conv) => Flow::Image(conv_forward(
                     conv,
                     match x {
