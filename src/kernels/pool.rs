@@ -43,35 +43,34 @@ pub fn max_pool(s: &PoolShape, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
     (y, arg)
 }
 
-crate::multiversion! {
-    /// Max-pools one plane of width `w` into the output rows `y` with their argmaxes.
-    fn pool_plane[_fma](plane: &[f32], w: usize, k: usize, y: &mut [f32], arg: &mut [u32]) {
-        let ow = w / k;
-        for (r, (y, arg)) in y
-            .chunks_exact_mut(ow)
-            .zip(arg.chunks_exact_mut(ow))
-            .enumerate()
-        {
-            let rows = &plane[r * k * w..(r + 1) * k * w];
-            for (c, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
-                let mut at = (c * k) as u32;
-                let mut best = rows[at as usize];
-                for i in 0..k {
-                    for j in 0..k {
-                        let idx = i * w + c * k + j;
-                        let v = rows[idx];
-                        // A NaN wins and then stays, so NaN propagates as in PyTorch.
-                        // Masks, not a branch (on activations it is a coin flip, and
-                        // the compiler turns plain selects back into branches).
-                        let better = (v > best) | (v.is_nan() & !best.is_nan());
-                        let mask = (better as u32).wrapping_neg();
-                        best = f32::from_bits((v.to_bits() & mask) | (best.to_bits() & !mask));
-                        at = (idx as u32 & mask) | (at & !mask);
-                    }
+/// Max-pools one plane of width `w` into the output rows `y` with their argmaxes.
+/// (Compiled for the baseline only: the AVX-512 copy measured 2.5× slower.)
+fn pool_plane(plane: &[f32], w: usize, k: usize, y: &mut [f32], arg: &mut [u32]) {
+    let ow = w / k;
+    for (r, (y, arg)) in y
+        .chunks_exact_mut(ow)
+        .zip(arg.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        let rows = &plane[r * k * w..(r + 1) * k * w];
+        for (c, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+            let mut at = (c * k) as u32;
+            let mut best = rows[at as usize];
+            for i in 0..k {
+                for j in 0..k {
+                    let idx = i * w + c * k + j;
+                    let v = rows[idx];
+                    // A NaN wins and then stays, so NaN propagates as in PyTorch.
+                    // Masks, not a branch (on activations it is a coin flip, and
+                    // the compiler turns plain selects back into branches).
+                    let better = (v > best) | (v.is_nan() & !best.is_nan());
+                    let mask = (better as u32).wrapping_neg();
+                    best = f32::from_bits((v.to_bits() & mask) | (best.to_bits() & !mask));
+                    at = (idx as u32 & mask) | (at & !mask);
                 }
-                *y = best;
-                *arg = (r * k * w) as u32 + at;
             }
+            *y = best;
+            *arg = (r * k * w) as u32 + at;
         }
     }
 }
