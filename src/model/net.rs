@@ -153,12 +153,15 @@ impl<B: NetBackend> Net<B> {
         for layer in &self.layers {
             x = match layer {
                 Layer::Fc(fc) => {
+                    // Weight before bias: Burn initialises parameters lazily, on first
+                    // read, so this order fixes which random numbers each one gets.
+                    let weight = fc.weight.val();
                     let bias = fc.bias.as_ref().map(|b| b.val());
                     // Images go in unflattened: the backend flattens them where it can
                     // without a copy.
                     Flow::Flat(match x {
-                        Flow::Image(x) => kernels::linear(x, fc.weight.val(), bias),
-                        Flow::Flat(x) => kernels::linear(x, fc.weight.val(), bias),
+                        Flow::Image(x) => kernels::linear(x, weight, bias),
+                        Flow::Flat(x) => kernels::linear(x, weight, bias),
                     })
                 }
                 Layer::Conv(conv) => Flow::Image(conv_forward(

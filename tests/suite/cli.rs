@@ -4,7 +4,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn nnlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).output().expect("run nnlab")
+    Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .args(args)
+        .output()
+        .expect("run nnlab")
 }
 
 fn stderr(o: &Output) -> String {
@@ -17,7 +20,10 @@ fn assert_fails_with(args: &[&str], needle: &str) {
     let err = stderr(&o);
     assert!(!o.status.success(), "{args:?} should fail");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert!(err.contains(needle), "{args:?}: expected '{needle}' in:\n{err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected '{needle}' in:\n{err}"
+    );
 }
 
 #[test]
@@ -25,10 +31,26 @@ fn help_shows_an_example_for_every_subcommand() {
     let o = nnlab(&["--help"]);
     assert!(o.status.success());
     let help = String::from_utf8_lossy(&o.stdout);
-    for sub in ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate", "all", "bench", "report"] {
-        assert!(help.contains(&format!("nnlab {sub}")), "no example for {sub} in --help:\n{help}");
+    for sub in [
+        "activations",
+        "xor",
+        "conv",
+        "architectures",
+        "activation-gradients",
+        "learning-rate",
+        "all",
+        "bench",
+        "report",
+    ] {
+        assert!(
+            help.contains(&format!("nnlab {sub}")),
+            "no example for {sub} in --help:\n{help}"
+        );
         let sub_help = nnlab(&[sub, "--help"]);
-        assert!(String::from_utf8_lossy(&sub_help.stdout).contains("Example"), "{sub} --help has no example");
+        assert!(
+            String::from_utf8_lossy(&sub_help.stdout).contains("Example"),
+            "{sub} --help has no example"
+        );
     }
 }
 
@@ -36,13 +58,22 @@ fn help_shows_an_example_for_every_subcommand() {
 fn bad_xor_values_give_one_clear_message() {
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    assert_fails_with(&["--out", o, "xor", "--activation", "softplus"], "unknown activation 'softplus'");
+    assert_fails_with(
+        &["--out", o, "xor", "--activation", "softplus"],
+        "unknown activation 'softplus'",
+    );
     assert_fails_with(&["--out", o, "xor", "--epochs", "0"], "--epochs");
     assert_fails_with(&["--out", o, "xor", "--lr", "-0.1"], "--lr");
     assert_fails_with(&["--out", o, "xor", "--lr", "nan"], "--lr");
-    assert_fails_with(&["--out", o, "xor", "--train-samples", "0"], "--train-samples");
+    assert_fails_with(
+        &["--out", o, "xor", "--train-samples", "0"],
+        "--train-samples",
+    );
     assert_fails_with(&["--out", o, "xor", "--seeds", "0"], "--seeds");
-    assert_fails_with(&["--out", o, "xor", "--mode", "minibatch"], "unknown mode 'minibatch'");
+    assert_fails_with(
+        &["--out", o, "xor", "--mode", "minibatch"],
+        "unknown mode 'minibatch'",
+    );
     assert_fails_with(&["--out", o, "xor", "--epochs", "-3"], "-3");
     // Nothing was written for rejected input.
     assert!(!out.path().join("xor").join("summary.json").exists());
@@ -50,10 +81,22 @@ fn bad_xor_values_give_one_clear_message() {
 
 #[test]
 fn unknown_or_missing_backend_names_what_to_do() {
-    assert_fails_with(&["--backend", "cuda", "activations"], "unknown backend 'cuda'");
+    assert_fails_with(
+        &["--backend", "cuda", "activations"],
+        "unknown backend 'cuda'",
+    );
     if !cfg!(feature = "wgpu") {
         let out = tempfile::tempdir().unwrap();
-        assert_fails_with(&["--out", out.path().to_str().unwrap(), "--backend", "wgpu", "activations"], "--features wgpu");
+        assert_fails_with(
+            &[
+                "--out",
+                out.path().to_str().unwrap(),
+                "--backend",
+                "wgpu",
+                "activations",
+            ],
+            "--features wgpu",
+        );
     }
 }
 
@@ -63,7 +106,10 @@ fn unwritable_output_is_a_clear_error() {
     // A file where the output directory should be.
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    assert_fails_with(&["--out", file.to_str().unwrap(), "activations"], "not a directory");
+    assert_fails_with(
+        &["--out", file.to_str().unwrap(), "activations"],
+        "not a directory",
+    );
     // A read-only directory (skipped as root, who can write anywhere).
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
@@ -85,22 +131,53 @@ fn set_readonly(p: &Path) {
 fn xor_run_writes_results_figures_and_summary() {
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    let args = ["--quiet", "--backend", "ndarray", "--out", o, "xor", "--activation", "tanh,sigmoid", "--seeds", "2", "--epochs", "200"];
+    let args = [
+        "--quiet",
+        "--backend",
+        "ndarray",
+        "--out",
+        o,
+        "xor",
+        "--activation",
+        "tanh,sigmoid",
+        "--seeds",
+        "2",
+        "--epochs",
+        "200",
+    ];
     let res = nnlab(&args);
     assert!(res.status.success(), "{}", stderr(&res));
     let dir = out.path().join("xor");
-    for f in ["tanh_seed0.json", "tanh_seed1.json", "sigmoid_seed0.png", "sigmoid_seed1.svg", "summary.json", "spread.png", "config.json"] {
+    for f in [
+        "tanh_seed0.json",
+        "tanh_seed1.json",
+        "sigmoid_seed0.png",
+        "sigmoid_seed1.svg",
+        "summary.json",
+        "spread.png",
+        "config.json",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     let accs = summary["tanh"]["accuracies"].as_array().unwrap();
     assert_eq!(accs.len(), 2);
     let mean = summary["tanh"]["stats"]["mean"].as_f64().unwrap();
     let expected = accs.iter().map(|a| a.as_f64().unwrap()).sum::<f64>() / 2.0;
     assert!((mean - expected).abs() < 1e-12);
     // Running again reuses the finished runs (same config) instead of retraining.
-    let before = std::fs::metadata(dir.join("tanh_seed0.json")).unwrap().modified().unwrap();
+    let before = std::fs::metadata(dir.join("tanh_seed0.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let again = nnlab(&args);
     assert!(again.status.success());
-    assert_eq!(std::fs::metadata(dir.join("tanh_seed0.json")).unwrap().modified().unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(dir.join("tanh_seed0.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
 }

@@ -33,6 +33,7 @@ fn assert_close(what: &str, a: &[f32], b: &[f32]) {
 
 #[test]
 fn one_conv_layer_and_its_gradients_equal_burns_conv2d() {
+    let _rng = crate::common::rng_lock();
     let device = Default::default();
     for (shape, kernel, padding) in [
         ([3, 4, 9, 8], [5, 4, 3, 2], [0, 0]),
@@ -136,6 +137,7 @@ fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f
 
 #[test]
 fn whole_nets_give_the_same_logits_and_gradients_as_burns_ops() {
+    let _rng = crate::common::rng_lock();
     // Flex runs nnlab's kernels, ndarray Burn's own conv2d, pooling and linear; the same
     // weights go to both. With autodiff (training) and without (evaluation).
     for arch in ["mlp1", "cnn3", "cnn4", "cnn5"] {

@@ -23,6 +23,7 @@ const EXPECTED_PARAMS: [(&str, usize); 5] = [
 
 #[test]
 fn builtin_specs_have_the_homework_shapes_and_parameter_counts() {
+    let _rng = crate::common::rng_lock();
     let device = Default::default();
     let x = Tensor::<burn::backend::NdArray, 4>::random(
         [4, 3, 32, 32],
@@ -64,6 +65,7 @@ fn builtin_specs_have_the_homework_shapes_and_parameter_counts() {
 
 #[test]
 fn compact_and_homework_notations_agree_and_bad_specs_name_the_layer() {
+    let _rng = crate::common::rng_lock();
     let a = ArchSpec::from_layers("x", "conv3x3x16,relu,maxpool2,fc32-nobias").unwrap();
     let b = ArchSpec::from_layers("x", "Conv-3×3×16, ReLU, MaxPool-2×2, FC-32 (no bias)").unwrap();
     assert_eq!(a.layers, b.layers);
@@ -109,6 +111,7 @@ fn compact_and_homework_notations_agree_and_bad_specs_name_the_layer() {
 
 #[test]
 fn initialisation_is_pytorch_default_uniform_one_over_sqrt_fan_in() {
+    let _rng = crate::common::rng_lock();
     let device = Default::default();
     let net = Net::<burn::backend::NdArray>::new(
         &ArchSpec::parse("cnn4").unwrap(),
@@ -186,18 +189,21 @@ fn loss_falls_on_a_fixed_batch<B: TrainBackend>(device: &B::Device) {
 
 #[test]
 fn a_few_steps_reduce_the_loss_on_ndarray() {
+    let _rng = crate::common::rng_lock();
     loss_falls_on_a_fixed_batch::<Nd>(&Default::default());
 }
 
 #[cfg(feature = "flex")]
 #[test]
 fn a_few_steps_reduce_the_loss_on_flex() {
+    let _rng = crate::common::rng_lock();
     loss_falls_on_a_fixed_batch::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn a_training_step_runs_on_wgpu() {
+    let _rng = crate::common::rng_lock();
     type W = burn::backend::Autodiff<burn::backend::Wgpu>;
     crate::common::on_wgpu("a_training_step_runs_on_wgpu", |device| {
         let data = tiny_data::<burn::backend::Wgpu>(20, &device);
@@ -224,6 +230,7 @@ fn a_training_step_runs_on_wgpu() {
 
 #[test]
 fn recorded_gradient_norm_equals_the_norm_of_the_gradient_tensor() {
+    let _rng = crate::common::rng_lock();
     let device = Default::default();
     let data = tiny_data::<burn::backend::NdArray>(50, &device);
     for arch in ["mlp2", "cnn3"] {
@@ -285,6 +292,7 @@ fn recorded_gradient_norm_equals_the_norm_of_the_gradient_tensor() {
 
 #[test]
 fn schedule_switches_at_exactly_the_requested_steps() {
+    let _rng = crate::common::rng_lock();
     let s = Schedule::piecewise(vec![0.1, 0.01, 0.001], vec![3, 7]).unwrap();
     let lrs: Vec<f64> = (0..9).map(|k| s.lr_at(k)).collect();
     assert_eq!(lrs, [0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001]);
@@ -315,6 +323,7 @@ fn schedule_switches_at_exactly_the_requested_steps() {
 
 #[test]
 fn divergence_is_recorded_not_a_crash() {
+    let _rng = crate::common::rng_lock();
     let device = Default::default();
     let data = tiny_data::<burn::backend::NdArray>(50, &device);
     let config = TrainConfig {

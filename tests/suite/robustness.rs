@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn nnlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").output().expect("run nnlab")
+    Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .args(args)
+        .env("NNLAB_DATA", "")
+        .output()
+        .expect("run nnlab")
 }
 
 /// Fails non-zero, without a panic, with exactly one `error:` line containing every needle.
@@ -16,9 +20,17 @@ fn assert_one_clear_error(args: &[&str], needles: &[&str]) {
     assert!(!o.status.success(), "{args:?} should fail");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "{args:?}: expected one error line in:\n{err}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?}: expected one error line in:\n{err}"
+    );
     for n in needles {
-        assert!(lines[0].contains(n), "{args:?}: expected '{n}' in: {}", lines[0]);
+        assert!(
+            lines[0].contains(n),
+            "{args:?}: expected '{n}' in: {}",
+            lines[0]
+        );
     }
 }
 
@@ -67,7 +79,22 @@ fn missing_data_and_data_dir_at_a_file() {
     let o = out.to_str().unwrap();
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let args = |data: &str| ["--quiet", "--offline", "--data-dir", data, "--out", o, "architectures", "--arch", "mlp1", "--epochs", "1"].map(String::from);
+    let args = |data: &str| {
+        [
+            "--quiet",
+            "--offline",
+            "--data-dir",
+            data,
+            "--out",
+            o,
+            "architectures",
+            "--arch",
+            "mlp1",
+            "--epochs",
+            "1",
+        ]
+        .map(String::from)
+    };
     let run = |data: &Path, needles: &[&str]| {
         let a = args(data.to_str().unwrap());
         assert_one_clear_error(&a.iter().map(String::as_str).collect::<Vec<_>>(), needles);
@@ -85,14 +112,31 @@ fn corrupt_data_names_the_file_and_the_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("cifar-10-batches-bin");
     std::fs::create_dir(&bin).unwrap();
-    for name in ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"] {
+    for name in [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ] {
         std::fs::write(bin.join(name), vec![0u8; 10_000 * 3073]).unwrap();
     }
     // Truncated: 100 bytes short.
     std::fs::write(bin.join("data_batch_3.bin"), vec![0u8; 10_000 * 3073 - 100]).unwrap();
     let out = dir.path().join("out");
     assert_one_clear_error(
-        &["--quiet", "--offline", "--data-dir", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap(), "architectures", "--arch", "mlp1"],
+        &[
+            "--quiet",
+            "--offline",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "architectures",
+            "--arch",
+            "mlp1",
+        ],
         &["data_batch_3.bin", "30730000"],
     );
 }
@@ -101,15 +145,30 @@ fn corrupt_data_names_the_file_and_the_numbers() {
 fn bad_flag_values_and_backends() {
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().to_str().unwrap();
-    assert_one_clear_error(&["--out", o, "architectures", "--epochs", "0"], &["--epochs"]);
+    assert_one_clear_error(
+        &["--out", o, "architectures", "--epochs", "0"],
+        &["--epochs"],
+    );
     assert_one_clear_error(&["--out", o, "architectures", "--arch", "cnn9"], &["cnn9"]);
-    assert_one_clear_error(&["--out", o, "architectures", "--optimizer", "rmsprop"], &["rmsprop"]);
+    assert_one_clear_error(
+        &["--out", o, "architectures", "--optimizer", "rmsprop"],
+        &["rmsprop"],
+    );
     assert_one_clear_error(&["--out", o, "learning-rate", "--arch", "mlp1"], &["mlp1"]);
-    assert_one_clear_error(&["--out", o, "activation-gradients", "--input-range", "100"], &["--input-range"]);
+    assert_one_clear_error(
+        &["--out", o, "activation-gradients", "--input-range", "100"],
+        &["--input-range"],
+    );
     assert_one_clear_error(&["--out", o, "bench", "--iters", "0"], &["--iters"]);
-    assert_one_clear_error(&["--backend", "tpu", "--out", o, "activations"], &["unknown backend 'tpu'"]);
+    assert_one_clear_error(
+        &["--backend", "tpu", "--out", o, "activations"],
+        &["unknown backend 'tpu'"],
+    );
     if !cfg!(feature = "wgpu") {
-        assert_one_clear_error(&["--backend", "wgpu", "--out", o, "activations"], &["--features wgpu"]);
+        assert_one_clear_error(
+            &["--backend", "wgpu", "--out", o, "activations"],
+            &["--features wgpu"],
+        );
     }
 }
 
@@ -120,7 +179,18 @@ fn unwritable_output_keeps_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = out.to_str().unwrap();
-    let xor = ["--quiet", "--backend", "ndarray", "--out", o, "xor", "--activation", "tanh", "--epochs", "20"];
+    let xor = [
+        "--quiet",
+        "--backend",
+        "ndarray",
+        "--out",
+        o,
+        "xor",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "20",
+    ];
     assert!(nnlab(&xor).status.success());
     let study = out.join("xor");
     let before = snapshot(&study);
@@ -140,9 +210,19 @@ fn unwritable_output_keeps_what_was_written() {
     let err = String::from_utf8_lossy(&o2.stderr);
     assert!(!o2.status.success() && !err.contains("panicked"), "{err}");
     assert!(err.contains("not writable") && err.contains("xor"), "{err}");
-    assert_eq!(snapshot(&study), before, "a failed write changed or removed existing results");
+    assert_eq!(
+        snapshot(&study),
+        before,
+        "a failed write changed or removed existing results"
+    );
     if denied_root {
         let err = String::from_utf8_lossy(&o3.stderr);
-        assert!(!o3.status.success() && err.contains("cannot create output directory") && err.contains("activations") && !err.contains("panicked"), "{err}");
+        assert!(
+            !o3.status.success()
+                && err.contains("cannot create output directory")
+                && err.contains("activations")
+                && !err.contains("panicked"),
+            "{err}"
+        );
     }
 }
