@@ -97,6 +97,13 @@ def timing(samples):
 
 def bench(a):
     torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+
+    def sync():
+        # CUDA runs asynchronously: wait for the GPU before reading the clock.
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
     nets = []
     archs = a.arch.split(",")
     # One untimed round on the first net, as nnlab does, so the first timed net does not
@@ -104,23 +111,25 @@ def bench(a):
     for k, arch in enumerate(archs[:1] + archs):
         warm_up_only = k == 0
         torch.manual_seed(a.seed)
-        model = build(arch)
+        model = build(arch).to(dev)
         params = sum(q.numel() for q in model.parameters())
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = nn.CrossEntropyLoss()
-        x = torch.randn(a.batch_size, 3, 32, 32)
-        y = torch.randint(0, 10, (a.batch_size,))
+        x = torch.randn(a.batch_size, 3, 32, 32, device=dev)
+        y = torch.randint(0, 10, (a.batch_size,), device=dev)
         steps = []
         for rep in range(a.warmup + a.iters):
+            sync()
             t = time.perf_counter()
             loss = loss_fn(model(x), y)
             opt.zero_grad(); loss.backward(); opt.step()
+            sync()
             if rep >= a.warmup:
                 steps.append((time.perf_counter() - t) * 1e3)
         if warm_up_only:
             continue
-        xv = torch.randn(a.val_images, 3, 32, 32)
-        yv = torch.randint(0, 10, (a.val_images,))
+        xv = torch.randn(a.val_images, 3, 32, 32, device=dev)
+        yv = torch.randint(0, 10, (a.val_images,), device=dev)
         vals = []
         for rep in range(a.val_iters + 1):
             t = time.perf_counter()
@@ -130,12 +139,13 @@ def bench(a):
         epoch = None
         if a.epoch_steps > 0:
             torch.manual_seed(a.seed)
-            model = build(arch)
+            model = build(arch).to(dev)
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
             n = a.epoch_steps * a.batch_size
-            xtr, ytr = torch.randn(n, 3, 32, 32), torch.randint(0, 10, (n,))
+            xtr, ytr = torch.randn(n, 3, 32, 32, device=dev), torch.randint(0, 10, (n,), device=dev)
+            sync()
             t = time.perf_counter()
-            perm = torch.randperm(n)
+            perm = torch.randperm(n, device=dev)
             for step, i in enumerate(range(0, n, a.batch_size)):
                 idx = perm[i:i + a.batch_size]
                 out = model(xtr[idx])
@@ -144,10 +154,11 @@ def bench(a):
                 if step % 10 == 0 or step + 1 == a.epoch_steps:
                     loss.item()
                     accuracy(model, xv, yv, a.eval_batch_size)
+            sync()
             epoch = time.perf_counter() - t
         nets.append({"arch": arch, "params": params, "step": timing(steps), "val_pass": timing(vals),
                      "epoch_seconds": epoch})
-    print(json.dumps({"name": f"PyTorch {torch.__version__} (cpu)", "threads": torch.get_num_threads(), "nets": nets}))
+    print(json.dumps({"name": f"PyTorch {torch.__version__} ({a.device})", "threads": torch.get_num_threads(), "nets": nets}))
 
 
 def main():
@@ -167,6 +178,7 @@ def main():
     p.add_argument("--eval-batch-size", type=int, default=1000)
     p.add_argument("--epoch-steps", type=int, default=900, help="0 skips the epoch")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--device", default="cpu", help="bench on this torch device (cpu, cuda)")
     a = p.parse_args()
     if a.bench:
         bench(a)
