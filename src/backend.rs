@@ -119,8 +119,8 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
     })
 }
 
-// nnlab's conv2d on each backend (see `kernels::ops`): flex runs the CPU kernel of
-// `kernels::conv2d` on its buffers; ndarray and wgpu keep Burn's own conv and gradients.
+// nnlab's ops on each backend (see `kernels::ops`): flex runs the CPU kernels of
+// `kernels::{conv2d, pool, linear}` on its buffers; ndarray and wgpu keep Burn's own ops.
 
 #[cfg(feature = "ndarray")]
 impl crate::kernels::NetBackend for burn::backend::NdArray {}
@@ -129,14 +129,13 @@ impl crate::kernels::NetBackend for burn::backend::NdArray {}
 impl crate::kernels::NetBackend for burn::backend::Wgpu {}
 
 #[cfg(feature = "flex")]
-mod flex_conv {
+mod flex_kernels {
     use crate::kernels::conv2d::{self, ConvShape};
-    use crate::kernels::ops::burn_linear;
+    use crate::kernels::ops::burn_ops;
     use crate::kernels::pool::{self, PoolShape};
-    use crate::kernels::{self, NetBackend, conv_options};
+    use crate::kernels::{self, NetBackend};
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
-    use burn::tensor::ops::ModuleOps;
     use burn::tensor::{DType, TensorData, TensorMetadata};
 
     /// The kernel's geometry for input `x` and `weight`, or None when the kernel does not
@@ -179,7 +178,7 @@ mod flex_conv {
             padding: [usize; 2],
         ) -> FlexTensor {
             let Some(s) = shape(&x, &weight, padding) else {
-                return Flex::conv2d(x, weight, Some(bias), conv_options(padding));
+                return burn_ops::conv2d::<Flex>(x, weight, bias, padding);
             };
             let y = values(&x, |x| {
                 values(&weight, |w| {
@@ -197,7 +196,7 @@ mod flex_conv {
             padding: [usize; 2],
         ) -> FlexTensor {
             let Some(s) = shape(&x, &weight, padding) else {
-                return Flex::conv2d_x_backward(x, weight, dy, conv_options(padding));
+                return burn_ops::conv2d_input_grad::<Flex>(x, weight, dy, padding);
             };
             let dx = values(&weight, |w| {
                 values(&dy, |g| conv2d::input_gradient(&s, w, g))
@@ -213,13 +212,7 @@ mod flex_conv {
             padding: [usize; 2],
         ) -> (FlexTensor, FlexTensor) {
             let Some(s) = shape(&x, &weight, padding) else {
-                let dw = Flex::conv2d_weight_backward(
-                    x.clone(),
-                    weight,
-                    dy.clone(),
-                    conv_options(padding),
-                );
-                return (dw, Flex::conv2d_bias_backward(x, bias, dy));
+                return burn_ops::conv2d_param_grads::<Flex>(x, weight, bias, dy, padding);
             };
             let (dw, db) = values(&x, |x| values(&dy, |g| conv2d::weight_gradient(&s, x, g)));
             let db = FlexTensor::from_data(TensorData::new(db, [s.out_channels]));
@@ -237,7 +230,7 @@ mod flex_conv {
             let n = x_dims.first().copied().unwrap_or(0);
             let inputs: usize = x_dims.iter().skip(1).product();
             if !f32s || x_dims.len() < 2 || w_dims.len() != 2 || inputs != w_dims[0] {
-                return burn_linear::<Flex>(x, weight, bias);
+                return burn_ops::linear::<Flex>(x, weight, bias);
             }
             let outputs = w_dims[1];
             let y = values(&x, |x| {
@@ -258,9 +251,7 @@ mod flex_conv {
         fn nn_max_pool2d_with_indices(x: FlexTensor, size: usize) -> (FlexTensor, FlexTensor) {
             let [n, c, h, w] = x.shape().dims::<4>();
             if x.dtype() != DType::F32 || size == 0 {
-                let pooled =
-                    Flex::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
-                return (pooled.output, pooled.indices);
+                return burn_ops::max_pool2d_with_indices::<Flex>(x, size);
             }
             let s = PoolShape {
                 planes: n * c,
@@ -283,17 +274,7 @@ mod flex_conv {
         ) -> FlexTensor {
             // Indices from `pool::max_pool` are u32; Burn's own (the fallback above) are not.
             if indices.dtype() != DType::U32 {
-                return Flex::max_pool2d_with_indices_backward(
-                    x,
-                    [size; 2],
-                    [size; 2],
-                    [0, 0],
-                    [1, 1],
-                    false,
-                    dy,
-                    indices,
-                )
-                .x_grad;
+                return burn_ops::max_pool2d_backward::<Flex>(x, size, dy, indices);
             }
             let [n, c, h, w] = x.shape().dims::<4>();
             let s = PoolShape {

@@ -80,6 +80,16 @@ impl ConvShape {
         self.in_channels * h * w
     }
 
+    /// Scratch values for a padded copy of one image: none without padding (the kernels
+    /// then read the image in place).
+    fn padding_scratch(&self) -> usize {
+        if self.padding == [0, 0] {
+            0
+        } else {
+            self.padded_len()
+        }
+    }
+
     /// Start of im2col row `(c, i, j)` in the padded image, for every row in order.
     fn row_starts(&self) -> impl Iterator<Item = usize> + '_ {
         let [h, w] = self.padded();
@@ -268,11 +278,7 @@ pub fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -
     if p == 0 || o == 0 {
         return y;
     }
-    let padded_len = if s.padding == [0, 0] {
-        0
-    } else {
-        s.padded_len()
-    };
+    let padded_len = s.padding_scratch();
     y.par_chunks_mut(o * p)
         .zip(x.par_chunks(s.image_len().max(1)))
         .for_each(|(out, image)| {
@@ -308,11 +314,7 @@ pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f
     if p == 0 || s.batch == 0 {
         return zero();
     }
-    let padded_len = if s.padding == [0, 0] {
-        0
-    } else {
-        s.padded_len()
-    };
+    let padded_len = s.padding_scratch();
     let (dw_t, db) = dy
         .par_chunks(o * p)
         .zip(x.par_chunks(s.image_len().max(1)))
@@ -365,11 +367,7 @@ pub fn input_gradient(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let [h, w] = s.input;
     let [hp, wp] = s.padded();
     let [ph, pw] = s.padding;
-    let padded_len = if s.padding == [0, 0] {
-        0
-    } else {
-        s.padded_len()
-    };
+    let padded_len = s.padding_scratch();
     dx.par_chunks_mut(s.image_len())
         .zip(dy.par_chunks(o * p))
         .for_each(|(dx, g)| {

@@ -1,6 +1,7 @@
-//! The conv2d and max pooling the models call, as a Burn backend extension: [`NetBackend`]
-//! has Burn's own ops and gradients as defaults, a backend may override them with faster
-//! kernels (flex does, with [`super::conv2d`] and [`super::pool`]), and [`Autodiff`] wires
+//! The conv2d, max pooling and linear layers the models call, as a Burn backend extension:
+//! [`NetBackend`] has Burn's own ops and gradients as defaults ([`burn_ops`]), a backend may
+//! override them with faster kernels (flex does, with [`super::conv2d`], [`super::pool`] and
+//! [`super::linear`]), and [`Autodiff`] wires
 //! the backend's gradients into the autodiff graph as one custom backward step per op.
 //!
 //! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias; max
@@ -13,15 +14,16 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor, IntTensor};
-use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+use burn::tensor::{Tensor, TensorPrimitive};
 
 /// Burn's options for a stride-1, undilated, ungrouped conv with `padding`.
 pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
     ConvOptions::new([1, 1], padding, [1, 1], 1)
 }
 
-/// A backend that runs nnlab's conv2d (stride 1, bias, zero `padding`). The defaults are
-/// Burn's own ops, so any backend can opt in with an empty `impl`.
+/// A backend that runs nnlab's nets: conv2d (stride 1, bias, zero `padding`), max pooling
+/// and fully connected layers. The defaults are Burn's own ops ([`burn_ops`]), so any
+/// backend can opt in with an empty `impl`.
 pub trait NetBackend: Backend {
     /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.
     fn nn_conv2d(
@@ -30,7 +32,7 @@ pub trait NetBackend: Backend {
         bias: FloatTensor<Self>,
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
-        Self::conv2d(x, weight, Some(bias), conv_options(padding))
+        burn_ops::conv2d::<Self>(x, weight, bias, padding)
     }
 
     /// Gradient with respect to the input, given the output gradient `dy`.
@@ -40,7 +42,7 @@ pub trait NetBackend: Backend {
         dy: FloatTensor<Self>,
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
-        Self::conv2d_x_backward(x, weight, dy, conv_options(padding))
+        burn_ops::conv2d_input_grad::<Self>(x, weight, dy, padding)
     }
 
     /// Gradients with respect to the weight and the bias, given the output gradient `dy`.
@@ -51,8 +53,7 @@ pub trait NetBackend: Backend {
         dy: FloatTensor<Self>,
         padding: [usize; 2],
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let dw = Self::conv2d_weight_backward(x.clone(), weight, dy.clone(), conv_options(padding));
-        (dw, Self::conv2d_bias_backward(x, bias, dy))
+        burn_ops::conv2d_param_grads::<Self>(x, weight, bias, dy, padding)
     }
 
     /// Fully connected layer `x [N, …] · weight [in, out] + bias [out]`, as Burn's
@@ -64,12 +65,12 @@ pub trait NetBackend: Backend {
         weight: FloatTensor<Self>,
         bias: Option<FloatTensor<Self>>,
     ) -> FloatTensor<Self> {
-        burn_linear::<Self>(x, weight, bias)
+        burn_ops::linear::<Self>(x, weight, bias)
     }
 
     /// Max pooling over `size`×`size` windows at stride `size`: `[N, C, H, W]` → `[N, C, H/size, W/size]`.
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
-        Self::max_pool2d(x, [size; 2], [size; 2], [0, 0], [1, 1], false)
+        burn_ops::max_pool2d::<Self>(x, size)
     }
 
     /// Max pooling that also returns where each maximum was, for [`Self::nn_max_pool2d_backward`].
@@ -77,8 +78,7 @@ pub trait NetBackend: Backend {
         x: FloatTensor<Self>,
         size: usize,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
-        let pooled = Self::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
-        (pooled.output, pooled.indices)
+        burn_ops::max_pool2d_with_indices::<Self>(x, size)
     }
 
     /// Gradient of max pooling with respect to its input `x`, given the output gradient `dy`.
@@ -88,17 +88,7 @@ pub trait NetBackend: Backend {
         dy: FloatTensor<Self>,
         indices: IntTensor<Self>,
     ) -> FloatTensor<Self> {
-        Self::max_pool2d_with_indices_backward(
-            x,
-            [size; 2],
-            [size; 2],
-            [0, 0],
-            [1, 1],
-            false,
-            dy,
-            indices,
-        )
-        .x_grad
+        burn_ops::max_pool2d_backward::<Self>(x, size, dy, indices)
     }
 }
 
@@ -143,26 +133,101 @@ pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     )))
 }
 
-/// Burn's own linear on primitives (`x` flattened to rank 2 first): the default of [`NetBackend::nn_linear`] and the
-/// fallback of backends that override it.
-pub fn burn_linear<B: Backend>(
-    x: FloatTensor<B>,
-    weight: FloatTensor<B>,
-    bias: Option<FloatTensor<B>>,
-) -> FloatTensor<B> {
-    let shape = x.shape();
-    let x = match shape.num_dims() {
-        2 => x,
-        _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
-    };
-    let tensor = |t| Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
-    let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
-    burn::tensor::module::linear(tensor(x), tensor(weight), bias)
-        .into_primitive()
-        .tensor()
+/// Burn's own ops on primitives, as nnlab's nets use them: the defaults of [`NetBackend`]
+/// and the fallbacks of backends that override it (for shapes or dtypes their kernels do
+/// not take).
+pub mod burn_ops {
+    use super::conv_options;
+    use burn::tensor::backend::Backend;
+    use burn::tensor::ops::{FloatTensor, IntTensor};
+    use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+
+    /// Burn's conv2d, stride 1, with bias.
+    pub fn conv2d<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: FloatTensor<B>,
+        padding: [usize; 2],
+    ) -> FloatTensor<B> {
+        B::conv2d(x, weight, Some(bias), conv_options(padding))
+    }
+
+    /// Burn's conv2d input gradient.
+    pub fn conv2d_input_grad<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        dy: FloatTensor<B>,
+        padding: [usize; 2],
+    ) -> FloatTensor<B> {
+        B::conv2d_x_backward(x, weight, dy, conv_options(padding))
+    }
+
+    /// Burn's conv2d weight and bias gradients.
+    pub fn conv2d_param_grads<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: FloatTensor<B>,
+        dy: FloatTensor<B>,
+        padding: [usize; 2],
+    ) -> (FloatTensor<B>, FloatTensor<B>) {
+        let dw = B::conv2d_weight_backward(x.clone(), weight, dy.clone(), conv_options(padding));
+        (dw, B::conv2d_bias_backward(x, bias, dy))
+    }
+
+    /// Burn's linear, `x` flattened to `[N, in]` first.
+    pub fn linear<B: Backend>(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: Option<FloatTensor<B>>,
+    ) -> FloatTensor<B> {
+        let shape = x.shape();
+        let x = match shape.num_dims() {
+            2 => x,
+            _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
+        };
+        let tensor = |t| Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
+        let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
+        burn::tensor::module::linear(tensor(x), tensor(weight), bias)
+            .into_primitive()
+            .tensor()
+    }
+
+    /// Burn's max pooling, `size`×`size` windows at stride `size`, no padding.
+    pub fn max_pool2d<B: Backend>(x: FloatTensor<B>, size: usize) -> FloatTensor<B> {
+        B::max_pool2d(x, [size; 2], [size; 2], [0, 0], [1, 1], false)
+    }
+
+    /// [`max_pool2d`] with Burn's indices of the maxima.
+    pub fn max_pool2d_with_indices<B: Backend>(
+        x: FloatTensor<B>,
+        size: usize,
+    ) -> (FloatTensor<B>, IntTensor<B>) {
+        let pooled = B::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
+        (pooled.output, pooled.indices)
+    }
+
+    /// Burn's input gradient of [`max_pool2d_with_indices`].
+    pub fn max_pool2d_backward<B: Backend>(
+        x: FloatTensor<B>,
+        size: usize,
+        dy: FloatTensor<B>,
+        indices: IntTensor<B>,
+    ) -> FloatTensor<B> {
+        B::max_pool2d_with_indices_backward(
+            x,
+            [size; 2],
+            [size; 2],
+            [0, 0],
+            [1, 1],
+            false,
+            dy,
+            indices,
+        )
+        .x_grad
+    }
 }
 
-/// What training needs of a backend: autodiff, with nnlab's conv on both the autodiff
+/// What training needs of a backend: autodiff, with nnlab's ops on both the autodiff
 /// backend and its inner backend (used for validation without a graph).
 pub trait TrainBackend: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {}
 
