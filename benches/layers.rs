@@ -1,16 +1,28 @@
-//! Where a cnn4 training step spends its time: each conv layer's forward and
-//! forward + backward (weight, bias and input gradients) at batch 50, and the forward at
-//! batch 1 000 (a validation chunk), on every compiled CPU backend.
+//! Micro-benchmarks (criterion) of what a CNN training step is made of, on cnn4's conv
+//! layers at batch 50, for every compiled backend:
+//! - `<backend>/conv …/{forward, forward+backward} {nnlab, burn}`: the layer through nnlab's
+//!   ops (what the nets run: `kernels::conv2d`) and through Burn's plain conv2d;
+//! - `<backend>/conv …/weight gradient {burn, gemm}`: the weight and bias gradients alone,
+//!   Burn's own against `kernels::gemm_grad` (im2col + batched matmul, wgpu's path);
+//! - `cpu kernel/…`: nnlab's CPU conv kernel and max pooling on plain slices.
+//!
+//! Every timed call ends with a read-back to the host, so GPU work is complete when it
+//! returns.
 //!
 //! ```text
-//! cargo bench --bench layers
+//! cargo bench --bench layers                                # every compiled backend
+//! cargo bench --bench layers -- flex/                       # one backend
+//! cargo bench --features wgpu --bench layers -- 'wgpu/.*weight'
 //! ```
 
-use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Distribution, Tensor};
-use nnlab::bench::time_ms;
+use burn::tensor::backend::Backend;
+use burn::tensor::module::conv2d as burn_conv2d;
+use burn::tensor::{Distribution, Tensor, TensorPrimitive};
+use criterion::{Criterion, criterion_group, criterion_main};
+use nnlab::kernels::ops::burn_ops;
+use nnlab::kernels::{TrainBackend, conv_options, conv2d, gemm_grad};
+use std::hint::black_box;
+use std::time::Duration;
 
 /// The allocator of the nnlab binary, so these timings match it.
 #[global_allocator]
@@ -24,48 +36,93 @@ const CNN4: [(usize, usize, usize, usize); 4] = [
     (16, 12, 16, 5),
 ];
 
-fn bench<B: AutodiffBackend>(name: &str) {
+fn layer_name(c: usize, hw: usize, o: usize, k: usize) -> String {
+    format!("conv {c}→{o} {k}x{k} on {hw}x{hw}")
+}
+
+/// Reads a float primitive back to the host, waiting for the device.
+fn read<B: Backend>(t: burn::tensor::ops::FloatTensor<B>) {
+    black_box(Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(t)).into_data());
+}
+
+fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
     let d = Default::default();
-    let opts = || ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-    println!("{name}: layer | fwd b50 ms | fwd+bwd b50 ms | fwd b1000 ms");
+    let normal = Distribution::Normal(0.0, 1.0);
     for (c, hw, o, k) in CNN4 {
-        let x =
-            Tensor::<B::InnerBackend, 4>::random([50, c, hw, hw], Distribution::Normal(0., 1.), &d);
-        let big = Tensor::<B::InnerBackend, 4>::random(
-            [1000, c, hw, hw],
-            Distribution::Normal(0., 1.),
-            &d,
-        );
-        let w =
-            Tensor::<B::InnerBackend, 4>::random([o, c, k, k], Distribution::Normal(0., 1.), &d);
-        let b = Tensor::<B::InnerBackend, 1>::random([o], Distribution::Normal(0., 1.), &d);
-        let fwd = time_ms(1, 7, || {
-            drop(conv2d(x.clone(), w.clone(), Some(b.clone()), opts()).into_data())
-        })
-        .median_ms;
-        let fwd_big = time_ms(1, 7, || {
-            drop(conv2d(big.clone(), w.clone(), Some(b.clone()), opts()).into_data())
-        })
-        .median_ms;
-        let xa = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
-        let wa = Tensor::<B, 4>::from_inner(w.clone()).require_grad();
-        let ba = Tensor::<B, 1>::from_inner(b.clone()).require_grad();
-        let both = time_ms(1, 7, || {
-            let g = conv2d(xa.clone(), wa.clone(), Some(ba.clone()), opts())
-                .sum()
-                .backward();
-            drop(wa.grad(&g).map(|g| g.into_data()));
-        })
-        .median_ms;
-        println!("  conv {c}→{o} {k}×{k} on {hw}×{hw} | {fwd:.2} | {both:.2} | {fwd_big:.1}");
+        let mut group = crit.benchmark_group(format!("{backend}/{}", layer_name(c, hw, o, k)));
+        group.sample_size(10).warm_up_time(Duration::from_millis(500));
+        let x = Tensor::<B, 4>::random([50, c, hw, hw], normal, &d);
+        let w = Tensor::<B, 4>::random([o, c, k, k], normal, &d);
+        let b = Tensor::<B, 1>::random([o], normal, &d);
+        let (xi, wi, bi) = (x.clone().inner(), w.clone().inner(), b.clone().inner());
+        group.bench_function("forward nnlab", |t| {
+            t.iter(|| black_box(conv2d(xi.clone(), wi.clone(), bi.clone(), [0, 0]).into_data()))
+        });
+        group.bench_function("forward burn", |t| {
+            t.iter(|| {
+                let y = burn_conv2d(xi.clone(), wi.clone(), Some(bi.clone()), conv_options([0, 0]));
+                black_box(y.into_data())
+            })
+        });
+        let (x, w, b) = (x.require_grad(), w.require_grad(), b.require_grad());
+        let backward = |y: Tensor<B, 4>| {
+            let g = y.sum().backward();
+            black_box(x.grad(&g).map(|g| g.into_data()));
+            black_box(w.grad(&g).map(|g| g.into_data()));
+        };
+        group.bench_function("forward+backward nnlab", |t| {
+            t.iter(|| backward(conv2d(x.clone(), w.clone(), b.clone(), [0, 0])))
+        });
+        group.bench_function("forward+backward burn", |t| {
+            t.iter(|| {
+                let y = burn_conv2d(x.clone(), w.clone(), Some(b.clone()), conv_options([0, 0]));
+                backward(y)
+            })
+        });
+        // The weight gradient alone, given an output gradient.
+        let dy = Tensor::<B::InnerBackend, 4>::random([50, o, hw + 1 - k, hw + 1 - k], normal, &d)
+            .into_primitive()
+            .tensor();
+        let prim = |t: &Tensor<B::InnerBackend, 4>| t.clone().into_primitive().tensor();
+        group.bench_function("weight gradient burn", |t| {
+            t.iter(|| {
+                let (dw, _) = burn_ops::conv2d_param_grads::<B::InnerBackend>(
+                    prim(&xi),
+                    prim(&wi),
+                    bi.clone().into_primitive().tensor(),
+                    dy.clone(),
+                    [0, 0],
+                );
+                read::<B::InnerBackend>(dw)
+            })
+        });
+        group.bench_function("weight gradient gemm", |t| {
+            t.iter(|| {
+                let (dw, _) = gemm_grad::conv2d_param_grads::<B::InnerBackend>(
+                    prim(&xi),
+                    [o, c, k, k],
+                    dy.clone(),
+                    [0, 0],
+                );
+                read::<B::InnerBackend>(dw)
+            })
+        });
+        group.finish();
     }
 }
 
-/// The same layers through nnlab's own CPU kernel (`nnlab::kernels::conv2d`) on plain slices.
-fn bench_kernel() {
-    use nnlab::kernels::conv2d::{ConvShape, forward, input_gradient, weight_gradient};
-    println!("nnlab kernel: layer | fwd b50 ms | fwd+bwd b50 ms | fwd b1000 ms | GFLOP/s fwd+bwd");
+/// nnlab's CPU conv kernel (`kernels::conv2d`) and max pooling (`kernels::pool`) on slices.
+fn cpu_kernels(crit: &mut Criterion) {
+    use nnlab::kernels::conv2d::{ConvShape, forward, im2col, input_gradient, weight_gradient};
+    use nnlab::kernels::pool::{PoolShape, max_pool, max_pool_backward};
+    let values = |n: usize| {
+        (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect::<Vec<f32>>()
+    };
     for (c, hw, o, k) in CNN4 {
+        let mut group = crit.benchmark_group(format!("cpu kernel/{}", layer_name(c, hw, o, k)));
+        group.sample_size(20);
         let s = ConvShape {
             batch: 50,
             in_channels: c,
@@ -74,71 +131,49 @@ fn bench_kernel() {
             kernel: [k, k],
             padding: [0, 0],
         };
-        let big = ConvShape { batch: 1000, ..s };
-        let values = |n: usize| {
-            (0..n)
-                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
-                .collect::<Vec<f32>>()
-        };
-        let (x, xb, w, b) = (
-            values(50 * c * hw * hw),
-            values(1000 * c * hw * hw),
-            values(o * c * k * k),
-            values(o),
-        );
-        let fwd = time_ms(1, 7, || drop(forward(&s, &x, &w, Some(&b)))).median_ms;
-        let fwd_big = time_ms(1, 3, || drop(forward(&big, &xb, &w, Some(&b)))).median_ms;
-        let both = time_ms(1, 7, || {
-            let y = forward(&s, &x, &w, Some(&b));
-            drop(weight_gradient(&s, &x, &y));
-            drop(input_gradient(&s, &w, &y));
-        })
-        .median_ms;
+        let (x, w, b) = (values(50 * c * hw * hw), values(o * c * k * k), values(o));
         let y = forward(&s, &x, &w, Some(&b));
-        let wg = time_ms(1, 7, || drop(weight_gradient(&s, &x, &y))).median_ms;
-        let ig = time_ms(1, 7, || drop(input_gradient(&s, &w, &y))).median_ms;
-        let mut cols = vec![0.0f32; c * k * k * (hw - k + 1) * hw];
-        let i2c = time_ms(1, 7, || {
-            for img in x.chunks(c * hw * hw) {
-                nnlab::kernels::conv2d::im2col(&s, img, &mut cols)
-            }
-        })
-        .median_ms;
-        println!("    im2col x50 single thread {i2c:.2} ms");
-        println!("    weight gradient {wg:.2} ms, input gradient {ig:.2} ms");
-        let [oh, ow] = s.output();
-        let flop = 3.0 * 2.0 * (50 * o * oh * ow * c * k * k) as f64;
-        println!(
-            "  conv {c}→{o} {k}×{k} on {hw}×{hw} | {fwd:.2} | {both:.2} | {fwd_big:.1} | {:.1}",
-            flop / both / 1e6
-        );
+        group.bench_function("forward", |t| t.iter(|| forward(&s, &x, &w, Some(&b))));
+        group.bench_function("weight gradient", |t| t.iter(|| weight_gradient(&s, &x, &y)));
+        group.bench_function("input gradient", |t| t.iter(|| input_gradient(&s, &w, &y)));
+        let mut cols = vec![0.0f32; c * k * k * (hw + 1 - k) * hw];
+        group.bench_function("im2col x50, one thread", |t| {
+            t.iter(|| {
+                for img in x.chunks(c * hw * hw) {
+                    im2col(&s, img, &mut cols)
+                }
+            })
+        });
+        group.finish();
     }
-}
-
-/// cnn4's two max-pooling layers through `nnlab::kernels::pool`.
-fn bench_pool() {
-    use nnlab::kernels::pool::{PoolShape, max_pool, max_pool_backward};
+    let mut group = crit.benchmark_group("cpu kernel/max pool 2x2");
     for (c, hw) in [(16, 24), (16, 8)] {
         let s = PoolShape {
             planes: 50 * c,
             input: [hw, hw],
             size: 2,
         };
-        let x: Vec<f32> = (0..50 * c * hw * hw)
-            .map(|i| ((i * 7919) % 1000) as f32)
-            .collect();
-        let fwd = time_ms(1, 7, || drop(max_pool(&s, &x))).median_ms;
+        let x = values(50 * c * hw * hw);
         let (y, arg) = max_pool(&s, &x);
-        let bwd = time_ms(1, 7, || drop(max_pool_backward(&s, &y, &arg))).median_ms;
-        println!("  max pool 2×2 of 50×{c}×{hw}×{hw}: forward {fwd:.3} ms, backward {bwd:.3} ms");
+        group.bench_function(format!("forward 50x{c}x{hw}x{hw}"), |t| {
+            t.iter(|| max_pool(&s, &x))
+        });
+        group.bench_function(format!("backward 50x{c}x{hw}x{hw}"), |t| {
+            t.iter(|| max_pool_backward(&s, &y, &arg))
+        });
     }
+    group.finish();
 }
 
-fn main() {
-    bench_pool();
-    bench_kernel();
+fn all(crit: &mut Criterion) {
+    cpu_kernels(crit);
     #[cfg(feature = "flex")]
-    bench::<nnlab::backend::FlexAd>("flex");
+    conv_layers::<nnlab::backend::FlexAd>(crit, "flex");
     #[cfg(feature = "ndarray")]
-    bench::<nnlab::backend::NdarrayAd>("ndarray");
+    conv_layers::<nnlab::backend::NdarrayAd>(crit, "ndarray");
+    #[cfg(feature = "wgpu")]
+    conv_layers::<nnlab::backend::WgpuAd>(crit, "wgpu");
 }
+
+criterion_group!(benches, all);
+criterion_main!(benches);

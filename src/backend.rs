@@ -120,13 +120,33 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
 }
 
 // nnlab's ops on each backend (see `kernels::ops`): flex runs the CPU kernels of
-// `kernels::{conv2d, pool, linear}` on its buffers; ndarray and wgpu keep Burn's own ops.
+// `kernels::{conv2d, pool, linear}` on its buffers; wgpu computes the conv weight gradient
+// with `kernels::gemm_grad`; ndarray keeps Burn's own ops.
 
 #[cfg(feature = "ndarray")]
 impl crate::kernels::NetBackend for burn::backend::NdArray {}
 
 #[cfg(feature = "wgpu")]
-impl crate::kernels::NetBackend for burn::backend::Wgpu {}
+mod wgpu_kernels {
+    use crate::kernels::{NetBackend, gemm_grad};
+    use burn::backend::Wgpu;
+    use burn::tensor::TensorMetadata;
+    use burn::tensor::ops::FloatTensor;
+
+    /// Burn's own ops, except the conv weight and bias gradients: im2col + a batched matrix
+    /// product ([`gemm_grad`]) where Burn's gives one GPU thread to each weight.
+    impl NetBackend for Wgpu {
+        fn nn_conv2d_param_grads(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            _bias: FloatTensor<Self>,
+            dy: FloatTensor<Self>,
+            padding: [usize; 2],
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            gemm_grad::conv2d_param_grads::<Wgpu>(x, weight.shape().dims::<4>(), dy, padding)
+        }
+    }
+}
 
 #[cfg(feature = "flex")]
 mod flex_kernels {

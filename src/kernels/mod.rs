@@ -1,7 +1,9 @@
-//! Hand-written CPU kernels for what Burn's generic ops run slowly on this study's small
-//! nets, and the backend extension through which the models use them while staying generic.
+//! Kernels for what Burn's generic ops run slowly on this study's small nets — hand-written
+//! CPU kernels (flex) and a GPU-friendly conv weight gradient in tensor ops (wgpu) — and the
+//! backend extension through which the models use them while staying generic.
 
 pub mod conv2d;
+pub mod gemm_grad;
 pub mod linear;
 pub mod ops;
 pub mod pool;

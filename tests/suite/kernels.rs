@@ -1,16 +1,17 @@
 //! nnlab's own kernels (conv2d, max pooling and the evaluation linear behind `NetBackend`
-//! on flex) against Burn's plain ops: outputs and every gradient equal to 1e-4 relative,
-//! for one conv layer with and without padding and for whole nets, evaluated and trained
-//! one step.
+//! on flex; the conv weight gradient of `kernels::gemm_grad` on wgpu) against Burn's plain
+//! ops: outputs and every gradient equal to 1e-4 relative, for one conv layer with and
+//! without padding and for whole nets, evaluated and trained one step.
 
 use crate::common::host;
 use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::conv2d as burn_conv2d;
-use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Distribution, Int, Tensor, TensorData, TensorPrimitive};
 use nnlab::Activation;
-use nnlab::kernels::{TrainBackend, conv_options, conv2d};
+use nnlab::kernels::ops::burn_ops;
+use nnlab::kernels::{TrainBackend, conv_options, conv2d, gemm_grad};
 use nnlab::model::{ArchSpec, Net};
 
 type Flex = burn::backend::Autodiff<burn::backend::Flex>;
@@ -135,45 +136,118 @@ fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f
     (host(logits), collector.out)
 }
 
+/// Builds `arch` on ndarray (Burn's own conv2d, pooling and linear) and the same weights on
+/// backend `F`, and checks that `F` gives the same evaluation logits, training logits and
+/// every parameter's gradient.
+fn same_logits_and_gradients_as_burns_ops<F: TrainBackend>(arch: &str, device: &F::Device) {
+    let spec = ArchSpec::parse(arch).unwrap();
+    let plain = Net::<Nd>::new(&spec, Activation::Relu, &Default::default()).unwrap();
+    let mut values = ValueCollector(Vec::new());
+    plain.visit(&mut values);
+    let fast = Net::<F>::new(&spec, Activation::Relu, device)
+        .unwrap()
+        .map(&mut ValueSetter(values.0.into_iter()));
+    assert_close(
+        &format!("{arch} weights"),
+        &host(fast.first_weights().inner()),
+        &host(plain.first_weights().inner()),
+    );
+    let images = Tensor::<burn::backend::NdArray, 4>::random(
+        [7, 3, 32, 32],
+        Distribution::Normal(0.0, 1.0),
+        &Default::default(),
+    );
+    let eval_plain = host(plain.valid().forward(images.clone()));
+    let images = Tensor::<F::InnerBackend, 4>::from_data(images.into_data(), device);
+    assert_close(
+        &format!("{arch} evaluation logits"),
+        &host(fast.valid().forward(images)),
+        &eval_plain,
+    );
+    let (logits_fast, grads_fast) = logits_and_grads(&fast, device);
+    let (logits_plain, grads_plain) = logits_and_grads(&plain, &Default::default());
+    assert_close(&format!("{arch} logits"), &logits_fast, &logits_plain);
+    assert_eq!(
+        grads_fast.len(),
+        spec.param_count(),
+        "{arch}: one gradient per parameter"
+    );
+    assert_close(&format!("{arch} gradients"), &grads_fast, &grads_plain);
+}
+
 #[test]
 fn whole_nets_give_the_same_logits_and_gradients_as_burns_ops() {
     let _rng = crate::common::rng_lock();
-    // Flex runs nnlab's kernels, ndarray Burn's own conv2d, pooling and linear; the same
-    // weights go to both. With autodiff (training) and without (evaluation).
+    // Flex runs nnlab's kernels, ndarray Burn's own ops; the same weights go to both. With
+    // autodiff (training) and without (evaluation).
     for arch in ["mlp1", "cnn3", "cnn4", "cnn5"] {
-        let spec = ArchSpec::parse(arch).unwrap();
-        let plain = Net::<Nd>::new(&spec, Activation::Relu, &Default::default()).unwrap();
-        let mut values = ValueCollector(Vec::new());
-        plain.visit(&mut values);
-        let fast = Net::<Flex>::new(&spec, Activation::Relu, &Default::default())
-            .unwrap()
-            .map(&mut ValueSetter(values.0.into_iter()));
-        assert_close(
-            &format!("{arch} weights"),
-            &host(fast.first_weights().inner()),
-            &host(plain.first_weights().inner()),
-        );
-        let images = Tensor::<burn::backend::NdArray, 4>::random(
-            [7, 3, 32, 32],
-            Distribution::Normal(0.0, 1.0),
-            &Default::default(),
-        );
-        let eval_plain = host(plain.valid().forward(images.clone()));
-        let images =
-            Tensor::<burn::backend::Flex, 4>::from_data(images.into_data(), &Default::default());
-        assert_close(
-            &format!("{arch} evaluation logits"),
-            &host(fast.valid().forward(images)),
-            &eval_plain,
-        );
-        let (logits_fast, grads_fast) = logits_and_grads(&fast, &Default::default());
-        let (logits_plain, grads_plain) = logits_and_grads(&plain, &Default::default());
-        assert_close(&format!("{arch} logits"), &logits_fast, &logits_plain);
-        assert_eq!(
-            grads_fast.len(),
-            spec.param_count(),
-            "{arch}: one gradient per parameter"
-        );
-        assert_close(&format!("{arch} gradients"), &grads_fast, &grads_plain);
+        same_logits_and_gradients_as_burns_ops::<Flex>(arch, &Default::default());
     }
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
+    let _rng = crate::common::rng_lock();
+    // wgpu computes conv weight gradients with `kernels::gemm_grad`.
+    crate::common::on_wgpu("whole_nets_on_wgpu", |device| {
+        for arch in ["cnn3", "cnn4"] {
+            same_logits_and_gradients_as_burns_ops::<burn::backend::Autodiff<burn::backend::Wgpu>>(
+                arch, &device,
+            );
+        }
+    });
+}
+
+/// `kernels::gemm_grad` (wgpu's conv weight and bias gradients) against Burn's own, with
+/// and without padding, on backend `B`.
+fn gemm_param_grads_equal_burns<B: Backend>(device: &B::Device) {
+    let prim = |t: &Tensor<B, 4>| t.clone().into_primitive().tensor();
+    let normal = Distribution::Normal(0.0, 1.0);
+    for (shape, kernel, padding) in [
+        ([3, 4, 9, 8], [5, 4, 3, 2], [0, 0]),
+        ([2, 3, 12, 12], [6, 3, 5, 5], [1, 2]),
+        ([2, 1, 7, 7], [3, 1, 7, 7], [0, 0]),
+        ([50, 3, 32, 32], [16, 3, 3, 3], [0, 0]),
+    ] {
+        let x = Tensor::<B, 4>::random(shape, normal, device);
+        let w = Tensor::<B, 4>::random(kernel, normal, device);
+        let b = Tensor::<B, 1>::random([kernel[0]], normal, device);
+        let out = [
+            shape[0],
+            kernel[0],
+            shape[2] + 2 * padding[0] + 1 - kernel[2],
+            shape[3] + 2 * padding[1] + 1 - kernel[3],
+        ];
+        let dy = Tensor::<B, 4>::random(out, normal, device);
+        let (dw, db) = gemm_grad::conv2d_param_grads::<B>(prim(&x), kernel, prim(&dy), padding);
+        let (rw, rb) = burn_ops::conv2d_param_grads::<B>(
+            prim(&x),
+            prim(&w),
+            b.into_primitive().tensor(),
+            prim(&dy),
+            padding,
+        );
+        let t4 = |p| Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
+        let t1 = |p| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(p));
+        let (dw, rw) = (t4(dw), t4(rw));
+        assert_eq!(dw.dims(), kernel, "weight gradient shape for {shape:?}");
+        assert_close(&format!("weight gradient {shape:?} * {kernel:?} pad {padding:?}"), &host(dw), &host(rw));
+        assert_close(&format!("bias gradient {shape:?}"), &host(t1(db)), &host(t1(rb)));
+    }
+}
+
+#[test]
+fn gemm_weight_gradient_equals_burns_on_ndarray() {
+    let _rng = crate::common::rng_lock();
+    gemm_param_grads_equal_burns::<burn::backend::NdArray>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn gemm_weight_gradient_equals_burns_on_wgpu() {
+    let _rng = crate::common::rng_lock();
+    crate::common::on_wgpu("gemm_weight_gradient_equals_burns", |device| {
+        gemm_param_grads_equal_burns::<burn::backend::Wgpu>(&device);
+    });
 }
