@@ -3,7 +3,7 @@
 //! - `<backend>/conv …/{forward, forward+backward} {nnlab, burn}`: the layer through nnlab's
 //!   ops (what the nets run: `kernels::conv2d`) and through Burn's plain conv2d;
 //! - `<backend>/conv …/weight gradient {burn, gemm}`: the weight and bias gradients alone,
-//!   Burn's own against `kernels::gemm_grad` (im2col + batched matmul, wgpu's path);
+//!   Burn's own against `kernels::gpu` (im2col + batched matmul, wgpu's path);
 //! - `cpu kernel/…`: nnlab's CPU conv kernel and max pooling on plain slices.
 //!
 //! Every timed call ends with a read-back to the host, so GPU work is complete when it
@@ -20,7 +20,7 @@ use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
 use criterion::{Criterion, criterion_group, criterion_main};
 use nnlab::kernels::ops::burn_ops;
-use nnlab::kernels::{TrainBackend, conv_options, conv2d, gemm_grad};
+use nnlab::kernels::{TrainBackend, conv_options, conv2d, gpu};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -98,7 +98,7 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
         });
         group.bench_function("weight gradient gemm", |t| {
             t.iter(|| {
-                let (dw, _) = gemm_grad::conv2d_param_grads::<B::InnerBackend>(
+                let (dw, _) = gpu::conv2d_param_grads::<B::InnerBackend>(
                     prim(&xi),
                     [o, c, k, k],
                     dy.clone(),

@@ -121,21 +121,30 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
 
 // nnlab's ops on each backend (see `kernels::ops`): flex runs the CPU kernels of
 // `kernels::{conv2d, pool, linear}` on its buffers; wgpu computes the conv weight gradient
-// with `kernels::gemm_grad`; ndarray keeps Burn's own ops.
+// and the evaluation linear with `kernels::gpu`; ndarray keeps Burn's own ops.
 
 #[cfg(feature = "ndarray")]
 impl crate::kernels::NetBackend for burn::backend::NdArray {}
 
 #[cfg(feature = "wgpu")]
 mod wgpu_kernels {
-    use crate::kernels::{NetBackend, gemm_grad};
+    use crate::kernels::{NetBackend, gpu};
     use burn::backend::Wgpu;
     use burn::tensor::TensorMetadata;
     use burn::tensor::ops::FloatTensor;
 
-    /// Burn's own ops, except the conv weight and bias gradients: im2col + a batched matrix
-    /// product ([`gemm_grad`]) where Burn's gives one GPU thread to each weight.
+    /// Burn's own ops, except two reductions that Burn runs on too few GPU threads (see
+    /// [`gpu`]): the conv weight and bias gradients (im2col + a batched matrix product) and,
+    /// in evaluation, the fully connected layer (its reduction split into slices).
     impl NetBackend for Wgpu {
+        fn nn_linear(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            bias: Option<FloatTensor<Self>>,
+        ) -> FloatTensor<Self> {
+            gpu::linear_split_k::<Wgpu>(x, weight, bias)
+        }
+
         fn nn_conv2d_param_grads(
             x: FloatTensor<Self>,
             weight: FloatTensor<Self>,
@@ -143,7 +152,7 @@ mod wgpu_kernels {
             dy: FloatTensor<Self>,
             padding: [usize; 2],
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-            gemm_grad::conv2d_param_grads::<Wgpu>(x, weight.shape().dims::<4>(), dy, padding)
+            gpu::conv2d_param_grads::<Wgpu>(x, weight.shape().dims::<4>(), dy, padding)
         }
     }
 }

@@ -52,6 +52,13 @@ pub struct BenchConfig {
     pub epoch_steps: Option<usize>,
     /// Seed of weights and synthetic data.
     pub seed: u64,
+    /// Torch device of the PyTorch reference: "cpu", or "cuda" beside a GPU backend.
+    #[serde(default = "cpu")]
+    pub pytorch_device: String,
+}
+
+fn cpu() -> String {
+    "cpu".into()
 }
 
 impl Default for BenchConfig {
@@ -67,6 +74,7 @@ impl Default for BenchConfig {
             eval_batch_size: 1000,
             epoch_steps: Some(900),
             seed: 0,
+            pytorch_device: cpu(),
         }
     }
 }
@@ -381,7 +389,8 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
         .args(["--eval-batch-size", &config.eval_batch_size.to_string()])
         .args(["--epoch-steps", &config.epoch_steps.unwrap_or(0).to_string()])
         .args(["--threads", &available_threads().to_string()])
-        .args(["--seed", &config.seed.to_string()]);
+        .args(["--seed", &config.seed.to_string()])
+        .args(["--device", &config.pytorch_device]);
     let out = cmd.output().map_err(|e| format!("cannot run '{python}' ({e}); install Python 3 with `pip install torch numpy` or pass --pytorch off"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);

@@ -108,7 +108,7 @@ enum Command {
     Report,
     /// Time training steps, validation passes and a protocol epoch per net, vs PyTorch
     #[command(
-        after_help = "Examples:\n  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n  nnlab bench --pytorch off                    nnlab alone\n  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)"
+        after_help = "Examples:\n  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n  nnlab bench --pytorch off                    nnlab alone\n  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n  nnlab bench --backend wgpu                   the GPU against PyTorch on CUDA (--pytorch-device)\n  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)"
     )]
     Bench(BenchArgs),
 }
@@ -142,6 +142,9 @@ struct BenchArgs {
     /// Python with torch for the reference column, or "off"
     #[arg(long, default_value = "python3", value_name = "PYTHON")]
     pytorch: String,
+    /// Torch device of the reference column: cpu or cuda [default: cuda with --backend wgpu, else cpu]
+    #[arg(long, value_name = "DEVICE")]
+    pytorch_device: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -388,6 +391,13 @@ impl BackendTask for Job {
                     eval_batch_size: a.eval_batch_size,
                     epoch_steps: (!a.no_epoch).then_some(a.epoch_steps),
                     seed: self.seed,
+                    pytorch_device: a.pytorch_device.clone().unwrap_or_else(|| {
+                        match ctx.backend {
+                            BackendKind::Wgpu => "cuda",
+                            _ => "cpu",
+                        }
+                        .into()
+                    }),
                     ..Default::default()
                 };
                 let python = (a.pytorch != "off").then_some(a.pytorch.as_str());

@@ -3,7 +3,7 @@
 //! backend extension through which the models use them while staying generic.
 
 pub mod conv2d;
-pub mod gemm_grad;
+pub mod gpu;
 pub mod linear;
 pub mod ops;
 pub mod pool;

@@ -1,5 +1,5 @@
 //! nnlab's own kernels (conv2d, max pooling and the evaluation linear behind `NetBackend`
-//! on flex; the conv weight gradient of `kernels::gemm_grad` on wgpu) against Burn's plain
+//! on flex; the conv weight gradient and split linear of `kernels::gpu` on wgpu) against Burn's plain
 //! ops: outputs and every gradient equal to 1e-4 relative, for one conv layer with and
 //! without padding and for whole nets, evaluated and trained one step.
 
@@ -11,7 +11,7 @@ use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::{Distribution, Int, Tensor, TensorData, TensorPrimitive};
 use nnlab::Activation;
 use nnlab::kernels::ops::burn_ops;
-use nnlab::kernels::{TrainBackend, conv_options, conv2d, gemm_grad};
+use nnlab::kernels::{TrainBackend, conv_options, conv2d, gpu};
 use nnlab::model::{ArchSpec, Net};
 
 type Flex = burn::backend::Autodiff<burn::backend::Flex>;
@@ -189,9 +189,9 @@ fn whole_nets_give_the_same_logits_and_gradients_as_burns_ops() {
 #[test]
 fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
     let _rng = crate::common::rng_lock();
-    // wgpu computes conv weight gradients with `kernels::gemm_grad`.
+    // wgpu computes conv weight gradients and the evaluation linear with `kernels::gpu`.
     crate::common::on_wgpu("whole_nets_on_wgpu", |device| {
-        for arch in ["cnn3", "cnn4"] {
+        for arch in ["mlp2", "cnn3", "cnn4"] {
             same_logits_and_gradients_as_burns_ops::<burn::backend::Autodiff<burn::backend::Wgpu>>(
                 arch, &device,
             );
@@ -199,9 +199,9 @@ fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
     });
 }
 
-/// `kernels::gemm_grad` (wgpu's conv weight and bias gradients) against Burn's own, with
+/// `kernels::gpu` (wgpu's conv weight and bias gradients) against Burn's own, with
 /// and without padding, on backend `B`.
-fn gemm_param_grads_equal_burns<B: Backend>(device: &B::Device) {
+fn im2col_param_grads_equal_burns<B: Backend>(device: &B::Device) {
     let prim = |t: &Tensor<B, 4>| t.clone().into_primitive().tensor();
     let normal = Distribution::Normal(0.0, 1.0);
     for (shape, kernel, padding) in [
@@ -220,7 +220,7 @@ fn gemm_param_grads_equal_burns<B: Backend>(device: &B::Device) {
             shape[3] + 2 * padding[1] + 1 - kernel[3],
         ];
         let dy = Tensor::<B, 4>::random(out, normal, device);
-        let (dw, db) = gemm_grad::conv2d_param_grads::<B>(prim(&x), kernel, prim(&dy), padding);
+        let (dw, db) = gpu::conv2d_param_grads::<B>(prim(&x), kernel, prim(&dy), padding);
         let (rw, rb) = burn_ops::conv2d_param_grads::<B>(
             prim(&x),
             prim(&w),
@@ -238,16 +238,61 @@ fn gemm_param_grads_equal_burns<B: Backend>(device: &B::Device) {
 }
 
 #[test]
-fn gemm_weight_gradient_equals_burns_on_ndarray() {
+fn im2col_weight_gradient_equals_burns_on_ndarray() {
     let _rng = crate::common::rng_lock();
-    gemm_param_grads_equal_burns::<burn::backend::NdArray>(&Default::default());
+    im2col_param_grads_equal_burns::<burn::backend::NdArray>(&Default::default());
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
-fn gemm_weight_gradient_equals_burns_on_wgpu() {
+fn im2col_weight_gradient_equals_burns_on_wgpu() {
     let _rng = crate::common::rng_lock();
-    crate::common::on_wgpu("gemm_weight_gradient_equals_burns", |device| {
-        gemm_param_grads_equal_burns::<burn::backend::Wgpu>(&device);
+    crate::common::on_wgpu("im2col_weight_gradient_equals_burns", |device| {
+        im2col_param_grads_equal_burns::<burn::backend::Wgpu>(&device);
+    });
+}
+
+/// `kernels::gpu::linear_split_k` against Burn's linear: an image batch through a
+/// 3 072-input layer (16 slices), a 1 000-input layer (5 slices), a short one (no split),
+/// with and without bias, on backend `B`.
+fn split_k_linear_equals_burns<B: Backend>(device: &B::Device) {
+    let normal = Distribution::Normal(0.0, 1.0);
+    for (x_shape, outputs, bias) in [
+        (vec![7, 3, 32, 32], 32, true),
+        (vec![9, 1000], 10, false),
+        (vec![4, 64], 10, true),
+    ] {
+        let inputs: usize = x_shape[1..].iter().product();
+        let x = Tensor::<B, 2>::random([x_shape[0], inputs], normal, device);
+        let w = Tensor::<B, 2>::random([inputs, outputs], normal, device);
+        let b = bias.then(|| Tensor::<B, 1>::random([outputs], normal, device));
+        let expected = burn::tensor::module::linear(x.clone(), w.clone(), b.clone());
+        let x_in = B::float_reshape(x.into_primitive().tensor(), x_shape.clone().into());
+        let ours = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(gpu::linear_split_k::<B>(
+            x_in,
+            w.into_primitive().tensor(),
+            b.map(|b| b.into_primitive().tensor()),
+        )));
+        assert_eq!(ours.dims(), expected.dims(), "output shape for {x_shape:?}");
+        assert_close(&format!("linear of {x_shape:?}"), &host(ours), &host(expected));
+    }
+}
+
+#[test]
+fn split_k_linear_equals_burns_on_ndarray() {
+    let _rng = crate::common::rng_lock();
+    assert_eq!(
+        [3072, 1000, 256, 64, 127].map(gpu::split_k_slices),
+        [16, 5, 2, 1, 1]
+    );
+    split_k_linear_equals_burns::<burn::backend::NdArray>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn split_k_linear_equals_burns_on_wgpu() {
+    let _rng = crate::common::rng_lock();
+    crate::common::on_wgpu("split_k_linear_equals_burns", |device| {
+        split_k_linear_equals_burns::<burn::backend::Wgpu>(&device);
     });
 }

@@ -1,0 +1,110 @@
+//! Layer maths rewritten in Burn tensor ops so that a GPU has enough independent work:
+//! Burn 0.21's wgpu matrix product and conv weight gradient (built without autotune, as
+//! nnlab builds them) give each output element, or a small tile of them, to one thread that
+//! runs the whole reduction in a row. These versions split the reduction into many tiles of
+//! one batched matrix product and sum the tiles. They run on any backend (the tests check
+//! them on ndarray and wgpu against Burn's own ops); nnlab's wgpu backend uses them.
+//!
+//! **Conv weight gradient** ([`conv2d_param_grads`]). Burn's wgpu backend (built without autotune, as nnlab builds it) computes the
+//! weight gradient as a direct convolution of the input with the output gradient, one GPU
+//! thread per weight: for cnn4's first layer that is 432 threads, each summing 45 000
+//! products in a row, on a chip that wants tens of thousands of threads. Here every image's
+//! product `dY[n] · cols[n]` is one tile of a batched matrix product, and a sum over the
+//! batch finishes it:
+//!
+//! `dW[o, (c, i, j)] = Σₙ Σₚ dY[n, o, p] · x[n, c, p + (i, j)]`, `db[o] = Σₙ Σₚ dY[n, o, p]`.
+//!
+//! **Fully connected layer** ([`linear_split_k`]). An MLP's first layer on a validation
+//! chunk is `[1000, 3072] · [3072, 32]`: 32 000 outputs, each a 3 072-long sum. Cut the
+//! 3 072 inputs into `S` slices, multiply each slice as one tile of a batched product
+//! `[S, N, K/S] · [S, K/S, out]`, and add the `S` partial results.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::{FloatTensor, PadMode};
+use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+
+/// im2col of `x` `[N, C, H, W]` for a `kh`×`kw` kernel at stride 1 after zero `padding`:
+/// `[N, H'·W', C·kh·kw]`, each row one output position's receptive field in the order of
+/// the weight `[O, C, kh, kw]` flattened.
+pub fn im2col<B: Backend>(x: Tensor<B, 4>, kernel: [usize; 2], padding: [usize; 2]) -> Tensor<B, 3> {
+    let [kh, kw] = kernel;
+    let x = match padding {
+        [0, 0] => x,
+        [ph, pw] => x.pad([(ph, ph), (pw, pw)], PadMode::Constant(0.0)),
+    };
+    let [n, c, h, w] = x.dims();
+    let (oh, ow) = (h + 1 - kh, w + 1 - kw);
+    // Views, no copy: [N, C, H', W, kh], then [N, C, H', W', kh, kw].
+    let windows: Tensor<B, 6> = x.unfold::<5, _>(2, kh, 1).unfold(3, kw, 1);
+    // The one copy: [N, H', W', C, kh, kw] laid out contiguously.
+    windows
+        .permute([0, 2, 3, 1, 4, 5])
+        .reshape([n, oh * ow, c * kh * kw])
+}
+
+/// Weight `[O, C, kh, kw]` and bias `[O]` gradients of a stride-1 conv2d with zero
+/// `padding`, from its input `x` `[N, C, H, W]` and output gradient `dy` `[N, O, H', W']`.
+pub fn conv2d_param_grads<B: Backend>(
+    x: FloatTensor<B>,
+    weight_shape: [usize; 4],
+    dy: FloatTensor<B>,
+    padding: [usize; 2],
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
+    let dy = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(dy));
+    let [o, c, kh, kw] = weight_shape;
+    let [n, _, oh, ow] = dy.dims();
+    let dy = dy.reshape([n, o, oh * ow]);
+    let cols = im2col(x, [kh, kw], padding);
+    let dw = dy
+        .clone()
+        .matmul(cols)
+        .sum_dim(0)
+        .reshape([o, c, kh, kw]);
+    let db = dy.sum_dim(2).sum_dim(0).reshape([o]);
+    (
+        dw.into_primitive().tensor(),
+        db.into_primitive().tensor(),
+    )
+}
+
+/// Slices [`linear_split_k`] cuts a reduction of `inputs` into: the most, up to 16, that
+/// divide it evenly and leave slices of at least 128; 1 (no split) for short reductions.
+pub fn split_k_slices(inputs: usize) -> usize {
+    (2..=16)
+        .rev()
+        .find(|s| inputs % s == 0 && inputs / s >= 128)
+        .unwrap_or(1)
+}
+
+/// Fully connected layer `x [N, …] · weight [in, out] + bias [out]` (x read as `[N, in]`),
+/// with the `in`-long reduction split into [`split_k_slices`] slices of one batched matrix
+/// product.
+pub fn linear_split_k<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let weight = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(weight));
+    let [inputs, outputs] = weight.dims();
+    let n = x.shape()[0];
+    let x = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(B::float_reshape(
+        x,
+        [n, inputs].into(),
+    )));
+    let s = split_k_slices(inputs);
+    let y = match s {
+        1 => x.matmul(weight),
+        _ => {
+            // [N, S, K/S] → [S, N, K/S] (one copy) · [S, K/S, out] (a view) → Σ over S.
+            let x = x.reshape([n, s, inputs / s]).swap_dims(0, 1);
+            let w = weight.reshape([s, inputs / s, outputs]);
+            x.matmul(w).sum_dim(0).reshape([n, outputs])
+        }
+    };
+    let y = match bias {
+        Some(b) => y + Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)).unsqueeze_dim(0),
+        None => y,
+    };
+    y.into_primitive().tensor()
+}
