@@ -65,8 +65,11 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
             })
         });
         let (x, w, b) = (x.require_grad(), w.require_grad(), b.require_grad());
+        // A loss that weights every output differently, so the output gradient is a plain
+        // tensor as in a real net (`y.sum()` would hand the layer a broadcast view of ones).
+        let r = Tensor::<B, 4>::random([50, o, hw + 1 - k, hw + 1 - k], normal, &d);
         let backward = |y: Tensor<B, 4>| {
-            let g = y.sum().backward();
+            let g = (y * r.clone()).sum().backward();
             black_box(x.grad(&g).map(|g| g.into_data()));
             black_box(w.grad(&g).map(|g| g.into_data()));
         };
