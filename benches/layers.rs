@@ -65,11 +65,14 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
             })
         });
         let (x, w, b) = (x.require_grad(), w.require_grad(), b.require_grad());
-        // A loss that weights every output differently, so the output gradient is a plain
-        // tensor as in a real net (`y.sum()` would hand the layer a broadcast view of ones).
-        let r = Tensor::<B, 4>::random([50, o, hw + 1 - k, hw + 1 - k], normal, &d);
+        // The loss Σ (y as [N·O, H'·W']) · r with r a random column: its backward hands the
+        // layer a plain output gradient (an outer product) on every backend. `(y * r).sum()`
+        // would pass a broadcast gradient through the multiply (7–8 ms on flex at this size),
+        // and one long `[1, N·O·H'·W'] · [N·O·H'·W', 1]` product is slow on a GPU (60 ms).
+        let (rows, cols) = (50 * o, (hw + 1 - k) * (hw + 1 - k));
+        let r = Tensor::<B, 2>::random([cols, 1], normal, &d);
         let backward = |y: Tensor<B, 4>| {
-            let g = (y * r.clone()).sum().backward();
+            let g = y.reshape([rows, cols]).matmul(r.clone()).sum().backward();
             black_box(x.grad(&g).map(|g| g.into_data()));
             black_box(w.grad(&g).map(|g| g.into_data()));
         };
