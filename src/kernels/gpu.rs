@@ -73,7 +73,7 @@ pub fn conv2d_param_grads<B: Backend>(
 pub fn split_k_slices(inputs: usize) -> usize {
     (2..=16)
         .rev()
-        .find(|s| inputs % s == 0 && inputs / s >= 128)
+        .find(|&s| inputs.is_multiple_of(s) && inputs / s >= 128)
         .unwrap_or(1)
 }
 

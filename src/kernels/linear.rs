@@ -17,7 +17,7 @@ pub fn forward(
     outputs: usize,
 ) -> Vec<f32> {
     assert_eq!(weight.len(), inputs * outputs, "weight length");
-    let n = if inputs == 0 { 0 } else { x.len() / inputs };
+    let n = x.len().checked_div(inputs).unwrap_or(0);
     assert_eq!(x.len(), n * inputs, "input length");
     let mut y = vec![0.0f32; n * outputs];
     if n == 0 || outputs == 0 {
