@@ -7,11 +7,12 @@
 //!
 //! Two versions of the same sum:
 //! - [`conv2d_reference`]: the textbook loops over host slices, the definition itself.
-//! - [`conv2d_tensor`]: im2col built from `kh·kw` shifted slices, then one matrix product;
-//!   pure Burn tensor ops, so it runs (and differentiates) on any backend.
+//! - [`conv2d_tensor`]: [`im2col`] (sliding windows copied into rows), then one matrix
+//!   product; pure Burn tensor ops, so it runs (and differentiates) on any backend.
 
 use crate::error::{Error, Result};
 use crate::npy::HostArray;
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, backend::Backend};
 
 /// Checks that `input` `[N, C, H, W]` and `kernel` `[O, C, kh, kw]` fit together and returns
@@ -68,24 +69,35 @@ pub fn conv2d_reference(input: &HostArray, kernel: &HostArray) -> Result<HostArr
     HostArray::new(vec![n, o, oh, ow], out)
 }
 
+/// im2col of `x` `[N, C, H, W]` for a `kh`×`kw` kernel at stride 1 after zero `padding`:
+/// `[N, H'·W', C·kh·kw]`, each row one output position's receptive field in the order of
+/// the kernel `[O, C, kh, kw]` flattened. Pure tensor ops: Burn's `unfold` windows (views),
+/// then one copy into rows.
+pub fn im2col<B: Backend>(x: Tensor<B, 4>, kernel: [usize; 2], padding: [usize; 2]) -> Tensor<B, 3> {
+    let [kh, kw] = kernel;
+    let x = match padding {
+        [0, 0] => x,
+        [ph, pw] => x.pad([(ph, ph), (pw, pw)], PadMode::Constant(0.0)),
+    };
+    let [n, c, h, w] = x.dims();
+    let (oh, ow) = (h + 1 - kh, w + 1 - kw);
+    // Views, no copy: [N, C, H', W, kh], then [N, C, H', W', kh, kw].
+    let windows: Tensor<B, 6> = x.unfold::<5, _>(2, kh, 1).unfold(3, kw, 1);
+    // The one copy: [N, H', W', C, kh, kw] laid out contiguously.
+    windows
+        .permute([0, 2, 3, 1, 4, 5])
+        .reshape([n, oh * ow, c * kh * kw])
+}
+
 /// im2col + matmul on any backend. Shapes must already be valid (see [`output_shape`]).
 ///
-/// For each kernel offset `(i, j)` the input slice `[:, :, i..i+oh, j..j+ow]` is one "column"
-/// plane; stacking the `kh·kw` planes gives `[N, C·kh·kw, oh·ow]` patches in the same order as
-/// the kernel flattened to `[O, C·kh·kw]`, and the convolution is their product.
+/// [`im2col`] gives one row of patches per output position, in the same order as the
+/// kernel flattened to `[O, C·kh·kw]`; the convolution is their product.
 pub fn conv2d_tensor<B: Backend>(input: Tensor<B, 4>, kernel: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [n, c, h, w] = input.dims();
-    let [o, _, kh, kw] = kernel.dims();
+    let [n, _, h, w] = input.dims();
+    let [o, c, kh, kw] = kernel.dims();
     let (oh, ow) = (h - kh + 1, w - kw + 1);
-    let planes: Vec<Tensor<B, 4>> = (0..kh)
-        .flat_map(|i| (0..kw).map(move |j| (i, j)))
-        .map(|(i, j)| input.clone().slice([0..n, 0..c, i..i + oh, j..j + ow]))
-        .collect();
-    // [N, C, kh·kw, oh, ow] → [N, oh, ow, C·kh·kw] → rows of patches.
-    let patches = Tensor::stack::<5>(planes, 2)
-        .reshape([n, c * kh * kw, oh * ow])
-        .swap_dims(1, 2)
-        .reshape([n * oh * ow, c * kh * kw]);
+    let patches = im2col(input, [kh, kw], [0, 0]).reshape([n * oh * ow, c * kh * kw]);
     let weights = kernel.reshape([o, c * kh * kw]).transpose();
     patches.matmul(weights).reshape([n, oh, ow, o]).permute([0, 3, 1, 2])
 }

@@ -5,12 +5,12 @@
 //! one batched matrix product and sum the tiles. They run on any backend (the tests check
 //! them on ndarray and wgpu against Burn's own ops); nnlab's wgpu backend uses them.
 //!
-//! **Conv weight gradient** ([`conv2d_param_grads`]). Burn's wgpu backend (built without autotune, as nnlab builds it) computes the
+//! **Conv weight gradient** ([`conv2d_param_grads`]). Burn's wgpu backend computes the
 //! weight gradient as a direct convolution of the input with the output gradient, one GPU
 //! thread per weight: for cnn4's first layer that is 432 threads, each summing 45 000
 //! products in a row, on a chip that wants tens of thousands of threads. Here every image's
-//! product `dY[n] · cols[n]` is one tile of a batched matrix product, and a sum over the
-//! batch finishes it:
+//! product `dY[n] · cols[n]` ([`crate::conv::im2col`]) is one tile of a batched matrix
+//! product, and a sum over the batch finishes it:
 //!
 //! `dW[o, (c, i, j)] = Σₙ Σₚ dY[n, o, p] · x[n, c, p + (i, j)]`, `db[o] = Σₙ Σₚ dY[n, o, p]`.
 //!
@@ -20,27 +20,9 @@
 //! `[S, N, K/S] · [S, K/S, out]`, and add the `S` partial results.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::{FloatTensor, PadMode};
-use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
-
-/// im2col of `x` `[N, C, H, W]` for a `kh`×`kw` kernel at stride 1 after zero `padding`:
-/// `[N, H'·W', C·kh·kw]`, each row one output position's receptive field in the order of
-/// the weight `[O, C, kh, kw]` flattened.
-pub fn im2col<B: Backend>(x: Tensor<B, 4>, kernel: [usize; 2], padding: [usize; 2]) -> Tensor<B, 3> {
-    let [kh, kw] = kernel;
-    let x = match padding {
-        [0, 0] => x,
-        [ph, pw] => x.pad([(ph, ph), (pw, pw)], PadMode::Constant(0.0)),
-    };
-    let [n, c, h, w] = x.dims();
-    let (oh, ow) = (h + 1 - kh, w + 1 - kw);
-    // Views, no copy: [N, C, H', W, kh], then [N, C, H', W', kh, kw].
-    let windows: Tensor<B, 6> = x.unfold::<5, _>(2, kh, 1).unfold(3, kw, 1);
-    // The one copy: [N, H', W', C, kh, kw] laid out contiguously.
-    windows
-        .permute([0, 2, 3, 1, 4, 5])
-        .reshape([n, oh * ow, c * kh * kw])
-}
+use super::ops::burn_ops::flat_batch;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorPrimitive};
 
 /// Weight `[O, C, kh, kw]` and bias `[O]` gradients of a stride-1 conv2d with zero
 /// `padding`, from its input `x` `[N, C, H, W]` and output gradient `dy` `[N, O, H', W']`.
@@ -55,7 +37,7 @@ pub fn conv2d_param_grads<B: Backend>(
     let [o, c, kh, kw] = weight_shape;
     let [n, _, oh, ow] = dy.dims();
     let dy = dy.reshape([n, o, oh * ow]);
-    let cols = im2col(x, [kh, kw], padding);
+    let cols = crate::conv::im2col(x, [kh, kw], padding);
     let dw = dy
         .clone()
         .matmul(cols)
@@ -87,15 +69,11 @@ pub fn linear_split_k<B: Backend>(
 ) -> FloatTensor<B> {
     let weight = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(weight));
     let [inputs, outputs] = weight.dims();
-    let n = x.shape()[0];
-    let x = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(B::float_reshape(
-        x,
-        [n, inputs].into(),
-    )));
-    let s = split_k_slices(inputs);
-    let y = match s {
+    let x = flat_batch::<B>(x);
+    let n = x.dims()[0];
+    let y = match split_k_slices(inputs) {
         1 => x.matmul(weight),
-        _ => {
+        s => {
             // [N, S, K/S] → [S, N, K/S] (one copy) · [S, K/S, out] (a view) → Σ over S.
             let x = x.reshape([n, s, inputs / s]).swap_dims(0, 1);
             let w = weight.reshape([s, inputs / s, outputs]);

@@ -174,20 +174,25 @@ pub mod burn_ops {
         (dw, B::conv2d_bias_backward(x, bias, dy))
     }
 
+    /// `x` `[N, …]` as a `[N, rest]` tensor (a reshape; a rank-2 `x` as it is).
+    pub fn flat_batch<B: Backend>(x: FloatTensor<B>) -> Tensor<B, 2> {
+        let shape = x.shape();
+        let x = match shape.num_dims() {
+            2 => x,
+            _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
+        };
+        Tensor::from_primitive(TensorPrimitive::Float(x))
+    }
+
     /// Burn's linear, `x` flattened to `[N, in]` first.
     pub fn linear<B: Backend>(
         x: FloatTensor<B>,
         weight: FloatTensor<B>,
         bias: Option<FloatTensor<B>>,
     ) -> FloatTensor<B> {
-        let shape = x.shape();
-        let x = match shape.num_dims() {
-            2 => x,
-            _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
-        };
-        let tensor = |t| Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
+        let weight = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(weight));
         let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
-        burn::tensor::module::linear(tensor(x), tensor(weight), bias)
+        burn::tensor::module::linear(flat_batch::<B>(x), weight, bias)
             .into_primitive()
             .tensor()
     }
