@@ -10,7 +10,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::{Distribution, Tensor, backend::Backend};
 use criterion::{Criterion, criterion_group, criterion_main};
 use nnlab::conv::conv2d_tensor;
-use nnlab::kernels::conv_options;
+use nnlab::backend::conv_options;
 use std::hint::black_box;
 
 fn bench<B: Backend>(crit: &mut Criterion, name: &str) {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 fn main() -> nnlab::Result<()> {
     let source = DataSource { offline: true, ..Default::default() };
-    let (dir, layout) = source.locate(true)?;
+    let (dir, layout) = source.locate(&nnlab::progress::Silent)?;
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();

@@ -19,8 +19,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
 use criterion::{Criterion, criterion_group, criterion_main};
-use nnlab::kernels::ops::burn_ops;
-use nnlab::kernels::{TrainBackend, conv_options, conv2d, gpu};
+use nnlab::backend::burn_ops;
+use nnlab::backend::{TrainBackend, conv_options, conv2d};
+use nnlab::kernels::gpu;
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -13,10 +13,12 @@ use std::str::FromStr;
 /// A pointwise activation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Activation {
     /// max(0, x).
     Relu,
     /// The logistic sigmoid 1 / (1 + e^-x).
+    #[cfg_attr(feature = "cli", value(alias = "logistic"))]
     Sigmoid,
     /// The hyperbolic tangent.
     Tanh,
@@ -73,8 +75,7 @@ impl FromStr for Activation {
             "relu" => Ok(Activation::Relu),
             "sigmoid" | "logistic" => Ok(Activation::Sigmoid),
             "tanh" => Ok(Activation::Tanh),
-            other => Err(Error::invalid(
-                "--activation",
+            other => Err(Error::invalid("activation",
                 format!("unknown activation '{other}'; expected relu, sigmoid or tanh"),
             )),
         }

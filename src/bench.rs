@@ -16,12 +16,11 @@ use crate::activation::Activation;
 use crate::data::DeviceSet;
 use crate::error::{Error, Result, ensure_positive};
 use crate::model::{ArchSpec, Net};
-use crate::train::{TrainConfig, evaluate::accuracy, trainer::pytorch_adam};
+use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step, trainer::pytorch_adam};
 use crate::train::trainer::{DeviceData, train};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, Optimizer};
-use crate::kernels::TrainBackend;
+use crate::backend::TrainBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -82,16 +81,16 @@ impl Default for BenchConfig {
 impl BenchConfig {
     /// Checks the numbers, naming the flags.
     pub fn validate(&self) -> Result<()> {
-        ensure_positive("--batch-size", self.batch_size)?;
-        ensure_positive("--iters", self.iters)?;
-        ensure_positive("--val-images", self.val_images)?;
-        ensure_positive("--val-iters", self.val_iters)?;
-        ensure_positive("--eval-batch-size", self.eval_batch_size)?;
+        ensure_positive("batch_size", self.batch_size)?;
+        ensure_positive("iters", self.iters)?;
+        ensure_positive("val_images", self.val_images)?;
+        ensure_positive("val_iters", self.val_iters)?;
+        ensure_positive("eval_batch_size", self.eval_batch_size)?;
         if let Some(steps) = self.epoch_steps {
-            ensure_positive("--epoch-steps", steps)?;
+            ensure_positive("epoch_steps", steps)?;
         }
         if self.archs.is_empty() {
-            return Err(Error::invalid("--arch", "name at least one architecture"));
+            return Err(Error::invalid("arch", "name at least one architecture"));
         }
         Ok(())
     }
@@ -290,9 +289,7 @@ pub fn time_steps<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device
         let start = Instant::now();
         let x = Tensor::<B, 4>::from_inner(batch.images.clone());
         let y = Tensor::<B, 1, Int>::from_inner(batch.labels.clone());
-        let loss = loss_fn.forward(model.forward(x), y);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-3, model, grads);
+        model = train_step(model, &mut optim, &loss_fn, x, y, 1e-3, StepRecord::default()).0;
         sync::<B>(device)?;
         if k >= config.warmup {
             samples.push(elapsed_ms(start));
@@ -402,34 +399,37 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
     serde_json::from_str(line).map_err(|e| format!("cannot read the PyTorch reference's JSON: {e}"))
 }
 
-/// `nnlab bench`: runs nnlab's measurements on backend `B`, then the PyTorch reference with
-/// `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`.
-pub fn run<B: TrainBackend>(
-    ctx: &crate::study::StudyContext,
-    config: &BenchConfig,
-    python: Option<&str>,
-    device: &B::Device,
-) -> Result<(BenchReport, Vec<std::path::PathBuf>)> {
+/// `nnlab bench`: runs nnlab's measurements on `ctx.backend`, then the PyTorch reference
+/// with `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`.
+/// Progress goes to the context's observer as one task.
+pub fn run(ctx: &crate::study::StudyContext, config: &BenchConfig, python: Option<&str>) -> Result<(BenchReport, Vec<std::path::PathBuf>)> {
+    /// nnlab's side on whichever backend [`run_task`](crate::backend::run_task) picks.
+    struct Measure<'a>(&'a crate::study::StudyContext, &'a BenchConfig, u64);
+    impl crate::backend::BackendTask for Measure<'_> {
+        type Output = Side;
+        fn run<B: TrainBackend>(self, device: B::Device, kind: crate::backend::BackendKind) -> Result<Side> {
+            let (ctx, config, mut done) = (self.0, self.1, self.2);
+            bench_nnlab::<B>(config, &device, kind.name(), &mut |what| {
+                done += 1;
+                ctx.observer.advanced(done, what);
+            })
+        }
+    }
     config.validate()?;
     let dir = crate::results::prepare_dir(&ctx.dir("bench"))?;
     let per_net = 2 + usize::from(config.epoch_steps.is_some());
     let total = config.archs.len() * per_net + usize::from(python.is_some());
-    let bar = crate::progress::bar(total as u64, "bench", ctx.quiet);
-    let nnlab = bench_nnlab::<B>(config, device, ctx.backend.name(), &mut |what| {
-        bar.set_message(what.to_string());
-        bar.inc(1);
-    })?;
+    ctx.observer.started("bench", total as u64, crate::progress::Unit::Steps, 0.0);
+    let nnlab = crate::backend::run_task(ctx.backend, Measure(ctx, config, 0))?;
     let pytorch = match python {
         Some(python) => {
-            bar.set_message("PyTorch reference");
+            ctx.observer.advanced(total as u64 - 1, "PyTorch reference");
             let scratch = tempfile::tempdir().map_err(|e| Error::io("cannot create a temporary directory in", std::env::temp_dir(), e))?;
-            let side = bench_pytorch(python, config, scratch.path());
-            bar.inc(1);
-            side
+            bench_pytorch(python, config, scratch.path())
         }
         None => Err("not run (--pytorch off)".to_string()),
     };
-    bar.finish_and_clear();
+    ctx.observer.finished("");
     let report = BenchReport::new(config.clone(), nnlab, pytorch);
     let json = dir.join("bench.json");
     crate::results::write_json(&json, &report)?;

@@ -7,13 +7,18 @@
 //!
 //! Everything the `nnlab` command does is callable from Rust. The modules, from the bottom up:
 //!
-//! - [`backend`]: the one place that names concrete Burn backends; run-time selection.
+//! - [`backend`]: the one place that names concrete Burn backends: run-time selection, the
+//!   [`NetBackend`](backend::NetBackend) extension with its backward steps, one adapter per backend.
+//! - [`kernels`]: compute only — the CPU kernels and the GPU-shaped tensor ops the adapters use.
 //! - [`activation`]: tanh, sigmoid, ReLU and their closed-form derivatives.
 //! - [`xor`]: the XOR blobs and an MLP with a hand-written backward pass.
 //! - [`conv`], [`npy`], [`assets`]: conv2d from scratch, `.npy` files, the shipped inputs.
 //! - [`data`]: CIFAR-10 found or downloaded, checked, split, normalised, on the device.
-//! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress bars.
-//! - [`study`]: one module per study, config → runs → files.
+//! - [`model`], [`train`]: nets as data, the one training step and loop.
+//! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress reported
+//!   to an [`Observer`](progress::Observer) (the library never prints).
+//! - [`study`]: one module per study, owning its config, plan, run and report section.
+//! - [`report`]: `report.md` / `report.html` from the studies' sections.
 //! - [`bench`]: timings of the homework's workloads against the PyTorch reference.
 
 pub mod activation;

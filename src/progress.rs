@@ -1,43 +1,76 @@
-//! Progress bars with ETA for long work, silenced by `--quiet`.
+//! What long work reports while it runs. The library never prints: studies, training runs,
+//! downloads and the bench report through an [`Observer`], and whoever called them decides
+//! what to show (the `nnlab` binary draws progress bars with ETAs; [`Silent`] shows nothing).
 //!
-//! Every visible bar joins one [`MultiProgress`], so an overall bar (`nnlab all`) and the
-//! current run's bar share the terminal, each on its own line.
+//! A piece of work is a *task*: [`Observer::started`], any number of
+//! [`Observer::advanced`], then [`Observer::finished`] with a one-line summary (or
+//! [`Observer::reused`] instead of all three, when a finished result was found on disk).
+//! Each task carries its planned cost ([`crate::study::PlannedRun::cost`]), so a command
+//! that runs many tasks can count progress in work rather than in tasks.
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::sync::OnceLock;
+use std::fmt;
 
-/// The terminal's set of bars.
-fn multi() -> &'static MultiProgress {
-    static MULTI: OnceLock<MultiProgress> = OnceLock::new();
-    MULTI.get_or_init(MultiProgress::new)
+/// What a task's positions count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Training steps or epochs.
+    Steps,
+    /// Bytes (downloads).
+    Bytes,
 }
 
-/// A bar of `total` units drawn with `template`, labelled `label`; hidden when `quiet`.
-fn styled(total: u64, label: &str, quiet: bool, template: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    let bar = if quiet {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-        bar
-    } else {
-        multi().add(bar)
-    };
-    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
-    bar.set_prefix(label.to_string());
-    bar
+/// Receives progress from long work. Every method has an empty default.
+pub trait Observer: Send + Sync {
+    /// A task starts: its label, its length in `unit`s, and its planned cost (0 when the
+    /// task was not planned, e.g. a download).
+    fn started(&self, _label: &str, _total: u64, _unit: Unit, _cost: f64) {}
+    /// The current task reached `position` of its length; `message` says how it goes
+    /// (epoch, loss, validation accuracy).
+    fn advanced(&self, _position: u64, _message: &str) {}
+    /// The current task ended; `summary` is one line worth keeping (may be empty).
+    fn finished(&self, _summary: &str) {}
+    /// A planned task was not run because its finished result was found; `summary` as in
+    /// [`Observer::finished`].
+    fn reused(&self, _label: &str, _cost: f64, _summary: &str) {}
+    /// A line worth showing a person that belongs to no task (an estimate, a notice).
+    fn note(&self, _line: &str) {}
+    /// Progress of a command made of many tasks: `done` of `total` planned cost, and what
+    /// runs now.
+    fn overall(&self, _done: f64, _total: f64, _message: &str) {}
 }
 
-/// Creates a bar of `total` units with a label, position, message and ETA; hidden when `quiet`.
-pub fn bar(total: u64, label: &str, quiet: bool) -> ProgressBar {
-    styled(total, label, quiet, "{prefix:>14} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}")
+/// An observer that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// A shared observer, cheap to clone into a study's context.
+#[derive(Clone)]
+pub struct SharedObserver(pub std::sync::Arc<dyn Observer>);
+
+impl SharedObserver {
+    /// Wraps `observer`.
+    pub fn new(observer: impl Observer + 'static) -> Self {
+        SharedObserver(std::sync::Arc::new(observer))
+    }
 }
 
-/// A byte-count bar (downloads) with transfer rate and ETA; hidden when `quiet`.
-pub fn bytes_bar(total: u64, label: &str, quiet: bool) -> ProgressBar {
-    styled(total, label, quiet, "{prefix:>14} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+impl Default for SharedObserver {
+    fn default() -> Self {
+        SharedObserver::new(Silent)
+    }
 }
 
-/// The overall bar of a multi-study command: runs done of `total`, the current study as
-/// message, ETA; drawn above the per-run bars; hidden when `quiet`.
-pub fn overall(total: u64, quiet: bool) -> ProgressBar {
-    styled(total, "overall", quiet, "{prefix:>14} [{elapsed_precise}] {wide_bar} {pos}/{len} runs · {msg} · ETA {eta}")
+impl fmt::Debug for SharedObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedObserver")
+    }
+}
+
+impl std::ops::Deref for SharedObserver {
+    type Target = dyn Observer;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
 }

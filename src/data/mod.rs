@@ -19,9 +19,9 @@ pub use source::DataSource;
 use crate::error::Result;
 
 /// Locates (or downloads), reads and prepares CIFAR-10.
-pub fn load(source: &DataSource, split: &SplitConfig, quiet: bool) -> Result<Prepared> {
+pub fn load(source: &DataSource, split: &SplitConfig, observer: &dyn crate::progress::Observer) -> Result<Prepared> {
     split.validate()?;
-    let (dir, _) = source.locate(quiet)?;
+    let (dir, _) = source.locate(observer)?;
     let raw = cifar::read_dir(&dir)?;
     prepare::prepare(&raw, split)
 }

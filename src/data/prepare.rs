@@ -50,9 +50,9 @@ impl SplitConfig {
     /// Checks the fraction and the caps, with messages naming the flags.
     pub fn validate(&self) -> Result<()> {
         if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
-            return Err(Error::invalid("--val-fraction", format!("must be between 0 and 1 (exclusive), got {}", self.val_fraction)));
+            return Err(Error::invalid("val_fraction", format!("must be between 0 and 1 (exclusive), got {}", self.val_fraction)));
         }
-        for (name, cap) in [("--max-train", self.max_train), ("--max-val", self.max_val), ("--max-test", self.max_test)] {
+        for (name, cap) in [("max_train", self.max_train), ("max_val", self.max_val), ("max_test", self.max_test)] {
             if cap == Some(0) {
                 return Err(Error::invalid(name, "must be at least 1 (leave it out to use every image)"));
             }

@@ -4,6 +4,7 @@
 
 use super::cifar::{Layout, find_layout};
 use crate::error::{Error, Result};
+use crate::progress::{Observer, Unit};
 use md5::{Digest, Md5};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,8 +34,8 @@ impl DataSource {
     }
 
     /// Finds (or downloads) a directory with CIFAR-10; returns it and its layout.
-    pub fn locate(&self, quiet: bool) -> Result<(PathBuf, Layout)> {
-        let named = self.data_dir.clone().map(|d| (d, "--data-dir")).or_else(|| {
+    pub fn locate(&self, observer: &dyn Observer) -> Result<(PathBuf, Layout)> {
+        let named = self.data_dir.clone().map(|d| (d, "the data directory (data_dir, --data-dir)")).or_else(|| {
             std::env::var_os(DATA_ENV).filter(|v| !v.is_empty()).map(|d| (PathBuf::from(d), DATA_ENV))
         });
         if let Some((dir, origin)) = named {
@@ -63,15 +64,15 @@ impl DataSource {
             None => format!("{DATA_ENV} (unset); no cache directory on this platform"),
         };
         let how = format!(
-            "Download {ARCHIVE_URL} yourself and unpack it (tar -xzf) into the cache, or pass \
-             --data-dir DIR (or set {DATA_ENV}) to a directory with cifar-10-batches-bin/ or \
+            "Download {ARCHIVE_URL} yourself and unpack it (tar -xzf) into the cache, or point \
+             the data directory (data_dir, --data-dir) or {DATA_ENV} at a directory with cifar-10-batches-bin/ or \
              cifar-10-batches-py/ (torchvision's ./data works)."
         );
         let cache = match cache {
             Some(c) if !self.offline => c,
             _ => return Err(Error::Data(format!("CIFAR-10 not found; searched: {searched}. {how}"))),
         };
-        download(&cache, quiet).map_err(|e| Error::Data(format!("CIFAR-10 not found (searched: {searched}) and the download failed: {e}. {how}")))?;
+        download(&cache, observer).map_err(|e| Error::Data(format!("CIFAR-10 not found (searched: {searched}) and the download failed: {e}. {how}")))?;
         find_layout(&cache).ok_or_else(|| Error::Data(format!("the downloaded archive did not unpack to {}", cache.display())))
     }
 }
@@ -95,11 +96,11 @@ pub fn md5_hex(mut reader: impl Read) -> std::io::Result<String> {
 }
 
 /// Downloads the official archive into `cache`, checks its MD5, and unpacks it there.
-pub fn download(cache: &Path, quiet: bool) -> Result<()> {
+pub fn download(cache: &Path, observer: &dyn Observer) -> Result<()> {
     std::fs::create_dir_all(cache).map_err(|e| Error::io("cannot create cache directory", cache, e))?;
     let archive = cache.join("cifar-10-binary.tar.gz");
     if !archive.is_file() || md5_hex(std::fs::File::open(&archive).map_err(|e| Error::io("cannot read", &archive, e))?).ok().as_deref() != Some(ARCHIVE_MD5) {
-        fetch(ARCHIVE_URL, &archive, quiet)?;
+        fetch(ARCHIVE_URL, &archive, observer)?;
     }
     let digest = md5_hex(std::fs::File::open(&archive).map_err(|e| Error::io("cannot read", &archive, e))?)
         .map_err(|e| Error::io("cannot read", &archive, e))?;
@@ -110,11 +111,12 @@ pub fn download(cache: &Path, quiet: bool) -> Result<()> {
     unpack(&archive, cache)
 }
 
-/// Streams `url` to `dest` (through a `.part` file) with a progress bar.
-fn fetch(url: &str, dest: &Path, quiet: bool) -> Result<()> {
+/// Streams `url` to `dest` (through a `.part` file), reporting bytes to `observer`.
+fn fetch(url: &str, dest: &Path, observer: &dyn Observer) -> Result<()> {
     let mut response = ureq::get(url).call().map_err(|e| Error::Data(format!("cannot download {url}: {e}")))?;
     let total = response.body().content_length().unwrap_or(170_052_171);
-    let bar = crate::progress::bytes_bar(total, "CIFAR-10", quiet);
+    observer.started("CIFAR-10", total, Unit::Bytes, 0.0);
+    let mut received = 0u64;
     let part = dest.with_extension("gz.part");
     let mut file = std::fs::File::create(&part).map_err(|e| Error::io("cannot write", &part, e))?;
     let mut reader = response.body_mut().as_reader();
@@ -125,9 +127,10 @@ fn fetch(url: &str, dest: &Path, quiet: bool) -> Result<()> {
             break;
         }
         file.write_all(&buf[..n]).map_err(|e| Error::io("cannot write", &part, e))?;
-        bar.inc(n as u64);
+        received += n as u64;
+        observer.advanced(received, "downloading");
     }
-    bar.finish_and_clear();
+    observer.finished("");
     file.sync_all().map_err(|e| Error::io("cannot write", &part, e))?;
     std::fs::rename(&part, dest).map_err(|e| Error::io("cannot rename download to", dest, e))
 }

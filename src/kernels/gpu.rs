@@ -20,7 +20,7 @@
 //! `[S, N, K/S] · [S, K/S, out]`, and add the `S` partial results.
 
 use burn::tensor::backend::Backend;
-use super::ops::burn_ops::flat_batch;
+use crate::backend::burn_ops::flat_batch;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 

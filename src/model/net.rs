@@ -4,7 +4,8 @@
 use super::spec::{ArchSpec, LayerSpec, Shape};
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::kernels::{self, NetBackend};
+use crate::backend::NetBackend;
+use crate::backend;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -160,8 +161,8 @@ impl<B: NetBackend> Net<B> {
                     // Images go in unflattened: the backend flattens them where it can
                     // without a copy.
                     Flow::Flat(match x {
-                        Flow::Image(x) => kernels::linear(x, weight, bias),
-                        Flow::Flat(x) => kernels::linear(x, weight, bias),
+                        Flow::Image(x) => backend::linear(x, weight, bias),
+                        Flow::Flat(x) => backend::linear(x, weight, bias),
                     })
                 }
                 Layer::Conv(conv) => Flow::Image(conv_forward(
@@ -171,7 +172,7 @@ impl<B: NetBackend> Net<B> {
                         Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
                     },
                 )),
-                Layer::Pool(pool) => x.map(|x| kernels::max_pool2d(x, pool.kernel_size[0]), |x| x),
+                Layer::Pool(pool) => x.map(|x| backend::max_pool2d(x, pool.kernel_size[0]), |x| x),
                 Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
                 Layer::Sigmoid(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
                 Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
@@ -185,7 +186,7 @@ impl<B: NetBackend> Net<B> {
 /// one); a conv without bias takes Burn's own path.
 fn conv_forward<B: NetBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     match &conv.bias {
-        Some(bias) => kernels::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
+        Some(bias) => backend::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
         None => conv.forward(x),
     }
 }

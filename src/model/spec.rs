@@ -248,6 +248,22 @@ impl ArchSpec {
         count
     }
 
+    /// Multiply-adds of one forward pass on one image (convolutions and FC layers; pooling
+    /// and activations are not counted): the unit of work of [`crate::study::cost`].
+    pub fn forward_macs(&self) -> usize {
+        let mut shape = INPUT;
+        let mut macs = 0;
+        for (layer, next) in self.layers.iter().zip(self.shapes().unwrap_or_default()) {
+            macs += match (*layer, shape) {
+                (LayerSpec::Fc { out, .. }, s) => s.size() * out,
+                (LayerSpec::Conv { kh, kw, .. }, Shape::Image(c, _, _)) => next.size() * c * kh * kw,
+                _ => 0,
+            };
+            shape = next;
+        }
+        macs
+    }
+
     /// The name made safe for file names (a user spec's commas, spaces and slashes become
     /// `_`); every study names its result files with it.
     pub fn file_stem(&self) -> String {

@@ -1,13 +1,15 @@
 //! `nnlab activations`: tanh, sigmoid and ReLU with their closed-form derivatives, plotted.
 
-use super::StudyContext;
+use super::{PlannedRun, Study, StudyContext, cost};
+use crate::backend::TrainBackend;
+use crate::progress::Unit;
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::plot::{self, activations::ActivationsFigure};
 use crate::results::{prepare_dir, write_json};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One activation sampled on the study's x grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,18 +50,76 @@ pub fn sample<B: Backend>(points: usize, device: &B::Device) -> ActivationsResul
     ActivationsResult { x, activations }
 }
 
-/// Runs the study: writes `activations.json`, `activations.png` and `activations.svg`.
+/// What `nnlab activations` plots: each activation on an even grid of [−5, 5].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivationsConfig {
+    /// Points of the grid.
+    pub points: usize,
+}
+
+impl Default for ActivationsConfig {
+    fn default() -> Self {
+        Self { points: 1001 }
+    }
+}
+
+/// The figure and result file's stem, `activations`.
+pub const FIGURE: &str = "activations";
+
+impl Study for ActivationsConfig {
+    const NAME: &'static str = "activations";
+    const TITLE: &'static str = "Activation functions (part 1.1)";
+
+    fn quick() -> Self {
+        Self::default()
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.points < 2 {
+            return Err(crate::error::Error::invalid("points", format!("must be at least 2, got {}", self.points)));
+        }
+        Ok(())
+    }
+
+    fn plan(&self) -> Vec<PlannedRun> {
+        vec![PlannedRun { label: "activations".into(), cost: cost::STEP_OVERHEAD }]
+    }
+
+    fn set_seed(&mut self, _seed: u64) {}
+
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
+        let task = &self.plan()[0];
+        ctx.observer.started(&task.label, 1, Unit::Steps, task.cost);
+        let files = run_with::<B::InnerBackend>(ctx, self, device)?;
+        ctx.observer.finished("");
+        Ok(files)
+    }
+
+    fn report(out: &Path) -> Option<String> {
+        let rel = format!("{}/{FIGURE}.png", Self::NAME);
+        out.join(&rel).exists().then(|| super::figure(out, &rel, "tanh, sigmoid, ReLU and their derivatives"))
+    }
+}
+
+/// Runs the study with the default grid: writes `activations.json`, `activations.png` and
+/// `activations.svg`.
 pub fn run<B: Backend>(ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
-    let dir = prepare_dir(&ctx.dir("activations"))?;
-    let result = sample::<B>(1001, device);
-    let json = dir.join("activations.json");
+    run_with::<B>(ctx, &ActivationsConfig::default(), device)
+}
+
+/// Runs the study with `config`: writes `activations.json`, `.png` and `.svg`.
+pub fn run_with<B: Backend>(ctx: &StudyContext, config: &ActivationsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+    Study::validate(config)?;
+    let dir = prepare_dir(&ctx.dir(ActivationsConfig::NAME))?;
+    let result = sample::<B>(config.points, device);
+    let json = dir.join(format!("{FIGURE}.json"));
     write_json(&json, &result)?;
     let curves: Vec<(Activation, Vec<f64>, Vec<f64>)> = Activation::ALL
         .iter()
         .zip(&result.activations)
         .map(|(&a, c)| (a, c.y.clone(), c.dy_dx.clone()))
         .collect();
-    let mut files = plot::save(&ActivationsFigure { x: &result.x, curves: &curves }, &dir, "activations")?;
+    let mut files = plot::save(&ActivationsFigure { x: &result.x, curves: &curves }, &dir, FIGURE)?;
     files.insert(0, json);
     Ok(files)
 }

@@ -1,8 +1,8 @@
 //! `nnlab architectures`: the homework's five networks (or any spec) on CIFAR-10 with Adam
 //! (part 3): curves every 10 steps, test accuracy, first-layer weights, over seeds.
 
-use super::StudyContext;
-use super::cifar_runs::{self, RunKey, SeedStats};
+use super::cifar_runs::{self, CifarRun, RunKey, SeedStats, cifar_run};
+use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
 use crate::data::SplitConfig;
 use crate::error::Result;
@@ -10,11 +10,11 @@ use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Point, Series};
 use crate::plot::grid::{ImageGrid, Tile, min_max};
 use crate::plot::{self};
-use crate::results::{Stats, write_atomic, write_json};
-use crate::train::{DeviceData, TrainConfig, TrainOutcome};
-use crate::kernels::TrainBackend;
+use crate::results::{Stats, read_json, write_atomic, write_json};
+use crate::train::{DeviceData, TrainConfig};
+use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `nnlab architectures` runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,93 +34,6 @@ pub struct ArchitecturesConfig {
 impl Default for ArchitecturesConfig {
     fn default() -> Self {
         Self { archs: ArchSpec::builtins(), activation: Activation::Relu, seeds: 1, train: TrainConfig::default(), data: SplitConfig::default() }
-    }
-}
-
-/// One run's result file, `<arch>_seed<k>.json`, with the course's keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArchRun {
-    /// The network's name.
-    pub name: String,
-    /// Training loss every `record_every` steps.
-    #[serde(with = "crate::results::nan_as_null")]
-    pub loss_curve: Vec<f64>,
-    /// Training (batch) accuracy every `record_every` steps, as a fraction.
-    pub train_acc_curve: Vec<f64>,
-    /// Validation accuracy every `record_every` steps, as a fraction.
-    pub val_acc_curve: Vec<f64>,
-    /// Test accuracy after training (null if the run diverged).
-    #[serde(with = "crate::results::nan_as_option")]
-    pub test_acc: f64,
-    /// First layer's weights in PyTorch layout `[out, channels, h, w]` (an FC layer on
-    /// CIFAR-10 images: `[out, 3, 32, 32]`).
-    pub weights: Vec<Vec<Vec<Vec<f32>>>>,
-    /// Trainable parameters.
-    pub params: usize,
-    /// What produced it (compared on resume).
-    pub key: RunKey,
-    /// The full record: steps, learning rate, timings.
-    pub outcome_curves: crate::train::Curves,
-    /// Steps taken.
-    pub steps: usize,
-    /// Whether the loss became NaN/inf.
-    pub diverged: bool,
-    /// True when the loss never moved from ln 10 (a dead network stuck at chance).
-    pub dead: bool,
-    /// Backend used.
-    pub backend: String,
-    /// Wall time.
-    pub seconds: f64,
-    /// nnlab version.
-    pub version: String,
-}
-
-/// First-layer weights in PyTorch layout: conv `[out, in, kh, kw]` as stored; FC (stored
-/// `[in, out]`) transposed to `[out, in]` and, for 3072 inputs, shaped `[out, 3, 32, 32]`.
-pub fn pytorch_weights(w: &crate::train::FirstLayerWeights) -> (Vec<usize>, Vec<f32>) {
-    match w.shape.as_slice() {
-        [i, o, 1, 1] => {
-            let (i, o) = (*i, *o);
-            let mut t = vec![0f32; i * o];
-            for a in 0..i {
-                for b in 0..o {
-                    t[b * i + a] = w.values[a * o + b];
-                }
-            }
-            let shape = if i == 3 * 32 * 32 { vec![o, 3, 32, 32] } else { vec![o, i, 1, 1] };
-            (shape, t)
-        }
-        _ => (w.shape.clone(), w.values.clone()),
-    }
-}
-
-fn nest(shape: &[usize], v: &[f32]) -> Vec<Vec<Vec<Vec<f32>>>> {
-    let [o, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
-    (0..o)
-        .map(|a| (0..c).map(|b| (0..h).map(|y| v[((a * c + b) * h + y) * w..((a * c + b) * h + y + 1) * w].to_vec()).collect()).collect())
-        .collect()
-}
-
-/// The run result for `outcome`.
-pub fn arch_run(spec: &ArchSpec, key: RunKey, outcome: TrainOutcome, backend: &str) -> ArchRun {
-    let (shape, values) = pytorch_weights(&outcome.first_weights);
-    let dead = cifar_runs::is_dead(&outcome.curves.loss);
-    ArchRun {
-        name: spec.name.clone(),
-        loss_curve: outcome.curves.loss.clone(),
-        train_acc_curve: outcome.curves.train_acc.clone(),
-        val_acc_curve: outcome.curves.val_acc.clone(),
-        test_acc: outcome.test_acc,
-        weights: nest(&shape, &values),
-        params: spec.param_count(),
-        key,
-        steps: outcome.steps,
-        diverged: outcome.diverged,
-        dead,
-        outcome_curves: outcome.curves,
-        backend: backend.into(),
-        seconds: outcome.seconds,
-        version: env!("CARGO_PKG_VERSION").into(),
     }
 }
 
@@ -147,43 +60,125 @@ pub struct SummaryRow {
     pub diverged_runs: usize,
 }
 
-/// Runs the study on backend `B`; returns the runs and the files written.
-pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &ArchitecturesConfig, device: &B::Device) -> Result<(Vec<ArchRun>, Vec<PathBuf>)> {
-    crate::error::ensure_positive("--seeds", config.seeds)?;
-    config.train.validate()?;
-    let dir = crate::results::prepare_dir(&ctx.dir("architectures"))?;
-    write_json(&dir.join("config.json"), config)?;
-    let mut data: Option<DeviceData<B::InnerBackend>> = None;
-    let mut runs = Vec::new();
-    let mut files = vec![dir.join("config.json")];
-    let total = config.archs.len() * config.seeds;
-    for (i, spec) in config.archs.iter().enumerate() {
-        for k in 0..config.seeds {
-            let train = TrainConfig { seed: config.train.seed + k as u64, ..config.train.clone() };
-            let key = RunKey { arch: spec.clone(), activation: config.activation, train, split: config.data.clone() };
-            let name = format!("{}_seed{}", spec.file_stem(), key.train.seed);
-            let path = dir.join(format!("{name}.json"));
-            let label = format!("[{}/{total}] {name}", i * config.seeds + k + 1);
-            let run = cifar_runs::reuse_or_train::<B, _>(ctx, &path, &key, &label, &mut data, device, |outcome| arch_run(spec, key.clone(), outcome, ctx.backend.name()))?;
-            println!(
-                "{name:<14} params {:>7}  test acc {:.4}  {:.0} s{}",
-                run.params,
-                run.test_acc,
-                run.seconds,
-                if run.diverged { "  DIVERGED" } else if run.dead { "  DEAD (loss stuck at ln 10)" } else { "" }
-            );
+/// The file stem of a run's result, `<arch>_seed<k>`.
+pub fn run_name(spec: &ArchSpec, seed: u64) -> String {
+    format!("{}_seed{seed}", spec.file_stem())
+}
+
+/// The file stem of a net's first-layer weight figure, `weights_<arch>`.
+pub fn weights_figure(spec: &ArchSpec) -> String {
+    format!("weights_{}", spec.file_stem())
+}
+
+/// One planned run: its key, its file stem and its progress task.
+struct Planned {
+    spec: ArchSpec,
+    key: RunKey,
+    name: String,
+    task: PlannedRun,
+}
+
+impl ArchitecturesConfig {
+    /// Every run, network by network, seed by seed.
+    fn runs(&self) -> Vec<Planned> {
+        let total = self.archs.len() * self.seeds;
+        let mut out = Vec::with_capacity(total);
+        for spec in &self.archs {
+            for k in 0..self.seeds {
+                let train = TrainConfig { seed: self.train.seed + k as u64, ..self.train.clone() };
+                let key = RunKey { arch: spec.clone(), activation: self.activation, train, split: self.data.clone() };
+                let name = run_name(spec, key.train.seed);
+                let task = PlannedRun { label: format!("[{}/{total}] {name}", out.len() + 1), cost: cost::cifar_run(spec, &key.train, &key.split) };
+                out.push(Planned { spec: spec.clone(), key, name, task });
+            }
+        }
+        out
+    }
+
+    /// Runs the study on backend `B`; returns the runs and the files written.
+    pub fn run_all<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<(Vec<CifarRun>, Vec<PathBuf>)> {
+        Study::validate(self)?;
+        let dir = crate::results::prepare_dir(&ctx.dir(Self::NAME))?;
+        let mut files = vec![super::write_config(&dir, self)?];
+        let mut data: Option<DeviceData<B::InnerBackend>> = None;
+        let mut runs = Vec::new();
+        for p in self.runs() {
+            let path = dir.join(format!("{}.json", p.name));
+            let make = |outcome| cifar_run(&p.spec, p.key.clone(), outcome, ctx.backend.name());
+            let summary = |run: &CifarRun| {
+                format!(
+                    "{:<14} params {:>7}  test acc {:.4}  {:.0} s{}",
+                    p.name,
+                    run.params,
+                    run.test_acc,
+                    run.seconds,
+                    if run.diverged { "  DIVERGED" } else if run.dead { "  DEAD (loss stuck at ln 10)" } else { "" }
+                )
+            };
+            let run = cifar_runs::reuse_or_train::<B, _>(ctx, &path, &p.key, &p.task, &mut data, device, make, summary)?;
             files.push(path);
             runs.push(run);
         }
+        files.extend(write_outputs(&dir, self, &runs)?);
+        Ok((runs, files))
     }
-    files.extend(write_outputs(&dir, config, &runs)?);
-    Ok((runs, files))
+}
+
+impl Study for ArchitecturesConfig {
+    const NAME: &'static str = "architectures";
+    const TITLE: &'static str = "Architectures on CIFAR-10 with Adam (part 3)";
+
+    fn quick() -> Self {
+        let mut c = Self::default();
+        c.train.epochs = 1;
+        c.data = cifar_runs::quick_split();
+        c
+    }
+
+    fn validate(&self) -> Result<()> {
+        crate::error::ensure_positive("seeds", self.seeds)?;
+        if self.archs.is_empty() {
+            return Err(crate::error::Error::invalid("arch", "name at least one architecture"));
+        }
+        self.train.validate()?;
+        self.data.validate()
+    }
+
+    fn plan(&self) -> Vec<PlannedRun> {
+        self.runs().into_iter().map(|p| p.task).collect()
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.train.seed = seed;
+        self.data.seed = seed;
+    }
+
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
+        Ok(self.run_all::<B>(ctx, device)?.1)
+    }
+
+    fn report(out: &Path) -> Option<String> {
+        let rows = read_json::<Vec<SummaryRow>>(&out.join(Self::NAME).join("summary.json")).ok()?;
+        let config: Option<Self> = super::read_config(out, Self::NAME);
+        let mut md = super::config_link(out, Self::NAME);
+        md.push_str(&summary_table(&rows));
+        md.push('\n');
+        for r in &rows {
+            md.push_str(&format!("- **{}**: `{}`\n", r.name, r.spec));
+        }
+        md.push('\n');
+        md.push_str(&super::figure(out, "architectures/architectures.png", "loss and accuracy curves"));
+        for spec in config.map(|c| c.archs).unwrap_or_default() {
+            md.push_str(&super::figure(out, &format!("architectures/{}.png", weights_figure(&spec)), &format!("{} first-layer weights", spec.name)));
+        }
+        Some(md)
+    }
 }
 
 /// Figures and summary tables from finished runs.
-pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: &[ArchRun]) -> Result<Vec<PathBuf>> {
+pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: &[CifarRun]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    let per_epoch_records = |r: &ArchRun| {
+    let per_epoch_records = |r: &CifarRun| {
         let steps = &r.outcome_curves.step;
         let per_epoch = r.steps.div_ceil(r.key.train.epochs.max(1));
         let last_epoch_start = r.steps.saturating_sub(per_epoch);
@@ -196,7 +191,7 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
     let mut test_points = Vec::new();
     let mut val_points = Vec::new();
     for (i, spec) in config.archs.iter().enumerate() {
-        let of: Vec<&ArchRun> = runs.iter().filter(|r| r.name == spec.name).collect();
+        let of: Vec<&CifarRun> = runs.iter().filter(|r| r.name == spec.name).collect();
         if of.is_empty() {
             continue;
         }
@@ -230,7 +225,7 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
 
         // First-layer weights, one shared scale per net.
         let grid = weights_grid(&spec.name, &of[0].weights);
-        files.extend(plot::save(&grid, dir, &format!("weights_{}", spec.file_stem()))?);
+        files.extend(plot::save(&grid, dir, &weights_figure(spec))?);
     }
     let panel = |title: &str, y: &str, kind| Panel { title: title.into(), x_label: "step".into(), y_label: y.into(), log_y: false, kind };
     let fig = PanelFigure {

@@ -1,14 +1,15 @@
-//! What the CIFAR-10 studies share: the identity of a run (compared on resume), loading
-//! the data once, training with a progress bar, and statistics over seeds.
+//! What the CIFAR-10 studies share: a run's identity (compared on resume) and its result
+//! record, loading the data once, training with progress reported, statistics over seeds.
 
-use super::StudyContext;
+use super::{PlannedRun, StudyContext};
+use crate::progress::Unit;
 use crate::activation::Activation;
 use crate::data::SplitConfig;
 use crate::error::Result;
 use crate::model::ArchSpec;
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig, TrainOutcome, train};
-use crate::kernels::TrainBackend;
+use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::path::Path;
 
@@ -32,60 +33,158 @@ pub trait Keyed {
     fn key(&self) -> &RunKey;
 }
 
-impl Keyed for super::architectures::ArchRun {
+impl Keyed for CifarRun {
     fn key(&self) -> &RunKey {
         &self.key
     }
 }
 
-/// Returns the stored result at `path` if its key matches (and `--force` is off);
-/// otherwise trains `key` (loading the data on first need), turns the outcome into a
-/// result with `make`, and writes it atomically.
+/// Returns the stored result at `path` if its key matches (and `ctx.force` is off),
+/// reporting it as reused; otherwise trains `key` (loading the data on first need) as the
+/// task `planned`, turns the outcome into a result with `make`, and writes it atomically.
+/// `summary` gives the one line the observer hears about the result.
 #[allow(clippy::too_many_arguments)]
 pub fn reuse_or_train<B: TrainBackend, R: Keyed + Serialize + DeserializeOwned>(
     ctx: &StudyContext,
     path: &Path,
     key: &RunKey,
-    label: &str,
+    planned: &PlannedRun,
     data: &mut Option<DeviceData<B::InnerBackend>>,
     device: &B::Device,
     make: impl FnOnce(TrainOutcome) -> R,
+    summary: impl Fn(&R) -> String,
 ) -> Result<R> {
     if !ctx.force
         && let Ok(stored) = read_json::<R>(path)
-            && stored.key() == key {
-                return Ok(stored);
-            }
-    let outcome = train_key::<B>(ctx, key, label, data, device)?;
+        && stored.key() == key
+    {
+        ctx.observer.reused(&planned.label, planned.cost, &summary(&stored));
+        return Ok(stored);
+    }
+    let outcome = train_key::<B>(ctx, key, planned, data, device)?;
     let result = make(outcome);
     write_json(path, &result)?;
+    ctx.observer.finished(&summary(&result));
     Ok(result)
 }
 
-/// Trains one [`RunKey`] with a progress bar (epoch, step, loss, val acc, ETA).
+/// Trains one [`RunKey`] as the task `planned`, reporting each record point (epoch, step,
+/// loss, validation accuracy) to the context's observer.
 pub fn train_key<B: TrainBackend>(
     ctx: &StudyContext,
     key: &RunKey,
-    label: &str,
+    planned: &PlannedRun,
     data: &mut Option<DeviceData<B::InnerBackend>>,
     device: &B::Device,
 ) -> Result<TrainOutcome> {
     let data = match data {
         Some(d) => d,
         None => {
-            let prepared = crate::data::load(&ctx.data_source, &key.split, ctx.quiet)?;
+            let prepared = crate::data::load(&ctx.data_source, &key.split, &*ctx.observer)?;
             data.insert(DeviceData::new(&prepared, device))
         }
     };
-    let bar = crate::progress::bar(1, label, ctx.quiet);
-    let outcome = train::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.step as u64);
+    let steps = key.train.epochs * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
+    ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost);
+    train::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
         let val = p.val_acc.map(|v| format!(" val {v:.3}")).unwrap_or_default();
-        bar.set_message(format!("ep {}/{} loss {:.3}{val}", p.epoch, key.train.epochs, p.loss));
-    })?;
-    bar.finish_and_clear();
-    Ok(outcome)
+        ctx.observer.advanced(p.step as u64, &format!("ep {}/{} loss {:.3}{val}", p.epoch, key.train.epochs, p.loss));
+    })
+}
+
+/// The result file of one CIFAR-10 training run, with the course's keys: what every CIFAR
+/// study stores per run (`architectures/<arch>_seed<k>.json`,
+/// `activation-gradients/runs/…`, `learning-rate/runs/…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CifarRun {
+    /// The network's name.
+    pub name: String,
+    /// Training loss every `record_every` steps.
+    #[serde(with = "crate::results::nan_as_null")]
+    pub loss_curve: Vec<f64>,
+    /// Training (batch) accuracy every `record_every` steps, as a fraction.
+    pub train_acc_curve: Vec<f64>,
+    /// Validation accuracy every `record_every` steps, as a fraction.
+    pub val_acc_curve: Vec<f64>,
+    /// Test accuracy after training (null if the run diverged).
+    #[serde(with = "crate::results::nan_as_option")]
+    pub test_acc: f64,
+    /// First layer's weights in PyTorch layout `[out, channels, h, w]` (an FC layer on
+    /// CIFAR-10 images: `[out, 3, 32, 32]`).
+    pub weights: Vec<Vec<Vec<Vec<f32>>>>,
+    /// Trainable parameters.
+    pub params: usize,
+    /// What produced it (compared on resume).
+    pub key: RunKey,
+    /// The full record: steps, learning rate, timings.
+    pub outcome_curves: crate::train::Curves,
+    /// Steps taken.
+    pub steps: usize,
+    /// Whether the loss became NaN/inf.
+    pub diverged: bool,
+    /// True when the loss never moved from ln 10 (a dead network stuck at chance).
+    pub dead: bool,
+    /// Backend used.
+    pub backend: String,
+    /// Wall time.
+    pub seconds: f64,
+    /// nnlab version.
+    pub version: String,
+}
+
+/// First-layer weights in PyTorch layout: conv `[out, in, kh, kw]` as stored; FC (stored
+/// `[in, out]`) transposed to `[out, in]` and, for 3072 inputs, shaped `[out, 3, 32, 32]`.
+pub fn pytorch_weights(w: &crate::train::FirstLayerWeights) -> (Vec<usize>, Vec<f32>) {
+    match w.shape.as_slice() {
+        [i, o, 1, 1] => {
+            let (i, o) = (*i, *o);
+            let mut t = vec![0f32; i * o];
+            for a in 0..i {
+                for b in 0..o {
+                    t[b * i + a] = w.values[a * o + b];
+                }
+            }
+            let shape = if i == 3 * 32 * 32 { vec![o, 3, 32, 32] } else { vec![o, i, 1, 1] };
+            (shape, t)
+        }
+        _ => (w.shape.clone(), w.values.clone()),
+    }
+}
+
+fn nest(shape: &[usize], v: &[f32]) -> Vec<Vec<Vec<Vec<f32>>>> {
+    let [o, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
+    (0..o)
+        .map(|a| (0..c).map(|b| (0..h).map(|y| v[((a * c + b) * h + y) * w..((a * c + b) * h + y + 1) * w].to_vec()).collect()).collect())
+        .collect()
+}
+
+/// The run result for `outcome`.
+pub fn cifar_run(spec: &ArchSpec, key: RunKey, outcome: TrainOutcome, backend: &str) -> CifarRun {
+    let (shape, values) = pytorch_weights(&outcome.first_weights);
+    let dead = is_dead(&outcome.curves.loss);
+    CifarRun {
+        name: spec.name.clone(),
+        loss_curve: outcome.curves.loss.clone(),
+        train_acc_curve: outcome.curves.train_acc.clone(),
+        val_acc_curve: outcome.curves.val_acc.clone(),
+        test_acc: outcome.test_acc,
+        weights: nest(&shape, &values),
+        params: spec.param_count(),
+        key,
+        steps: outcome.steps,
+        diverged: outcome.diverged,
+        dead,
+        outcome_curves: outcome.curves,
+        backend: backend.into(),
+        seconds: outcome.seconds,
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// The small split of quick runs (`nnlab all --quick`): 2 000 / 500 / 1 000 training,
+/// validation and test images, stratified.
+pub fn quick_split() -> SplitConfig {
+    SplitConfig { max_train: Some(2_000), max_val: Some(500), max_test: Some(1_000), ..SplitConfig::default() }
 }
 
 /// A network stuck at chance: every recorded loss within 0.01 of ln 10 after the first

@@ -1,13 +1,15 @@
 //! `nnlab conv`: the from-scratch conv2d on a batch of digit images and a kernel bank
 //! (homework part 2). `.npy` in; `out.npy` and an image grid out.
 
-use super::StudyContext;
+use super::{PlannedRun, Study, StudyContext, cost};
+use crate::backend::TrainBackend;
+use crate::progress::Unit;
 use crate::assets;
 use crate::conv::{conv2d_on, output_shape};
 use crate::error::Result;
 use crate::npy::{HostArray, parse_npy, read_npy, write_npy_f32};
 use crate::plot::{self, grid::ImageGrid, grid::Tile};
-use crate::results::{prepare_dir, write_json};
+use crate::results::prepare_dir;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -63,14 +65,56 @@ pub fn figure(input: &HostArray, kernel: &HostArray, out: &HostArray, kernel_nam
     }
 }
 
+/// The output array, `out.npy`, and the figure's stem, `conv`.
+pub const OUTPUT: &str = "out.npy";
+/// The figure's stem (`.png` and `.svg`).
+pub const FIGURE: &str = "conv";
+
+impl Study for ConvStudyConfig {
+    const NAME: &'static str = "conv";
+    const TITLE: &'static str = "conv2d from scratch (part 2)";
+
+    fn quick() -> Self {
+        Self::default()
+    }
+
+    fn validate(&self) -> Result<()> {
+        load_inputs(self).map(|_| ())
+    }
+
+    fn plan(&self) -> Vec<PlannedRun> {
+        vec![PlannedRun { label: "conv".into(), cost: cost::STEP_OVERHEAD }]
+    }
+
+    fn set_seed(&mut self, _seed: u64) {}
+
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
+        let task = &self.plan()[0];
+        ctx.observer.started(&task.label, 1, Unit::Steps, task.cost);
+        let files = run::<B::InnerBackend>(ctx, self, device)?;
+        ctx.observer.finished("");
+        Ok(files)
+    }
+
+    fn report(out: &Path) -> Option<String> {
+        let rel = format!("{}/{FIGURE}.png", Self::NAME);
+        if !out.join(&rel).exists() {
+            return None;
+        }
+        let mut md = format!("Output: `{}/{OUTPUT}`.\n\n", Self::NAME);
+        md.push_str(&super::config_link(out, Self::NAME));
+        md.push_str(&super::figure(out, &rel, "conv2d outputs"));
+        Some(md)
+    }
+}
+
 /// Runs the study on backend `B`: writes `out.npy`, `conv.png`, `conv.svg`, `config.json`.
 pub fn run<B: Backend>(ctx: &StudyContext, config: &ConvStudyConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     let (input, kernel) = load_inputs(config)?;
-    let dir = prepare_dir(&ctx.dir("conv"))?;
+    let dir = prepare_dir(&ctx.dir(ConvStudyConfig::NAME))?;
     let out = conv2d_on::<B>(&input, &kernel, device)?;
-    let config_path = dir.join("config.json");
-    write_json(&config_path, config)?;
-    let npy = dir.join("out.npy");
+    let config_path = super::write_config(&dir, config)?;
+    let npy = dir.join(OUTPUT);
     write_npy_f32(&npy, &out)?;
     let names: Vec<String> = if config.kernel.is_none() {
         assets::KERNEL_NAMES.iter().map(|s| s.to_string()).collect()
@@ -78,6 +122,6 @@ pub fn run<B: Backend>(ctx: &StudyContext, config: &ConvStudyConfig, device: &B:
         (0..kernel.shape[0]).map(|k| format!("kernel {k}")).collect()
     };
     let mut files = vec![config_path, npy];
-    files.extend(plot::save(&figure(&input, &kernel, &out, &names), &dir, "conv")?);
+    files.extend(plot::save(&figure(&input, &kernel, &out, &names), &dir, FIGURE)?);
     Ok(files)
 }

@@ -2,20 +2,19 @@
 //! place of every ReLU, SGD at lr 0.01 (part 4): training loss and the magnitude of the
 //! first layer's weight gradient every 10 steps.
 
-use super::StudyContext;
-use super::architectures::{ArchRun, arch_run};
-use super::cifar_runs::{self, RunKey};
+use super::cifar_runs::{self, CifarRun, RunKey, cifar_run};
+use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
 use crate::data::{InputScale, SplitConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
-use crate::results::write_json;
+use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig};
-use crate::kernels::TrainBackend;
+use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `nnlab activation-gradients` runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,38 +52,123 @@ fn curve(values: &[f64]) -> serde_json::Value {
     values.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect()
 }
 
-/// Runs the study on backend `B`.
+/// The file stem of one run's result under `runs/`, `<arch>_<activation>`.
+pub fn run_name(spec: &ArchSpec, activation: Activation) -> String {
+    format!("{}_{activation}", spec.file_stem())
+}
+
+/// The name of the figure, `activation_gradients` (`.png` and `.svg`).
+pub const FIGURE: &str = "activation_gradients";
+
+impl GradientsConfig {
+    /// Every run, network by network, activation by activation.
+    fn runs(&self) -> Vec<(usize, Activation, RunKey, PlannedRun)> {
+        let total = self.archs.len() * self.activations.len();
+        let mut out = Vec::with_capacity(total);
+        for (i, spec) in self.archs.iter().enumerate() {
+            for &activation in &self.activations {
+                let key = RunKey { arch: spec.clone(), activation, train: self.train.clone(), split: self.data.clone() };
+                let label = format!("[{}/{total}] {}", out.len() + 1, run_name(spec, activation));
+                let cost = cost::cifar_run(spec, &key.train, &key.split);
+                out.push((i, activation, key, PlannedRun { label, cost }));
+            }
+        }
+        out
+    }
+}
+
+impl Study for GradientsConfig {
+    const NAME: &'static str = "activation-gradients";
+    const TITLE: &'static str = "ReLU vs sigmoid gradients with SGD (part 4)";
+
+    fn quick() -> Self {
+        let mut c = Self::default();
+        c.train.epochs = 1;
+        c.data = cifar_runs::quick_split();
+        c
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.archs.is_empty() {
+            return Err(Error::invalid("arch", "name at least one architecture"));
+        }
+        if self.activations.is_empty() {
+            return Err(Error::invalid("activations", "name at least one activation"));
+        }
+        self.train.validate()?;
+        self.data.validate()
+    }
+
+    fn plan(&self) -> Vec<PlannedRun> {
+        self.runs().into_iter().map(|r| r.3).collect()
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.train.seed = seed;
+        self.data.seed = seed;
+    }
+
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
+        run::<B>(ctx, self, device)
+    }
+
+    fn report(out: &Path) -> Option<String> {
+        let config: Self = super::read_config(out, Self::NAME)?;
+        let dir = out.join(Self::NAME);
+        if !dir.join(format!("{FIGURE}.png")).exists() {
+            return None;
+        }
+        let mut md = super::config_link(out, Self::NAME);
+        md.push_str("| net | activation | final loss | mean first-layer gradient norm | diverged |\n|---|---|---:|---:|---|\n");
+        for spec in &config.archs {
+            for &act in &config.activations {
+                let Ok(run) = read_json::<CifarRun>(&dir.join("runs").join(format!("{}.json", run_name(spec, act)))) else { continue };
+                let grads: Vec<f64> = run.outcome_curves.grad_norm.iter().copied().filter(|g| g.is_finite()).collect();
+                let mean = grads.iter().sum::<f64>() / grads.len().max(1) as f64;
+                let last = run.loss_curve.last().filter(|l| l.is_finite()).map_or("NaN".into(), |l| format!("{l:.4}"));
+                md.push_str(&format!("| {} | {act} | {last} | {mean:.3e} | {} |\n", spec.name, run.diverged));
+            }
+        }
+        md.push('\n');
+        md.push_str(&super::figure(out, &format!("{}/{FIGURE}.png", Self::NAME), "loss and gradient magnitude"));
+        Some(md)
+    }
+}
+
+/// Runs the study on backend `B`; returns the files written.
 pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
-    config.train.validate()?;
-    let dir = crate::results::prepare_dir(&ctx.dir("activation-gradients"))?;
+    Study::validate(config)?;
+    let dir = crate::results::prepare_dir(&ctx.dir(GradientsConfig::NAME))?;
     let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;
-    write_json(&dir.join("config.json"), config)?;
-    let mut files = vec![dir.join("config.json")];
+    let mut files = vec![super::write_config(&dir, config)?];
     let mut data: Option<DeviceData<B::InnerBackend>> = None;
-    let total = config.archs.len() * config.activations.len();
-    let mut all: Vec<(usize, Activation, ArchRun)> = Vec::new();
-    for (i, spec) in config.archs.iter().enumerate() {
-        let mut result = GradientsResult::new();
-        result.insert("name".into(), spec.name.clone().into());
-        for (j, &activation) in config.activations.iter().enumerate() {
-            let key = RunKey { arch: spec.clone(), activation, train: config.train.clone(), split: config.data.clone() };
-            let stem = format!("{}_{activation}", spec.file_stem());
-            let label = format!("[{}/{total}] {stem}", i * config.activations.len() + j + 1);
-            let run = cifar_runs::reuse_or_train::<B, _>(ctx, &runs_dir.join(format!("{stem}.json")), &key, &label, &mut data, device, |o| {
-                arch_run(spec, key.clone(), o, ctx.backend.name())
-            })?;
+    let mut all: Vec<(usize, Activation, CifarRun)> = Vec::new();
+    let mut results: Vec<GradientsResult> = config
+        .archs
+        .iter()
+        .map(|spec| GradientsResult::from_iter([("name".to_string(), serde_json::Value::from(spec.name.clone()))]))
+        .collect();
+    for (i, activation, key, task) in config.runs() {
+        let spec = &config.archs[i];
+        let stem = run_name(spec, activation);
+        let make = |o| cifar_run(spec, key.clone(), o, ctx.backend.name());
+        let summary = |run: &CifarRun| {
             let grad = &run.outcome_curves.grad_norm;
-            println!(
+            format!(
                 "{stem:<16} final loss {:.4}  mean |grad W1| {:.3e}{}",
                 run.loss_curve.last().copied().unwrap_or(f64::NAN),
                 grad.iter().filter(|g| g.is_finite()).sum::<f64>() / grad.len().max(1) as f64,
                 if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
-            );
-            result.insert(format!("{activation}_loss_curve"), curve(&run.loss_curve));
-            result.insert(format!("{activation}_grad_curve"), curve(grad));
-            result.insert(format!("{activation}_diverged"), run.diverged.into());
-            all.push((i, activation, run));
-        }
+            )
+        };
+        let run = cifar_runs::reuse_or_train::<B, _>(ctx, &runs_dir.join(format!("{stem}.json")), &key, &task, &mut data, device, make, summary)?;
+        let result = &mut results[i];
+        result.insert(format!("{activation}_loss_curve"), curve(&run.loss_curve));
+        result.insert(format!("{activation}_grad_curve"), curve(&run.outcome_curves.grad_norm));
+        result.insert(format!("{activation}_diverged"), run.diverged.into());
+        all.push((i, activation, run));
+    }
+    for (spec, mut result) in config.archs.iter().zip(results) {
         result.insert("input_scale".into(), serde_json::to_value(config.data.input_scale).unwrap_or_default());
         let path = dir.join(format!("{}.json", spec.file_stem()));
         write_json(&path, &result)?;
@@ -121,6 +205,6 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
         columns: 2,
         panel_size: (760, 520),
     };
-    files.extend(plot::save(&fig, &dir, "activation_gradients")?);
+    files.extend(plot::save(&fig, &dir, FIGURE)?);
     Ok(files)
 }

@@ -1,5 +1,13 @@
-//! The studies: each turns a config into runs, result files and figures under
-//! `<out>/<study>/`.
+//! The studies. Each is one module that owns its whole life: its configuration (the
+//! homework protocol by default, [`Study::quick`] for a small run, [`Study::validate`]),
+//! the runs it plans with their cost ([`Study::plan`]), running them ([`Study::run`]), and
+//! its section of the report ([`Study::report`]), which takes file names from the same code
+//! that writes them.
+//!
+//! [`Studies`] is the one list of studies: `nnlab all` runs it, `nnlab report` reads it,
+//! and the CLI dispatches through [`AnyStudy`], the same trait with the backend chosen at
+//! run time. Adding a study is a module implementing [`Study`] plus a field of [`Studies`]
+//! and its entry in [`Studies::each`] (docs/GUIDE.md shows how).
 
 pub mod activations;
 pub mod all;
@@ -11,30 +19,242 @@ pub mod learning_rate;
 pub mod plateau;
 pub mod xor;
 
-use crate::backend::BackendKind;
-
-/// Every study's output directory name under `<out>`, in the homework's (and `nnlab all`'s) order.
-pub const STUDIES: [&str; 6] = ["activations", "xor", "conv", "architectures", "activation-gradients", "learning-rate"];
-use std::path::PathBuf;
+use crate::backend::{BackendKind, BackendTask, TrainBackend, run_task};
+use crate::error::Result;
+use crate::progress::SharedObserver;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::path::{Path, PathBuf};
 
 /// What every study needs to know besides its own config.
 #[derive(Debug, Clone)]
 pub struct StudyContext {
-    /// The root output directory (`--out`).
+    /// The root output directory; each study writes to `<out>/<study>/`.
     pub out: PathBuf,
     /// The backend runs use.
     pub backend: BackendKind,
     /// Recompute runs whose results already exist.
     pub force: bool,
-    /// No progress bars.
-    pub quiet: bool,
     /// Where CIFAR-10 comes from (for the studies that train on it).
     pub data_source: crate::data::DataSource,
+    /// Who hears about progress (nothing is printed by the library).
+    pub observer: SharedObserver,
 }
 
 impl StudyContext {
+    /// A context writing under `out` on `backend`: finished runs reused, CIFAR-10 from the
+    /// default places, progress reported to nobody.
+    pub fn new(out: impl Into<PathBuf>, backend: BackendKind) -> Self {
+        StudyContext {
+            out: out.into(),
+            backend,
+            force: false,
+            data_source: crate::data::DataSource::default(),
+            observer: SharedObserver::default(),
+        }
+    }
+
     /// `<out>/<study>`.
     pub fn dir(&self, study: &str) -> PathBuf {
         self.out.join(study)
     }
+}
+
+/// One run a study plans, with its expected cost (see [`cost`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// The run's label, as its progress is reported.
+    pub label: String,
+    /// Expected work in [`cost`] units.
+    pub cost: f64,
+}
+
+/// Expected cost of work, in multiply-adds, with a fixed charge per step for what does not
+/// scale with the arithmetic (launches, allocation, bookkeeping). Only ratios matter: the
+/// overall progress of `nnlab all` and its time estimate count these units.
+pub mod cost {
+    use crate::data::SplitConfig;
+    use crate::model::ArchSpec;
+    use crate::train::TrainConfig;
+
+    /// What one step, one evaluation batch or one XOR epoch costs beyond its arithmetic.
+    pub const STEP_OVERHEAD: f64 = 1e7;
+
+    /// Training, validation and test images of `split` (CIFAR-10: 50 000 + 10 000).
+    pub fn split_sizes(split: &SplitConfig) -> [usize; 3] {
+        let val = (50_000.0 * split.val_fraction).round() as usize;
+        let cap = |n: usize, max: Option<usize>| max.map_or(n, |m| m.min(n));
+        [cap(50_000 - val, split.max_train), cap(val, split.max_val), cap(10_000, split.max_test)]
+    }
+
+    /// Passes of `arch` over `images` in batches of `batch`.
+    pub fn evaluation(arch: &ArchSpec, images: usize, batch: usize) -> f64 {
+        images as f64 * arch.forward_macs() as f64 + images.div_ceil(batch.max(1)) as f64 * STEP_OVERHEAD
+    }
+
+    /// One training step of `arch` on `batch` images (forward and backward ≈ 3 forwards).
+    pub fn train_step(arch: &ArchSpec, batch: usize) -> f64 {
+        3.0 * batch as f64 * arch.forward_macs() as f64 + STEP_OVERHEAD
+    }
+
+    /// A whole CIFAR-10 run: its steps, the validation passes at record points, the test pass.
+    pub fn cifar_run(arch: &ArchSpec, train: &TrainConfig, split: &SplitConfig) -> f64 {
+        let [n_train, n_val, n_test] = split_sizes(split);
+        let per_epoch = n_train.div_ceil(train.batch_size.max(1));
+        let steps = per_epoch * train.epochs;
+        let records = steps.div_ceil(train.record_every.max(1));
+        let val = if train.record_val { records as f64 * evaluation(arch, n_val, train.eval_batch_size) } else { 0.0 };
+        steps as f64 * train_step(arch, train.batch_size) + val + evaluation(arch, n_test, train.eval_batch_size)
+    }
+}
+
+/// A study: a configuration that knows how to run itself and report what it found.
+pub trait Study: Clone + std::fmt::Debug + Default + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Its directory under `<out>` and its `nnlab` subcommand, e.g. `architectures`.
+    const NAME: &'static str;
+    /// Its heading in the report.
+    const TITLE: &'static str;
+
+    /// The same study at small scale (`nnlab all --quick`): minutes on a CPU.
+    fn quick() -> Self;
+
+    /// Checks every value before any work is done.
+    fn validate(&self) -> Result<()>;
+
+    /// The runs it will perform, in order, with their expected cost.
+    fn plan(&self) -> Vec<PlannedRun>;
+
+    /// Sets the base seed of its runs.
+    fn set_seed(&mut self, seed: u64);
+
+    /// Runs it on backend `B` (studies without training use `B::InnerBackend`); returns the
+    /// files written.
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>>;
+
+    /// Its report section (Markdown, links relative to `out`) from the files a run left in
+    /// `<out>/<NAME>`, or `None` when there are none.
+    fn report(out: &Path) -> Option<String>;
+}
+
+/// A [`Study`] behind a trait object, with the backend picked at run time from the context.
+pub trait AnyStudy: Send + Sync {
+    /// [`Study::NAME`].
+    fn name(&self) -> &'static str;
+    /// [`Study::TITLE`].
+    fn title(&self) -> &'static str;
+    /// [`Study::validate`].
+    fn validate(&self) -> Result<()>;
+    /// [`Study::plan`].
+    fn plan(&self) -> Vec<PlannedRun>;
+    /// [`Study::set_seed`].
+    fn set_seed(&mut self, seed: u64);
+    /// Replaces the configuration with [`Study::quick`].
+    fn make_quick(&mut self);
+    /// Validates, then runs [`Study::run`] on `ctx.backend`.
+    fn run(&self, ctx: &StudyContext) -> Result<Vec<PathBuf>>;
+    /// [`Study::report`].
+    fn report(&self, out: &Path) -> Option<String>;
+}
+
+impl<S: Study> AnyStudy for S {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+    fn title(&self) -> &'static str {
+        S::TITLE
+    }
+    fn validate(&self) -> Result<()> {
+        Study::validate(self)
+    }
+    fn plan(&self) -> Vec<PlannedRun> {
+        Study::plan(self)
+    }
+    fn set_seed(&mut self, seed: u64) {
+        Study::set_seed(self, seed)
+    }
+    fn make_quick(&mut self) {
+        *self = S::quick();
+    }
+    fn run(&self, ctx: &StudyContext) -> Result<Vec<PathBuf>> {
+        /// The study on whichever backend [`run_task`] picks.
+        struct OnBackend<'a, S>(&'a S, &'a StudyContext);
+        impl<S: Study> BackendTask for OnBackend<'_, S> {
+            type Output = Vec<PathBuf>;
+            fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Result<Vec<PathBuf>> {
+                self.0.run::<B>(self.1, &device)
+            }
+        }
+        Study::validate(self)?;
+        run_task(ctx.backend, OnBackend(self, ctx))
+    }
+    fn report(&self, out: &Path) -> Option<String> {
+        S::report(out)
+    }
+}
+
+/// Every study, in the homework's order: the list `nnlab all` runs and `nnlab report` reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Studies {
+    /// Part 1.1.
+    pub activations: activations::ActivationsConfig,
+    /// Parts 1.2–1.3.
+    pub xor: xor::XorStudyConfig,
+    /// Part 2.
+    pub conv: conv::ConvStudyConfig,
+    /// Part 3.
+    pub architectures: architectures::ArchitecturesConfig,
+    /// Part 4.
+    pub gradients: gradients::GradientsConfig,
+    /// Part 5.
+    pub learning_rate: learning_rate::LearningRateConfig,
+}
+
+impl Studies {
+    /// Each study, in order.
+    pub fn each(&self) -> [&dyn AnyStudy; 6] {
+        [&self.activations, &self.xor, &self.conv, &self.architectures, &self.gradients, &self.learning_rate]
+    }
+
+    /// Each study, in order, to change.
+    pub fn each_mut(&mut self) -> [&mut dyn AnyStudy; 6] {
+        [&mut self.activations, &mut self.xor, &mut self.conv, &mut self.architectures, &mut self.gradients, &mut self.learning_rate]
+    }
+
+    /// Every study's [`Study::quick`] configuration.
+    pub fn quick() -> Self {
+        let mut s = Studies::default();
+        s.each_mut().into_iter().for_each(|s| s.make_quick());
+        s
+    }
+
+    /// The names of every study, in order.
+    pub fn names() -> Vec<&'static str> {
+        Studies::default().each().iter().map(|s| s.name()).collect()
+    }
+}
+
+/// Writes a study's `config.json` into `dir` and returns its path.
+pub(crate) fn write_config<S: Serialize>(dir: &Path, config: &S) -> Result<PathBuf> {
+    let path = dir.join("config.json");
+    crate::results::write_json(&path, config)?;
+    Ok(path)
+}
+
+/// Reads the `config.json` a study wrote into `<out>/<name>`, if it is there and readable.
+pub(crate) fn read_config<S: DeserializeOwned>(out: &Path, name: &str) -> Option<S> {
+    crate::results::read_json(&out.join(name).join("config.json")).ok()
+}
+
+/// A line linking a study's `config.json` (every run's full configuration is also in its
+/// own result file).
+pub(crate) fn config_link(out: &Path, name: &str) -> String {
+    if out.join(name).join("config.json").exists() {
+        format!("Configuration: [`{name}/config.json`]({name}/config.json); each run's result file holds its own.\n\n")
+    } else {
+        String::new()
+    }
+}
+
+/// A Markdown image line for `rel` (relative to `out`), or nothing when the file is missing.
+pub(crate) fn figure(out: &Path, rel: &str, alt: &str) -> String {
+    if out.join(rel).exists() { format!("![{alt}]({rel})\n\n") } else { String::new() }
 }

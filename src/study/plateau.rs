@@ -18,6 +18,18 @@ pub struct PlateauRule {
     pub min_delta: f64,
 }
 
+impl PlateauRule {
+    /// Checks the rule's numbers.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        crate::error::ensure_positive("plateau_window", self.window)?;
+        crate::error::ensure_positive("plateau_patience", self.patience)?;
+        if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
+            return Err(crate::error::Error::invalid("plateau_min_delta", format!("must be a finite number ≥ 0, got {}", self.min_delta)));
+        }
+        Ok(())
+    }
+}
+
 impl Default for PlateauRule {
     /// With records every 10 steps: a 50-step average, 300 steps of patience, +0.2 %.
     fn default() -> Self {

@@ -1,19 +1,20 @@
 //! `nnlab xor`: the scratch MLP on the XOR blobs, for each activation over several seeds.
 
-use super::StudyContext;
+use super::{PlannedRun, Study, StudyContext, cost};
+use crate::backend::TrainBackend;
+use crate::progress::Unit;
 use crate::activation::Activation;
 use crate::error::{Result, ensure_positive};
 use crate::plot::{
     self,
     xor::{BoundaryFigure, BoundaryGrid, SpreadFigure},
 };
-use crate::progress;
 use crate::results::{Stats, prepare_dir, read_json, write_json};
 use crate::xor::{ScratchMlp, XorRun, XorTrainConfig, train_xor};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `nnlab xor` runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,59 +60,124 @@ pub fn boundary_grid<B: Backend>(model: &ScratchMlp<B>, device: &B::Device) -> B
     BoundaryGrid { extent: EXTENT, resolution: RESOLUTION, values }
 }
 
+/// The file stem of one run's result and boundary figure, `<activation>_seed<k>`.
+pub fn run_name(activation: Activation, seed: u64) -> String {
+    format!("{activation}_seed{seed}")
+}
+
+/// The figure of every seed's boundary side by side (`.png`, `.svg`), when seeds > 1.
+pub const SPREAD_FIGURE: &str = "spread";
+
+impl XorStudyConfig {
+    /// Every run's configuration and task, activation by activation, seed by seed.
+    fn runs(&self) -> Vec<(XorTrainConfig, PlannedRun)> {
+        let total = self.activations.len() * self.seeds;
+        let mut out = Vec::with_capacity(total);
+        for &activation in &self.activations {
+            for k in 0..self.seeds {
+                let rc = XorTrainConfig { activation, seed: self.run.seed + k as u64, ..self.run.clone() };
+                let label = format!("[{}/{total}] xor {}", out.len() + 1, run_name(activation, rc.seed));
+                let cost = rc.epochs as f64 * (cost::STEP_OVERHEAD + 3.0 * rc.data.train_samples as f64 * (3 * rc.hidden + 1) as f64);
+                out.push((rc, PlannedRun { label, cost }));
+            }
+        }
+        out
+    }
+}
+
+impl Study for XorStudyConfig {
+    const NAME: &'static str = "xor";
+    const TITLE: &'static str = "XOR with a from-scratch MLP (parts 1.2–1.3)";
+
+    fn quick() -> Self {
+        let mut c = Self::default();
+        c.run.epochs = 2_000;
+        c
+    }
+
+    fn validate(&self) -> Result<()> {
+        ensure_positive("seeds", self.seeds)?;
+        if self.activations.is_empty() {
+            return Err(crate::error::Error::invalid("activation", "name at least one activation"));
+        }
+        self.run.validate()
+    }
+
+    fn plan(&self) -> Vec<PlannedRun> {
+        self.runs().into_iter().map(|r| r.1).collect()
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.run.seed = seed;
+    }
+
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
+        Ok(run::<B::InnerBackend>(ctx, self, device)?.1)
+    }
+
+    fn report(out: &Path) -> Option<String> {
+        let summary = read_json::<XorSummary>(&out.join(Self::NAME).join("summary.json")).ok()?;
+        let mut md = super::config_link(out, Self::NAME);
+        md.push_str("| activation | runs | mean val acc | std | min | max | diverged |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (name, e) in &summary {
+            let s = e.stats;
+            md.push_str(&format!("| {name} | {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |\n", e.accuracies.len(), s.mean, s.std, s.min, s.max, e.diverged));
+        }
+        md.push('\n');
+        md.push_str(&super::figure(out, &format!("xor/{SPREAD_FIGURE}.png"), "decision boundaries over seeds"));
+        // The first seed's boundary of each activation, as the study named it.
+        let config: Option<Self> = super::read_config(out, Self::NAME);
+        for activation in config.iter().flat_map(|c| c.activations.clone()) {
+            let seed = config.as_ref().map_or(0, |c| c.run.seed);
+            md.push_str(&super::figure(out, &format!("xor/{}.png", run_name(activation, seed)), &format!("{activation} decision boundary")));
+        }
+        Some(md)
+    }
+}
+
 /// Runs the study; returns the runs and the files written.
 pub fn run<B: Backend>(ctx: &StudyContext, config: &XorStudyConfig, device: &B::Device) -> Result<(Vec<XorRun>, Vec<PathBuf>)> {
-    ensure_positive("--seeds", config.seeds)?;
-    config.run.validate()?;
-    let dir = prepare_dir(&ctx.dir("xor"))?;
-    write_json(&dir.join("config.json"), config)?;
-
-    let total = (config.activations.len() * config.seeds * config.run.epochs) as u64;
-    let bar = progress::bar(total, "xor", ctx.quiet);
+    Study::validate(config)?;
+    let dir = prepare_dir(&ctx.dir(XorStudyConfig::NAME))?;
+    let mut files = vec![super::write_config(&dir, config)?];
     let mut runs = Vec::new();
     let mut grids: Vec<(Activation, BoundaryGrid)> = Vec::new();
-    let mut files = Vec::new();
-    for &activation in &config.activations {
-        for k in 0..config.seeds {
-            let rc = XorTrainConfig { activation, seed: config.run.seed + k as u64, ..config.run.clone() };
-            let name = format!("{}_seed{}", activation, rc.seed);
-            let path = dir.join(format!("{name}.json"));
-            bar.set_message(name.clone());
-            let previous = if ctx.force { None } else { read_json::<XorRun>(&path).ok().filter(|r| r.config == rc) };
-            let (run, model) = match previous {
-                Some(run) => {
-                    let model = ScratchMlp::<B>::from_weights(&run.weights, activation, device);
-                    bar.inc(rc.epochs as u64);
-                    (run, model)
-                }
-                None => {
-                    let done = bar.position();
-                    let (run, model) = train_xor::<B>(&rc, ctx.backend.name(), device, |e| {
-                        if e % 100 == 0 {
-                            bar.set_position(done + e as u64);
-                        }
-                    })?;
-                    bar.set_position(done + rc.epochs as u64);
-                    write_json(&path, &run)?;
-                    (run, model)
-                }
-            };
-            let grid = boundary_grid(&model, device);
-            let (_, val) = rc.data.generate(rc.seed);
-            let title = format!(
-                "XOR, {activation}, seed {}: val acc {:.3}{}",
-                rc.seed,
-                run.val_accuracy,
-                if run.diverged { " (diverged)" } else { "" }
-            );
-            let fig = BoundaryFigure { title, grid: &grid, points: &val.points, labels: &val.labels };
-            files.push(path);
-            files.extend(plot::save(&fig, &dir, &name)?);
-            grids.push((activation, grid));
-            runs.push(run);
-        }
+    let observer = &ctx.observer;
+    for (rc, task) in config.runs() {
+        let activation = rc.activation;
+        let name = run_name(activation, rc.seed);
+        let path = dir.join(format!("{name}.json"));
+        let summary = |run: &XorRun| {
+            format!("{name:<16} val acc {:.3}  train acc {:.3}{}", run.val_accuracy, run.train_accuracy, if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" })
+        };
+        let previous = if ctx.force { None } else { read_json::<XorRun>(&path).ok().filter(|r| r.config == rc) };
+        let (run, model) = match previous {
+            Some(run) => {
+                let model = ScratchMlp::<B>::from_weights(&run.weights, activation, device);
+                observer.reused(&task.label, task.cost, &summary(&run));
+                (run, model)
+            }
+            None => {
+                observer.started(&task.label, rc.epochs as u64, Unit::Steps, task.cost);
+                let (run, model) = train_xor::<B>(&rc, ctx.backend.name(), device, |e| {
+                    if e % 100 == 0 {
+                        observer.advanced(e as u64, "epochs");
+                    }
+                })?;
+                write_json(&path, &run)?;
+                observer.finished(&summary(&run));
+                (run, model)
+            }
+        };
+        let grid = boundary_grid(&model, device);
+        let (_, val) = rc.data.generate(rc.seed);
+        let title = format!("XOR, {activation}, seed {}: val acc {:.3}{}", rc.seed, run.val_accuracy, if run.diverged { " (diverged)" } else { "" });
+        let fig = BoundaryFigure { title, grid: &grid, points: &val.points, labels: &val.labels };
+        files.push(path);
+        files.extend(plot::save(&fig, &dir, &name)?);
+        grids.push((activation, grid));
+        runs.push(run);
     }
-    bar.finish_and_clear();
 
     let mut summary = XorSummary::new();
     for &activation in &config.activations {
@@ -134,7 +200,7 @@ pub fn run<B: Backend>(ctx: &StudyContext, config: &XorStudyConfig, device: &B::
                 (a.name().to_string(), gs, summary[a.name()].accuracies.clone())
             })
             .collect();
-        files.extend(plot::save(&SpreadFigure { panels }, &dir, "spread")?);
+        files.extend(plot::save(&SpreadFigure { panels }, &dir, SPREAD_FIGURE)?);
     }
     Ok((runs, files))
 }

@@ -3,7 +3,7 @@
 use crate::data::DeviceSet;
 use crate::model::Net;
 use burn::tensor::ElementConversion;
-use crate::kernels::NetBackend;
+use crate::backend::NetBackend;
 
 /// Fraction of `set` that `model` classifies correctly, in batches of `batch_size`.
 /// Correct counts are summed on the device and read back once.

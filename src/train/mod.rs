@@ -1,9 +1,11 @@
-//! Training: what a run is ([`config`]), the one loop every study uses ([`trainer`]),
-//! and evaluation ([`evaluate`]).
+//! Training: what a run is ([`config`]), the one step ([`step`]) and the one loop
+//! ([`trainer`]) every study and the bench use, and evaluation ([`evaluate`]).
 
 pub mod config;
 pub mod evaluate;
+pub mod step;
 pub mod trainer;
 
 pub use config::{OptimizerConfig, Schedule, TrainConfig};
+pub use step::{StepOutput, StepRecord, train_step};
 pub use trainer::{Curves, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train};

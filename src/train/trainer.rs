@@ -9,13 +9,13 @@ use super::evaluate::accuracy;
 use crate::activation::Activation;
 use crate::data::{DeviceSet, EpochBatches};
 use crate::error::Result;
-use crate::model::net::FirstWeight;
 use crate::model::{ArchSpec, Net};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
-use crate::kernels::TrainBackend;
+use burn::optim::{AdamConfig, Optimizer, SgdConfig};
+use super::step::{StepRecord, train_step};
+use crate::backend::TrainBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -132,14 +132,6 @@ pub fn pytorch_adam() -> AdamConfig {
     AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
 }
 
-/// L2 norm of the first layer's weight gradient, on the device.
-fn first_grad_norm<B: TrainBackend>(model: &Net<B>, grads: &B::Gradients) -> Option<Tensor<B::InnerBackend, 1>> {
-    match model.first_weight_param() {
-        FirstWeight::Conv(w) => w.val().grad(grads).map(|g| g.powi_scalar(2).sum().sqrt()),
-        FirstWeight::Fc(w) => w.val().grad(grads).map(|g| g.powi_scalar(2).sum().sqrt()),
-    }
-}
-
 fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
     t.into_scalar().elem::<f64>()
 }
@@ -167,27 +159,24 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
             let batch = y.dims()[0];
             let x = Tensor::<B, 4>::from_inner(x);
             let y = Tensor::<B, 1, Int>::from_inner(y);
-            let logits = model.forward(x);
-            let loss = loss_fn.forward(logits.clone(), y.clone());
             let lr = config.schedule.lr_at(step);
             let record = step % config.record_every == 0 || step + 1 == total;
+            let asked = StepRecord { loss_and_accuracy: record, first_grad_norm: record && config.record_grad };
+            let (updated, out) = train_step(model, &mut optim, &loss_fn, x, y, lr, asked);
+            model = updated;
             if record {
-                let loss_value = scalar(loss.clone().inner());
-                let correct = logits.inner().argmax(1).squeeze_dim::<1>(1).equal(y.inner()).int().sum();
+                let loss_value = out.loss.map_or(f64::NAN, scalar);
                 curves.step.push(step);
                 curves.loss.push(loss_value);
-                curves.train_acc.push(correct.into_scalar().elem::<f64>() / batch as f64);
+                curves.train_acc.push(out.correct.map_or(f64::NAN, |c| c.into_scalar().elem::<f64>()) / batch as f64);
                 curves.lr.push(lr);
+                if config.record_grad {
+                    curves.grad_norm.push(out.first_grad_norm.map_or(f64::NAN, scalar));
+                }
                 if !loss_value.is_finite() {
                     diverged = true;
                 }
             }
-            let grads = loss.backward();
-            if record && config.record_grad {
-                curves.grad_norm.push(first_grad_norm(&model, &grads).map_or(f64::NAN, scalar));
-            }
-            let grads = GradientsParams::from_grads(grads, &model);
-            model = optim.step(lr, model, grads);
             step += 1;
             if record {
                 if config.record_val && !diverged {

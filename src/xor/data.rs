@@ -63,9 +63,9 @@ impl XorData {
 impl XorDataConfig {
     /// Checks the sizes and noise level, with a message naming the flag.
     pub fn validate(&self) -> Result<()> {
-        ensure_positive("--train-samples", self.train_samples)?;
-        ensure_positive("--val-samples", self.val_samples)?;
-        ensure_positive_finite("--noise-std", self.noise_std)?;
+        ensure_positive("train_samples", self.train_samples)?;
+        ensure_positive("val_samples", self.val_samples)?;
+        ensure_positive_finite("noise_std", self.noise_std)?;
         Ok(())
     }
 

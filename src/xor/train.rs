@@ -13,10 +13,13 @@ use std::time::Instant;
 /// How the gradient is taken in each epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum XorMode {
     /// One update per epoch on the summed gradient of all points (the homework's rule).
+    #[cfg_attr(feature = "cli", value(alias = "batch"))]
     Full,
     /// One update per point, in a fresh shuffled order each epoch.
+    #[cfg_attr(feature = "cli", value(alias = "online"))]
     Sample,
 }
 
@@ -26,7 +29,7 @@ impl FromStr for XorMode {
         match s.to_ascii_lowercase().as_str() {
             "full" | "batch" => Ok(XorMode::Full),
             "sample" | "online" => Ok(XorMode::Sample),
-            other => Err(Error::invalid("--mode", format!("unknown mode '{other}'; expected full or sample"))),
+            other => Err(Error::invalid("mode", format!("unknown mode '{other}'; expected full or sample"))),
         }
     }
 }
@@ -70,10 +73,10 @@ impl Default for XorTrainConfig {
 impl XorTrainConfig {
     /// Checks every number, with a message naming the flag.
     pub fn validate(&self) -> Result<()> {
-        ensure_positive("--epochs", self.epochs)?;
-        ensure_positive_finite("--lr", self.lr)?;
-        ensure_positive("--hidden", self.hidden)?;
-        ensure_positive("--record-every", self.record_every)?;
+        ensure_positive("epochs", self.epochs)?;
+        ensure_positive_finite("lr", self.lr)?;
+        ensure_positive("hidden", self.hidden)?;
+        ensure_positive("record_every", self.record_every)?;
         self.data.validate()
     }
 }

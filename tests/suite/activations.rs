@@ -69,13 +69,7 @@ fn closed_form_derivatives_equal_autodiff_on_wgpu() {
 fn activations_study_writes_json_and_figures() {
     use nnlab::study::{StudyContext, activations};
     let out = tempfile::tempdir().unwrap();
-    let ctx = StudyContext {
-        out: out.path().into(),
-        backend: nnlab::BackendKind::Ndarray,
-        force: false,
-        quiet: true,
-        data_source: Default::default(),
-    };
+    let ctx = StudyContext::new(out.path(), nnlab::BackendKind::Ndarray);
     let files = activations::run::<burn::backend::NdArray>(&ctx, &Default::default()).unwrap();
     let dir = out.path().join("activations");
     for name in ["activations.json", "activations.png", "activations.svg"] {

@@ -129,10 +129,10 @@ fn architectures_writes_course_keys_figures_and_resumes() {
     );
     assert_eq!(run["params"], 98_666);
     // The result round-trips through the library's type without loss.
-    let typed: nnlab::study::architectures::ArchRun = serde_json::from_value(run.clone()).unwrap();
-    let again: nnlab::study::architectures::ArchRun =
+    let typed: nnlab::study::cifar_runs::CifarRun = serde_json::from_value(run.clone()).unwrap();
+    let again: nnlab::study::cifar_runs::CifarRun =
         serde_json::from_str(&serde_json::to_string(&typed).unwrap()).unwrap();
-    assert!(again == typed, "ArchRun changed in a JSON round trip");
+    assert!(again == typed, "CifarRun changed in a JSON round trip");
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.contains("| mlp1 | 98666 |"), "{summary}");
 
@@ -172,11 +172,11 @@ fn bad_architecture_input_is_one_clear_message() {
         &["--arch", "conv3x3x16,relu,conv40x40x8"],
         "layer 3 (Conv-40×40×8)",
     );
-    fails(&["--optimizer", "rmsprop"], "unknown optimiser 'rmsprop'");
+    fails(&["--optimizer", "rmsprop"], "invalid value 'rmsprop' for '--optimizer");
     fails(&["--arch", "mlp1", "--epochs", "0"], "--epochs");
     fails(&["--arch", "mlp1", "--max-train", "0"], "--max-train");
     fails(&["--arch", "mlp1", "--lr", "-1"], "--lr");
-    fails(&["--activation", "gelu"], "unknown activation 'gelu'");
+    fails(&["--activation", "gelu"], "invalid value 'gelu' for '--activation");
     // Data problems.
     let missing = out.path().join("nowhere");
     let res = nnlab(&[
@@ -366,7 +366,7 @@ fn learning_rate_schedules_switch_where_asked_and_compare_with_adam() {
         serde_json::from_slice(&std::fs::read(dir.join("schedule.json")).unwrap()).unwrap();
     assert_eq!(s["switch_steps"], serde_json::json!([3, 8]));
     // The three-stage run's recorded learning rate switches at exactly those steps.
-    let run: nnlab::study::architectures::ArchRun =
+    let run: nnlab::study::cifar_runs::CifarRun =
         serde_json::from_slice(&std::fs::read(dir.join("runs/mlp2_schedule_3.json")).unwrap())
             .unwrap();
     let lr = &run.outcome_curves.lr;
@@ -493,4 +493,27 @@ fn a_killed_study_loses_no_finished_run_and_resumes() {
     for f in ["cnn3_seed1.json", "cnn3_seed2.json", "summary.md"] {
         assert!(dir.join(f).exists(), "{f} missing after resume");
     }
+}
+
+/// A custom spec's first-layer weight figure is written under its file stem and linked
+/// from the report under the same name.
+#[test]
+fn report_shows_the_weight_figure_of_a_custom_spec() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let spec = "conv3x3x4,relu,maxpool2,fc8,relu";
+    let mut args = vec!["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "architectures"];
+    args.extend(QUICK);
+    let at = args.iter().position(|a| *a == "mlp1").unwrap();
+    args[at] = spec;
+    let res = nnlab(&args);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let report = nnlab(&["--quiet", "--out", o, "report"]);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let stem = spec.replace(',', "_");
+    let figure = format!("architectures/weights_{stem}.png");
+    assert!(out.path().join(&figure).exists(), "{figure} not written");
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.contains(&format!("]({figure})")), "report.md does not show {figure}:\n{md}");
 }

@@ -72,7 +72,7 @@ fn bad_xor_values_give_one_clear_message() {
     assert_fails_with(&["--out", o, "xor", "--seeds", "0"], "--seeds");
     assert_fails_with(
         &["--out", o, "xor", "--mode", "minibatch"],
-        "unknown mode 'minibatch'",
+        "invalid value 'minibatch' for '--mode",
     );
     assert_fails_with(&["--out", o, "xor", "--epochs", "-3"], "-3");
     // Nothing was written for rejected input.
@@ -83,7 +83,7 @@ fn bad_xor_values_give_one_clear_message() {
 fn unknown_or_missing_backend_names_what_to_do() {
     assert_fails_with(
         &["--backend", "cuda", "activations"],
-        "unknown backend 'cuda'",
+        "invalid value 'cuda' for '--backend",
     );
     if !cfg!(feature = "wgpu") {
         let out = tempfile::tempdir().unwrap();

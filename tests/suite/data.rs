@@ -346,7 +346,7 @@ fn sources_say_where_they_looked_and_what_to_do() {
         data_dir: Some(empty.path().into()),
         ..Default::default()
     };
-    let e = err_of(named.locate(true));
+    let e = err_of(named.locate(&nnlab::progress::Silent));
     assert!(
         e.contains("--data-dir") && e.contains("no CIFAR-10 there"),
         "{e}"
@@ -359,7 +359,7 @@ fn sources_say_where_they_looked_and_what_to_do() {
             data_dir: Some(file),
             ..Default::default()
         }
-        .locate(true),
+        .locate(&nnlab::progress::Silent),
     );
     assert!(e.contains("is a file, not a directory"), "{e}");
     // Offline with an empty cache: the paths searched and how to provide the data.
@@ -369,7 +369,7 @@ fn sources_say_where_they_looked_and_what_to_do() {
             offline: true,
             ..Default::default()
         };
-        let e = err_of(offline.locate(true));
+        let e = err_of(offline.locate(&nnlab::progress::Silent));
         assert!(
             e.contains("searched")
                 && e.contains(&empty.path().join("cache").display().to_string())
@@ -386,7 +386,7 @@ fn sources_say_where_they_looked_and_what_to_do() {
             offline: true,
             ..Default::default()
         }
-        .locate(true)
+        .locate(&nnlab::progress::Silent)
         .unwrap();
         assert_eq!(
             (dir, layout),

@@ -10,8 +10,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::{Distribution, Int, Tensor, TensorData, TensorPrimitive};
 use nnlab::Activation;
-use nnlab::kernels::ops::burn_ops;
-use nnlab::kernels::{TrainBackend, conv_options, conv2d, gpu};
+use nnlab::backend::burn_ops;
+use nnlab::backend::{TrainBackend, conv_options, conv2d};
+use nnlab::kernels::gpu;
 use nnlab::model::{ArchSpec, Net};
 
 type Flex = burn::backend::Autodiff<burn::backend::Flex>;

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use nnlab::Activation;
 use nnlab::data::{DeviceSet, PreparedSet};
-use nnlab::kernels::TrainBackend;
+use nnlab::backend::TrainBackend;
 use nnlab::model::{ArchSpec, LayerSpec, Net, parse_arch_list};
 use nnlab::train::{DeviceData, Schedule, TrainConfig, train};
 

@@ -109,3 +109,19 @@ fn html_report_shows_every_figure_in_a_headless_browser() {
             .unwrap_or("no <body>")
     );
 }
+
+/// The report links the XOR boundary figures the study wrote, whatever the base seed
+/// (they are named `<activation>_seed<k>.png`).
+#[test]
+fn report_links_xor_boundaries_of_a_non_zero_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    nnlab(out, &["--seed", "3", "xor", "--activation", "tanh,relu", "--epochs", "20"]);
+    nnlab(out, &["report"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for name in ["tanh_seed3", "relu_seed3"] {
+        assert!(out.join("xor").join(format!("{name}.png")).exists(), "{name}.png not written");
+        assert!(md.contains(&format!("](xor/{name}.png)")), "report.md does not show {name}.png:\n{md}");
+    }
+    assert!(!md.contains("_seed0.png"), "report.md links a seed the study did not run:\n{md}");
+}

@@ -162,7 +162,7 @@ fn bad_flag_values_and_backends() {
     assert_one_clear_error(&["--out", o, "bench", "--iters", "0"], &["--iters"]);
     assert_one_clear_error(
         &["--backend", "tpu", "--out", o, "activations"],
-        &["unknown backend 'tpu'"],
+        &["invalid value 'tpu' for '--backend"],
     );
     if !cfg!(feature = "wgpu") {
         assert_one_clear_error(

@@ -1,17 +1,12 @@
 //! The conv2d, max pooling and linear layers the models call, as a Burn backend extension:
 //! [`NetBackend`] has Burn's own ops and gradients as defaults ([`burn_ops`]), a backend may
-//! override them with faster kernels (flex does, with [`super::conv2d`], [`super::pool`] and
-//! [`super::linear`]), and [`Autodiff`] wires
-//! the backend's gradients into the autodiff graph as one custom backward step per op.
+//! override them with faster kernels (flex and wgpu do, in their adapters beside this
+//! module), and [`super::autodiff`] wires the backend's gradients into Burn's autodiff graph
+//! as one custom backward step per op.
 //!
 //! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias; max
 //! pooling with a square window equal to its stride.
 
-use burn::backend::Autodiff;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor, IntTensor};
 use burn::tensor::{Tensor, TensorPrimitive};
@@ -238,104 +233,3 @@ pub trait TrainBackend: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {
 
 impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {}
 
-/// The backward step of [`NetBackend::nn_conv2d`] under autodiff: keeps the input and the
-/// weight, and asks the inner backend for the gradients its parents need.
-#[derive(Debug)]
-struct ConvStep;
-
-impl<B: NetBackend> Backward<B, 3> for ConvStep {
-    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, [usize; 2]);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let dy = grads.consume::<B>(&ops.node);
-        let (x, weight, bias, padding) = ops.state;
-        if let Some(node) = node_x {
-            grads.register::<B>(
-                node.id,
-                B::nn_conv2d_input_grad(x.clone(), weight.clone(), dy.clone(), padding),
-            );
-        }
-        if node_weight.is_some() || node_bias.is_some() {
-            let (dw, db) = B::nn_conv2d_param_grads(x, weight, bias, dy, padding);
-            if let Some(node) = node_weight {
-                grads.register::<B>(node.id, dw);
-            }
-            if let Some(node) = node_bias {
-                grads.register::<B>(node.id, db);
-            }
-        }
-    }
-}
-
-/// The backward step of [`NetBackend::nn_max_pool2d`] under autodiff.
-#[derive(Debug)]
-struct PoolStep;
-
-impl<B: NetBackend> Backward<B, 1> for PoolStep {
-    type State = (FloatTensor<B>, IntTensor<B>, usize);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 1>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x] = ops.parents;
-        let dy = grads.consume::<B>(&ops.node);
-        let (x, indices, size) = ops.state;
-        if let Some(node) = node_x {
-            grads.register::<B>(node.id, B::nn_max_pool2d_backward(x, size, dy, indices));
-        }
-    }
-}
-
-impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
-    fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
-        match PoolStep
-            .prepare::<C>([x.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (y, indices) = B::nn_max_pool2d_with_indices(x.primitive.clone(), size);
-                prep.finish((x.primitive, indices, size), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::nn_max_pool2d(x.primitive, size)),
-        }
-    }
-
-    fn nn_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        padding: [usize; 2],
-    ) -> FloatTensor<Self> {
-        let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
-        match ConvStep.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let state = (
-                    x.primitive.clone(),
-                    weight.primitive.clone(),
-                    bias.primitive.clone(),
-                    padding,
-                );
-                prep.finish(
-                    state,
-                    B::nn_conv2d(x.primitive, weight.primitive, bias.primitive, padding),
-                )
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::nn_conv2d(
-                x.primitive,
-                weight.primitive,
-                bias.primitive,
-                padding,
-            )),
-        }
-    }
-}

@@ -1,21 +1,29 @@
-//! The `nnlab` command: parses arguments, picks the backend, calls the library, and prints
-//! where the outputs went. Everything here is callable from Rust through the `nnlab` crate.
+//! The `nnlab` command: clap's flags mapped to the library's study configurations, and a
+//! terminal that draws progress. Everything it runs is callable from Rust through the
+//! `nnlab` crate. Exit codes: 0 success, 2 a usage error (a flag or value nnlab cannot
+//! use), 1 a failure while running.
 
-use clap::{Args, Parser, Subcommand};
-use nnlab::activation::parse_activation_list;
-use nnlab::backend::{BackendKind, BackendTask, run_task};
-use nnlab::error::{Error, Result, ensure_positive_finite};
+mod terminal;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nnlab::activation::{Activation, parse_activation_list};
+use nnlab::backend::BackendKind;
+use nnlab::data::InputScale;
+use nnlab::error::{Error, Result};
 use nnlab::model::parse_arch_list;
-use nnlab::study::{self, StudyContext};
+use nnlab::progress::{Observer, SharedObserver};
+use nnlab::study::{self, AnyStudy, StudyContext};
 use nnlab::train::{OptimizerConfig, Schedule, TrainConfig};
 use nnlab::xor::{XorMode, XorTrainConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use terminal::Terminal;
 
 /// mimalloc keeps freed memory for reuse; with glibc's malloc every training step's large
 /// buffers came back as fresh pages, and page faults cost up to a third of a CNN step.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -38,9 +46,9 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "nnlab", version, about, after_help = EXAMPLES)]
 struct Cli {
-    /// Backend: ndarray, flex or wgpu [default: the fastest compiled CPU backend]
-    #[arg(long, global = true, value_name = "NAME")]
-    backend: Option<String>,
+    /// Backend [default: the fastest compiled CPU backend]
+    #[arg(long, global = true, value_enum)]
+    backend: Option<BackendKind>,
     /// Output directory; each study writes to <out>/<study>/
     #[arg(long, global = true, default_value = "nnlab-out", value_name = "DIR")]
     out: PathBuf,
@@ -142,9 +150,9 @@ struct BenchArgs {
     /// Python with torch for the reference column, or "off"
     #[arg(long, default_value = "python3", value_name = "PYTHON")]
     pytorch: String,
-    /// Torch device of the reference column: cpu or cuda [default: cuda with --backend wgpu, else cpu]
-    #[arg(long, value_name = "DEVICE")]
-    pytorch_device: Option<String>,
+    /// Torch device of the reference column [default: cuda with --backend wgpu, else cpu]
+    #[arg(long, value_enum)]
+    pytorch_device: Option<TorchDevice>,
 }
 
 #[derive(Debug, Args)]
@@ -221,12 +229,12 @@ struct ArchArgs {
     /// Networks: all, names (mlp1,cnn4), or specs separated by ';'
     #[arg(long, default_value = "all")]
     arch: String,
-    /// Activation at every activation layer: relu, sigmoid or tanh
-    #[arg(long, default_value = "relu")]
-    activation: String,
-    /// Optimiser: adam or sgd
-    #[arg(long, default_value = "adam")]
-    optimizer: String,
+    /// Activation at every activation layer
+    #[arg(long, value_enum, default_value_t = Activation::Relu)]
+    activation: Activation,
+    /// Optimiser
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    optimizer: OptimizerArg,
     /// Learning rate [default: 0.001 for Adam, 0.01 for SGD]
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
@@ -246,8 +254,8 @@ struct GradArgs {
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     lr: f64,
     /// Input pixel range: 1 (normalised, the homework) or 255 (raw bytes)
-    #[arg(long, default_value_t = 1)]
-    input_range: u32,
+    #[arg(long, value_enum, default_value_t = InputRange::One)]
+    input_range: InputRange,
     /// Linear instead of logarithmic y axis for gradient magnitudes
     #[arg(long)]
     linear_scale: bool,
@@ -298,8 +306,8 @@ struct XorArgs {
     #[arg(long, default_value_t = 1)]
     seeds: usize,
     /// full: one update per epoch on the whole set; sample: one update per point
-    #[arg(long, default_value = "full")]
-    mode: String,
+    #[arg(long, value_enum, default_value_t = XorMode::Full)]
+    mode: XorMode,
     /// Epochs [default: 10000 for full, 100 for sample]
     #[arg(long)]
     epochs: Option<usize>,
@@ -320,134 +328,81 @@ struct XorArgs {
     val_samples: usize,
 }
 
-/// One parsed command, ready to run on whichever backend was chosen.
-struct Job {
-    command: Command,
-    data_source: nnlab::data::DataSource,
-    out: PathBuf,
-    seed: u64,
-    force: bool,
-    quiet: bool,
+/// The optimisers a CIFAR study can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OptimizerArg {
+    /// Adam with PyTorch's defaults (the homework's part 3)
+    Adam,
+    /// Plain SGD without momentum (parts 4 and 5)
+    Sgd,
 }
 
-impl BackendTask for Job {
-    type Output = Vec<PathBuf>;
+/// The input ranges of the activation-gradients study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InputRange {
+    /// Normalised inputs (the homework)
+    #[value(name = "1")]
+    One,
+    /// Raw bytes in [0, 255] (the bonus question)
+    #[value(name = "255")]
+    Raw,
+}
 
-    fn run<B: nnlab::kernels::TrainBackend>(
-        self,
-        device: B::Device,
-        backend: BackendKind,
-    ) -> Result<Vec<PathBuf>> {
-        let ctx = StudyContext {
-            out: self.out.clone(),
-            backend,
-            force: self.force,
-            quiet: self.quiet,
-            data_source: self.data_source.clone(),
-        };
-        // Studies without autodiff run on the inner backend: an autodiff backend keeps
-        // graph memory for every op until a backward pass, which these never make.
-        type Plain<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
-        match self.command {
-            Command::Activations => study::activations::run::<Plain<B>>(&ctx, &device),
-            Command::Xor(a) => run_xor::<Plain<B>>(&ctx, &xor_config(&a, self.seed)?, &device),
-            Command::Conv(a) => {
-                let config = study::conv::ConvStudyConfig {
-                    input: a.input,
-                    kernel: a.kernel,
-                };
-                study::conv::run::<Plain<B>>(&ctx, &config, &device)
-            }
-            Command::Architectures(a) => {
-                let config = architectures_config(&a, self.seed)?;
-                Ok(study::architectures::run::<B>(&ctx, &config, &device)?.1)
-            }
-            Command::ActivationGradients(a) => {
-                study::gradients::run::<B>(&ctx, &gradients_config(&a, self.seed)?, &device)
-            }
-            Command::LearningRate(a) => {
-                study::learning_rate::run::<B>(&ctx, &learning_rate_config(&a, self.seed)?, &device)
-            }
-            Command::Report => {
-                if !study::STUDIES.iter().any(|s| ctx.dir(s).is_dir()) {
-                    return Err(Error::invalid(
-                        "--out",
-                        format!(
-                            "'{}' holds no study results; run a study with the same --out first (e.g. `nnlab --out {0} xor`)",
-                            ctx.out.display()
-                        ),
-                    ));
-                }
-                let md = nnlab::report::write_report(&ctx.out, &[])?;
-                Ok(vec![md, ctx.out.join("report.html")])
-            }
-            Command::Bench(a) => {
-                let config = nnlab::bench::BenchConfig {
-                    archs: parse_arch_list(&a.arch)?,
-                    warmup: a.warmup,
-                    iters: a.iters,
-                    val_images: a.val_images,
-                    val_iters: a.val_iters,
-                    eval_batch_size: a.eval_batch_size,
-                    epoch_steps: (!a.no_epoch).then_some(a.epoch_steps),
-                    seed: self.seed,
-                    pytorch_device: a.pytorch_device.clone().unwrap_or_else(|| {
-                        match ctx.backend {
-                            BackendKind::Wgpu => "cuda",
-                            _ => "cpu",
-                        }
-                        .into()
-                    }),
-                    ..Default::default()
-                };
-                let python = (a.pytorch != "off").then_some(a.pytorch.as_str());
-                let (report, files) = nnlab::bench::run::<B>(&ctx, &config, python, &device)?;
-                println!("{}", report.markdown());
-                Ok(files)
-            }
-            Command::All(a) => {
-                let mut config = if a.quick {
-                    study::all::AllConfig::quick()
-                } else {
-                    study::all::AllConfig::default()
-                };
-                if let Some(archs) = &a.arch {
-                    config.architectures.archs = parse_arch_list(archs)?;
-                    config.gradients.archs = config.architectures.archs.clone();
-                }
-                if let Some(arch) = &a.lr_arch {
-                    config.learning_rate.arch = nnlab::model::ArchSpec::parse(arch)?;
-                }
-                study::all::run::<B>(&ctx, &config.with_seed(self.seed), &device)
-            }
+/// Where the PyTorch reference of `nnlab bench` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TorchDevice {
+    /// The CPU, with as many threads as nnlab
+    Cpu,
+    /// The first CUDA GPU
+    Cuda,
+}
+
+impl TorchDevice {
+    fn name(self) -> &'static str {
+        match self {
+            TorchDevice::Cpu => "cpu",
+            TorchDevice::Cuda => "cuda",
         }
     }
 }
 
-fn architectures_config(
-    a: &ArchArgs,
-    seed: u64,
-) -> Result<study::architectures::ArchitecturesConfig> {
-    let (optimizer, default_lr) = match a.optimizer.to_ascii_lowercase().as_str() {
-        "adam" => (OptimizerConfig::Adam, 0.001),
-        "sgd" => (OptimizerConfig::Sgd { momentum: 0.0 }, 0.01),
-        other => {
-            return Err(Error::invalid(
-                "--optimizer",
-                format!("unknown optimiser '{other}'; expected adam or sgd"),
-            ));
+/// The flags a library field name stands for, for errors about a value.
+const FLAGS: &[&str] = &[
+    "arch", "activation", "seeds", "epochs", "batch-size", "record-every", "eval-batch-size", "lr", "switch-steps",
+    "schedule-epochs", "plateau-window", "plateau-patience", "plateau-min-delta", "max-train", "max-val", "max-test",
+    "val-fraction", "mode", "hidden", "noise-std", "train-samples", "val-samples", "iters", "warmup", "val-images",
+    "val-iters", "epoch-steps", "out", "data-dir", "backend", "input-range",
+];
+
+/// A library error as the command line says it: a configuration field becomes its flag.
+fn in_flag_terms(e: Error) -> Error {
+    match e {
+        Error::InvalidArgument { name, message } => {
+            let flag = name.replace('_', "-");
+            let name = if FLAGS.contains(&flag.as_str()) { format!("--{flag}") } else { name };
+            Error::InvalidArgument { name, message }
         }
+        other => other,
+    }
+}
+
+/// Usage errors (a flag or value nnlab cannot use) exit with 2, like clap's; the rest with 1.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::InvalidArgument { .. } | Error::Spec { .. } | Error::BackendNotCompiled { .. } => 2,
+        _ => 1,
+    }
+}
+
+fn architectures_config(a: &ArchArgs, seed: u64) -> Result<study::architectures::ArchitecturesConfig> {
+    let (optimizer, default_lr) = match a.optimizer {
+        OptimizerArg::Adam => (OptimizerConfig::Adam, 0.001),
+        OptimizerArg::Sgd => (OptimizerConfig::Sgd { momentum: 0.0 }, 0.01),
     };
-    let lr = ensure_positive_finite("--lr", a.lr.unwrap_or(default_lr))?;
-    let base = TrainConfig {
-        optimizer,
-        schedule: Schedule::constant(lr),
-        record_val: !a.no_val,
-        ..TrainConfig::default()
-    };
+    let base = TrainConfig { optimizer, schedule: Schedule::constant(a.lr.unwrap_or(default_lr)), record_val: !a.no_val, ..TrainConfig::default() };
     Ok(study::architectures::ArchitecturesConfig {
         archs: parse_arch_list(&a.arch)?,
-        activation: a.activation.parse()?,
+        activation: a.activation,
         seeds: a.cifar.seeds,
         train: a.cifar.train(base, seed),
         data: a.cifar.split(seed),
@@ -456,30 +411,14 @@ fn architectures_config(
 
 fn gradients_config(a: &GradArgs, seed: u64) -> Result<study::gradients::GradientsConfig> {
     let input_scale = match a.input_range {
-        1 => nnlab::data::InputScale::Normalized,
-        255 => nnlab::data::InputScale::Raw255,
-        other => {
-            return Err(Error::invalid(
-                "--input-range",
-                format!("must be 1 (normalised) or 255 (raw bytes), got {other}"),
-            ));
-        }
+        InputRange::One => InputScale::Normalized,
+        InputRange::Raw => InputScale::Raw255,
     };
-    let lr = ensure_positive_finite("--lr", a.lr)?;
     let base = study::gradients::GradientsConfig::default();
     Ok(study::gradients::GradientsConfig {
         archs: parse_arch_list(&a.arch)?,
-        train: a.cifar.train(
-            TrainConfig {
-                schedule: Schedule::constant(lr),
-                ..base.train
-            },
-            seed,
-        ),
-        data: nnlab::data::SplitConfig {
-            input_scale,
-            ..a.cifar.split(seed)
-        },
+        train: a.cifar.train(TrainConfig { schedule: Schedule::constant(a.lr), ..base.train }, seed),
+        data: nnlab::data::SplitConfig { input_scale, ..a.cifar.split(seed) },
         log_scale: !a.linear_scale,
         ..base
     })
@@ -487,33 +426,12 @@ fn gradients_config(a: &GradArgs, seed: u64) -> Result<study::gradients::Gradien
 
 fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::LearningRateConfig> {
     let base = study::learning_rate::LearningRateConfig::default();
-    let min_delta = a.plateau_min_delta;
-    if !(min_delta.is_finite() && min_delta >= 0.0) {
-        return Err(Error::invalid(
-            "--plateau-min-delta",
-            format!("must be a finite number ≥ 0, got {min_delta}"),
-        ));
-    }
-    nnlab::error::ensure_positive("--plateau-window", a.plateau_window)?;
-    nnlab::error::ensure_positive("--plateau-patience", a.plateau_patience)?;
-    if let Some(s) = &a.switch_steps
-        && (s.is_empty() || s.len() > 2)
-    {
-        return Err(Error::invalid(
-            "--switch-steps",
-            "give one or two steps, e.g. --switch-steps 1500,4000",
-        ));
-    }
     Ok(study::learning_rate::LearningRateConfig {
         arch: nnlab::model::ArchSpec::parse(&a.arch)?,
         epochs: a.cifar.epochs.unwrap_or(base.epochs),
         schedule_epochs: a.schedule_epochs,
         switch_steps: a.switch_steps.clone(),
-        plateau: study::plateau::PlateauRule {
-            window: a.plateau_window,
-            patience: a.plateau_patience,
-            min_delta,
-        },
+        plateau: study::plateau::PlateauRule { window: a.plateau_window, patience: a.plateau_patience, min_delta: a.plateau_min_delta },
         train: a.cifar.train(base.train, seed),
         adam: a.cifar.train(base.adam, seed),
         data: a.cifar.split(seed),
@@ -522,79 +440,102 @@ fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::L
 }
 
 fn xor_config(a: &XorArgs, seed: u64) -> Result<study::xor::XorStudyConfig> {
-    let mode: XorMode = a.mode.parse()?;
     Ok(study::xor::XorStudyConfig {
         activations: parse_activation_list(&a.activation)?,
         seeds: a.seeds,
         run: XorTrainConfig {
-            mode,
-            epochs: a
-                .epochs
-                .unwrap_or(if mode == XorMode::Full { 10_000 } else { 100 }),
+            mode: a.mode,
+            epochs: a.epochs.unwrap_or(if a.mode == XorMode::Full { 10_000 } else { 100 }),
             lr: a.lr,
             hidden: a.hidden,
             seed,
-            data: nnlab::xor::XorDataConfig {
-                train_samples: a.train_samples,
-                val_samples: a.val_samples,
-                noise_std: a.noise_std,
-            },
+            data: nnlab::xor::XorDataConfig { train_samples: a.train_samples, val_samples: a.val_samples, noise_std: a.noise_std },
             ..XorTrainConfig::default()
         },
     })
 }
 
-fn run_xor<B: burn::tensor::backend::Backend>(
-    ctx: &StudyContext,
-    config: &study::xor::XorStudyConfig,
-    device: &B::Device,
-) -> Result<Vec<PathBuf>> {
-    let (runs, files) = study::xor::run::<B>(ctx, config, device)?;
-    for r in &runs {
-        println!(
-            "{:<16} val acc {:.3}  train acc {:.3}{}",
-            r.name,
-            r.val_accuracy,
-            r.train_accuracy,
-            if r.diverged {
-                "  DIVERGED (loss NaN/inf)"
-            } else {
-                ""
-            }
-        );
+fn all_config(a: &AllArgs, seed: u64) -> Result<study::all::AllConfig> {
+    let mut config = if a.quick { study::all::AllConfig::quick() } else { study::all::AllConfig::default() };
+    if let Some(archs) = &a.arch {
+        config.studies.architectures.archs = parse_arch_list(archs)?;
+        config.studies.gradients.archs = config.studies.architectures.archs.clone();
     }
-    Ok(files)
+    if let Some(arch) = &a.lr_arch {
+        config.studies.learning_rate.arch = nnlab::model::ArchSpec::parse(arch)?;
+    }
+    Ok(config.with_seed(seed))
 }
 
-fn run(cli: Cli) -> Result<Vec<PathBuf>> {
-    let backend = match &cli.backend {
-        Some(name) => name.parse::<BackendKind>()?,
-        None => BackendKind::default_compiled().ok_or_else(|| {
-            Error::invalid(
-                "--backend",
-                "no backend compiled in; build with --features flex",
-            )
-        })?,
+fn bench_config(a: &BenchArgs, seed: u64) -> Result<nnlab::bench::BenchConfig> {
+    Ok(nnlab::bench::BenchConfig {
+        archs: parse_arch_list(&a.arch)?,
+        warmup: a.warmup,
+        iters: a.iters,
+        val_images: a.val_images,
+        val_iters: a.val_iters,
+        eval_batch_size: a.eval_batch_size,
+        epoch_steps: (!a.no_epoch).then_some(a.epoch_steps),
+        seed,
+        ..Default::default()
+    })
+}
+
+/// Runs one command; returns the files it wrote.
+fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
+    let backend = match cli.backend {
+        Some(kind) => kind,
+        None => BackendKind::default_compiled().ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
-    let data_source = nnlab::data::DataSource {
-        data_dir: cli.data_dir,
-        cache_dir: None,
-        offline: cli.offline,
-    };
-    let job = Job {
-        command: cli.command,
-        data_source,
+    let ctx = StudyContext {
         out: cli.out,
-        seed: cli.seed,
+        backend,
         force: cli.force,
-        quiet: cli.quiet,
+        data_source: nnlab::data::DataSource { data_dir: cli.data_dir, cache_dir: None, offline: cli.offline },
+        observer: SharedObserver(terminal.clone()),
     };
-    run_task(backend, job)
+    let seed = cli.seed;
+    let one: Box<dyn AnyStudy> = match cli.command {
+        Command::Activations => Box::new(study::activations::ActivationsConfig::default()),
+        Command::Xor(a) => Box::new(xor_config(&a, seed)?),
+        Command::Conv(a) => Box::new(study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel }),
+        Command::Architectures(a) => Box::new(architectures_config(&a, seed)?),
+        Command::ActivationGradients(a) => Box::new(gradients_config(&a, seed)?),
+        Command::LearningRate(a) => Box::new(learning_rate_config(&a, seed)?),
+        Command::Report => return nnlab::report::write_report(&ctx.out, &[]),
+        Command::Bench(a) => {
+            let mut config = bench_config(&a, seed)?;
+            let default_device = if backend == BackendKind::Wgpu { TorchDevice::Cuda } else { TorchDevice::Cpu };
+            config.pytorch_device = a.pytorch_device.unwrap_or(default_device).name().into();
+            let python = (a.pytorch != "off").then_some(a.pytorch.as_str());
+            let (report, files) = nnlab::bench::run(&ctx, &config, python)?;
+            terminal.finish();
+            println!("{}", report.markdown());
+            return Ok(files);
+        }
+        Command::All(a) => {
+            let config = all_config(&a, seed)?;
+            for s in config.studies.each() {
+                s.validate()?;
+            }
+            let estimate = study::all::estimate(&ctx, &config)?;
+            let mut line = format!("nnlab all: {} runs on {backend}, {} on this machine (from timing cnn4 training steps here)", estimate.runs, terminal::about(estimate.seconds));
+            if !a.quick {
+                line += &format!(". `nnlab all --quick` runs the whole pipeline at small scale in {}.", terminal::about(estimate.quick_seconds));
+            }
+            terminal.note(&line);
+            return study::all::run(&ctx, &config);
+        }
+    };
+    one.run(&ctx)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let terminal = Arc::new(Terminal::new(cli.quiet));
+    let result = run(cli, &terminal);
+    terminal.finish();
+    match result {
         Ok(files) => {
             println!("wrote {} files:", files.len());
             for f in files {
@@ -603,9 +544,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            let e = in_flag_terms(e);
             // Every error's message already includes its cause.
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&e))
         }
     }
 }

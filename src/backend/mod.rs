@@ -1,0 +1,135 @@
+//! The backend seam: the one place that names concrete Burn backends.
+//!
+//! Everything else in nnlab is generic over [`Backend`](burn::tensor::backend::Backend) /
+//! [`AutodiffBackend`]. A piece of work that must run on "whatever backend the user picked"
+//! is written as a [`BackendTask`] and started with [`run_task`], which maps the run-time
+//! [`BackendKind`] to a compiled-in backend type.
+
+mod autodiff;
+#[cfg(feature = "flex")]
+mod flex;
+pub mod ops;
+#[cfg(feature = "wgpu")]
+mod wgpu;
+
+pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d};
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The backends nnlab knows about; which ones exist in a build depends on cargo features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum BackendKind {
+    /// burn-ndarray, portable CPU backend (feature `ndarray`).
+    Ndarray,
+    /// burn-flex, Burn's fast CPU backend (feature `flex`).
+    Flex,
+    /// burn-wgpu, GPU through Vulkan/Metal/DX12, or Mesa lavapipe without a GPU (feature `wgpu`).
+    #[cfg_attr(feature = "cli", value(alias = "gpu"))]
+    Wgpu,
+}
+
+impl BackendKind {
+    /// All backends, in order of preference for CPU use.
+    pub const ALL: [BackendKind; 3] = [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu];
+
+    /// The lowercase name used on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Flex => "flex",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+
+    /// Whether this backend was compiled into the current build.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            BackendKind::Ndarray => cfg!(feature = "ndarray"),
+            BackendKind::Flex => cfg!(feature = "flex"),
+            BackendKind::Wgpu => cfg!(feature = "wgpu"),
+        }
+    }
+
+    /// The fastest compiled-in CPU backend (flex, then ndarray), else wgpu.
+    pub fn default_compiled() -> Option<BackendKind> {
+        Self::ALL.into_iter().find(|b| b.is_compiled())
+    }
+
+    /// Backends compiled into this build.
+    pub fn compiled() -> Vec<BackendKind> {
+        Self::ALL.into_iter().filter(|b| b.is_compiled()).collect()
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "ndarray" => Ok(BackendKind::Ndarray),
+            "flex" => Ok(BackendKind::Flex),
+            "wgpu" | "gpu" => Ok(BackendKind::Wgpu),
+            other => Err(Error::invalid("backend",
+                format!("unknown backend '{other}'; expected one of ndarray, flex, wgpu"),
+            )),
+        }
+    }
+}
+
+/// Work that runs on any autodiff backend; [`run_task`] picks the backend at run time.
+pub trait BackendTask {
+    /// What the task returns.
+    type Output;
+    /// Runs the task on backend `B` and its default device.
+    fn run<B: TrainBackend>(self, device: B::Device, backend: BackendKind) -> Result<Self::Output>;
+}
+
+/// The autodiff ndarray backend.
+#[cfg(feature = "ndarray")]
+pub type NdarrayAd = burn::backend::Autodiff<burn::backend::NdArray>;
+/// The autodiff flex backend.
+#[cfg(feature = "flex")]
+pub type FlexAd = burn::backend::Autodiff<burn::backend::Flex>;
+/// The autodiff wgpu backend.
+#[cfg(feature = "wgpu")]
+pub type WgpuAd = burn::backend::Autodiff<burn::backend::Wgpu>;
+
+/// Runs `task` on the backend `kind`, or explains which cargo feature is missing.
+pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
+    #[allow(unreachable_code, unused_variables)]
+    match kind {
+        BackendKind::Ndarray => {
+            #[cfg(feature = "ndarray")]
+            return task.run::<NdarrayAd>(Default::default(), kind);
+        }
+        BackendKind::Flex => {
+            #[cfg(feature = "flex")]
+            return task.run::<FlexAd>(Default::default(), kind);
+        }
+        BackendKind::Wgpu => {
+            #[cfg(feature = "wgpu")]
+            return task.run::<WgpuAd>(Default::default(), kind);
+        }
+    }
+    #[allow(unreachable_code)]
+    Err(Error::BackendNotCompiled {
+        backend: kind.name().into(),
+        feature: kind.name().into(),
+    })
+}
+
+// nnlab's ops on each backend: flex runs the CPU kernels of `kernels::{conv2d, pool,
+// linear}` on its buffers; wgpu computes the conv weight gradient and the evaluation linear
+// with `kernels::gpu`; ndarray keeps Burn's own ops.
+#[cfg(feature = "ndarray")]
+impl NetBackend for burn::backend::NdArray {}

@@ -1,0 +1,113 @@
+//! The terminal side of progress: an [`Observer`] that draws nnlab's tasks as progress bars
+//! with ETAs (indicatif), the overall progress of `nnlab all` above them, and each finished
+//! run's summary line above both.
+
+use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nnlab::progress::{Observer, Unit};
+use std::sync::Mutex;
+
+/// Overall progress counts planned cost; the bar's units are this many cost units.
+const COST_SCALE: f64 = 1e6;
+
+/// Progress bars on stderr (hidden when quiet), summaries on stdout.
+pub struct Terminal {
+    multi: MultiProgress,
+    quiet: bool,
+    task: Mutex<Option<ProgressBar>>,
+    overall: Mutex<Option<ProgressBar>>,
+}
+
+impl Terminal {
+    /// Bars drawn unless `quiet`; summary lines printed either way.
+    pub fn new(quiet: bool) -> Self {
+        let multi = MultiProgress::new();
+        if quiet {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        Terminal { multi, quiet, task: Mutex::new(None), overall: Mutex::new(None) }
+    }
+
+    /// Prints `line` above the bars (or plainly when there are none).
+    pub fn println(&self, line: &str) {
+        if line.is_empty() {
+            return;
+        }
+        if self.quiet || self.multi.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = self.multi.println(line);
+        }
+    }
+
+    fn style(template: &str) -> ProgressStyle {
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+    }
+
+    fn clear_task(&self) {
+        if let Some(bar) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+    }
+
+    /// Removes every bar (at the end of a command).
+    pub fn finish(&self) {
+        self.clear_task();
+        if let Some(bar) = self.overall.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Terminal {
+    fn started(&self, label: &str, total: u64, unit: Unit, _cost: f64) {
+        self.clear_task();
+        let template = match unit {
+            Unit::Steps => "{prefix:>22} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}",
+            Unit::Bytes => "{prefix:>22} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        };
+        let bar = self.multi.add(ProgressBar::new(total));
+        bar.set_style(Self::style(template));
+        bar.set_prefix(label.to_string());
+        *self.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+    }
+
+    fn advanced(&self, position: u64, message: &str) {
+        if let Some(bar) = &*self.task.lock().unwrap_or_else(|p| p.into_inner()) {
+            bar.set_position(position);
+            bar.set_message(message.to_string());
+        }
+    }
+
+    fn finished(&self, summary: &str) {
+        self.clear_task();
+        self.println(summary);
+    }
+
+    fn reused(&self, _label: &str, _cost: f64, summary: &str) {
+        self.println(&format!("{summary}  (reused)"));
+    }
+
+    fn note(&self, line: &str) {
+        self.println(line);
+    }
+
+    fn overall(&self, done: f64, total: f64, message: &str) {
+        let mut overall = self.overall.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = overall.get_or_insert_with(|| {
+            let bar = self.multi.insert(0, ProgressBar::new(1));
+            bar.set_style(Self::style("{prefix:>22} [{elapsed_precise}] {wide_bar} {percent:>3}% of planned work · {msg} · ETA {eta}"));
+            bar.set_prefix("overall");
+            bar
+        });
+        bar.set_length((total / COST_SCALE).ceil().max(1.0) as u64);
+        bar.set_position((done / COST_SCALE) as u64);
+        bar.set_message(message.to_string());
+    }
+}
+
+/// "about 2 h 10 min", "about 40 s".
+pub fn about(seconds: f64) -> String {
+    let d = std::time::Duration::from_secs_f64(seconds.max(1.0).round());
+    format!("about {}", HumanDuration(d))
+}
