@@ -140,7 +140,7 @@ impl Study for ArchitecturesConfig {
         if self.archs.is_empty() {
             return Err(crate::error::Error::invalid("arch", "name at least one architecture"));
         }
-        self.train.validate()?;
+        self.train.validate_learning()?;
         self.data.validate()
     }
 

@@ -95,7 +95,7 @@ impl Study for GradientsConfig {
         if self.activations.is_empty() {
             return Err(Error::invalid("activations", "name at least one activation"));
         }
-        self.train.validate()?;
+        self.train.validate_learning()?;
         self.data.validate()
     }
 

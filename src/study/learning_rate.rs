@@ -172,14 +172,14 @@ impl Study for LearningRateConfig {
 
     fn validate(&self) -> Result<()> {
         self.train.validate()?;
-        self.adam.validate()?;
+        self.adam.validate_learning()?;
         self.data.validate()?;
         crate::error::ensure_positive("epochs", self.epochs)?;
         crate::error::ensure_positive("schedule_epochs", self.schedule_epochs)?;
         if self.lrs.is_empty() {
             return Err(Error::invalid("lrs", "name at least one learning rate"));
         }
-        Schedule { lrs: self.lrs.clone(), milestones: (1..self.lrs.len()).collect() }.validate()?;
+        TrainConfig { schedule: Schedule { lrs: self.lrs.clone(), milestones: (1..self.lrs.len()).collect() }, ..self.train.clone() }.validate_learning()?;
         if self.arch.name == "mlp1" {
             return Err(Error::invalid("arch", "the homework compares learning rates on any network but mlp1; pick mlp2, cnn3, cnn4 or cnn5"));
         }
@@ -187,7 +187,7 @@ impl Study for LearningRateConfig {
             if s.is_empty() || s.len() > 2 {
                 return Err(Error::invalid("switch_steps", format!("give one or two steps, got {}", s.len())));
             }
-            Schedule::piecewise(vec![0.0; s.len() + 1], s.clone()).map_err(|_| Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {s:?}")))?;
+            Schedule::piecewise(vec![1.0; s.len() + 1], s.clone()).map_err(|_| Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {s:?}")))?;
         }
         self.plateau.validate()
     }

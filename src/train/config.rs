@@ -63,8 +63,8 @@ impl Schedule {
         if self.lrs.len() != self.milestones.len() + 1 {
             return Err(Error::invalid("schedule", format!("{} rates need {} switch steps, got {}", self.lrs.len(), self.lrs.len() - 1, self.milestones.len())));
         }
-        if let Some(lr) = self.lrs.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
-            return Err(Error::invalid("lr", format!("must be a finite number greater than 0, got {lr}")));
+        if let Some(lr) = self.lrs.iter().find(|lr| !(lr.is_finite() && **lr >= 0.0)) {
+            return Err(Error::invalid("lr", format!("must be a finite number ≥ 0, got {lr}")));
         }
         if self.milestones.windows(2).any(|w| w[0] >= w[1]) || self.milestones.first() == Some(&0) {
             return Err(Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {:?}", self.milestones)));
@@ -122,7 +122,17 @@ impl TrainConfig {
         Self { optimizer: OptimizerConfig::Sgd { momentum: 0.0 }, schedule: Schedule::constant(lr), ..Self::default() }
     }
 
-    /// Checks every number, with messages naming the flags.
+    /// [`TrainConfig::validate`], and every learning rate greater than 0 (a study's runs
+    /// must learn; a rate of 0 is for probes that only measure gradients).
+    pub fn validate_learning(&self) -> Result<()> {
+        self.validate()?;
+        match self.schedule.lrs.iter().find(|lr| **lr <= 0.0) {
+            Some(lr) => Err(Error::invalid("lr", format!("must be a finite number greater than 0, got {lr}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks every number, naming the field that is wrong.
     pub fn validate(&self) -> Result<()> {
         ensure_positive("epochs", self.epochs)?;
         ensure_positive("batch_size", self.batch_size)?;
