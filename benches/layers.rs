@@ -27,6 +27,7 @@ use std::time::Duration;
 
 /// The allocator of the nnlab binary, so these timings match it.
 #[global_allocator]
+#[cfg(feature = "cli")]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// cnn4's conv layers: (input channels, input size, output channels, kernel).

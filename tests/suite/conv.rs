@@ -10,6 +10,7 @@ use nnlab::conv::{conv2d_on, conv2d_reference, conv2d_tensor, output_shape};
 use nnlab::npy::{HostArray, encode_npy, parse_npy, read_npy};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::path::Path;
+#[cfg(feature = "cli")]
 use std::process::Command;
 
 fn random(shape: &[usize], rng: &mut StdRng) -> HostArray {
@@ -197,6 +198,7 @@ fn npy_reads_uint8_float32_float64_and_round_trips() {
     assert_eq!(read_npy(&dir.path().join("f32.npy")).unwrap(), a);
 }
 
+#[cfg(feature = "cli")]
 fn nnlab_conv(out: &Path, args: &[&str]) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_nnlab"))
         .args([
@@ -216,6 +218,7 @@ fn nnlab_conv(out: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn conv_command_writes_output_and_grid() {
     let out = tempfile::tempdir().unwrap();
@@ -240,6 +243,7 @@ fn conv_command_writes_output_and_grid() {
     );
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn conv_bad_inputs_give_one_clear_message_each() {
     let out = tempfile::tempdir().unwrap();

@@ -2,6 +2,8 @@
 //! on flex; the conv weight gradient and split linear of `kernels::gpu` on wgpu) against Burn's plain
 //! ops: outputs and every gradient equal to 1e-4 relative, for one conv layer with and
 //! without padding and for whole nets, evaluated and trained one step.
+// Helpers shared by the flex and wgpu comparisons; an ndarray-only build has neither.
+#![cfg_attr(not(any(feature = "flex", feature = "wgpu")), allow(dead_code, unused_imports))]
 
 use crate::common::host;
 use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
@@ -15,6 +17,7 @@ use nnlab::backend::{TrainBackend, conv_options, conv2d};
 use nnlab::kernels::gpu;
 use nnlab::model::{ArchSpec, Net};
 
+#[cfg(feature = "flex")]
 type Flex = burn::backend::Autodiff<burn::backend::Flex>;
 type Nd = burn::backend::Autodiff<burn::backend::NdArray>;
 
@@ -33,6 +36,7 @@ fn assert_close(what: &str, a: &[f32], b: &[f32]) {
     assert!(e < 1e-4, "{what}: relative error {e:e} ≥ 1e-4");
 }
 
+#[cfg(feature = "flex")]
 #[test]
 fn one_conv_layer_and_its_gradients_equal_burns_conv2d() {
     let _rng = crate::common::rng_lock();
@@ -176,6 +180,7 @@ fn same_logits_and_gradients_as_burns_ops<F: TrainBackend>(arch: &str, device: &
     assert_close(&format!("{arch} gradients"), &grads_fast, &grads_plain);
 }
 
+#[cfg(feature = "flex")]
 #[test]
 fn whole_nets_give_the_same_logits_and_gradients_as_burns_ops() {
     let _rng = crate::common::rng_lock();

@@ -4,13 +4,19 @@
 mod common;
 
 mod activations;
-mod bench;
-mod cifar_studies;
-mod cli;
 mod conv;
 mod data;
 mod kernels;
 mod model;
-mod report;
-mod robustness;
 mod xor;
+// Through the `nnlab` binary, which needs the `cli` feature.
+#[cfg(feature = "cli")]
+mod bench;
+#[cfg(feature = "cli")]
+mod cifar_studies;
+#[cfg(feature = "cli")]
+mod cli;
+#[cfg(feature = "cli")]
+mod report;
+#[cfg(feature = "cli")]
+mod robustness;
