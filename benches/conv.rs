@@ -9,8 +9,8 @@
 use burn::tensor::module::conv2d;
 use burn::tensor::{Distribution, Tensor, backend::Backend};
 use criterion::{Criterion, criterion_group, criterion_main};
-use nnlab::conv::conv2d_tensor;
 use nnlab::backend::conv_options;
+use nnlab::conv::conv2d_tensor;
 use std::hint::black_box;
 
 fn bench<B: Backend>(crit: &mut Criterion, name: &str) {
@@ -18,9 +18,7 @@ fn bench<B: Backend>(crit: &mut Criterion, name: &str) {
     let x = Tensor::<B, 4>::random([50, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
     let k = Tensor::<B, 4>::random([16, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
     let mut group = crit.benchmark_group(format!("{name}/conv2d [50,3,32,32]*[16,3,3,3]"));
-    group.bench_function("from scratch", |t| {
-        t.iter(|| black_box(conv2d_tensor(x.clone(), k.clone()).into_data()))
-    });
+    group.bench_function("from scratch", |t| t.iter(|| black_box(conv2d_tensor(x.clone(), k.clone()).into_data())));
     group.bench_function("burn", |t| {
         t.iter(|| black_box(conv2d(x.clone(), k.clone(), None, conv_options([0, 0])).into_data()))
     });

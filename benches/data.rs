@@ -23,6 +23,9 @@ fn main() -> nnlab::Result<()> {
     }
     times.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (read, total) = times[times.len() / 2];
-    println!("CIFAR-10 {layout:?} from {}: read + check {read:.3} s, + split + normalise {total:.3} s (median of 5)", dir.display());
+    println!(
+        "CIFAR-10 {layout:?} from {}: read + check {read:.3} s, + split + normalise {total:.3} s (median of 5)",
+        dir.display()
+    );
     Ok(())
 }

@@ -31,12 +31,7 @@ use std::time::Duration;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// cnn4's conv layers: (input channels, input size, output channels, kernel).
-const CNN4: [(usize, usize, usize, usize); 4] = [
-    (3, 32, 16, 3),
-    (16, 30, 8, 3),
-    (8, 28, 16, 5),
-    (16, 12, 16, 5),
-];
+const CNN4: [(usize, usize, usize, usize); 4] = [(3, 32, 16, 3), (16, 30, 8, 3), (8, 28, 16, 5), (16, 12, 16, 5)];
 
 fn layer_name(c: usize, hw: usize, o: usize, k: usize) -> String {
     format!("conv {c}→{o} {k}x{k} on {hw}x{hw}")
@@ -88,9 +83,8 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
             })
         });
         // The weight gradient alone, given an output gradient.
-        let dy = Tensor::<B::InnerBackend, 4>::random([50, o, hw + 1 - k, hw + 1 - k], normal, &d)
-            .into_primitive()
-            .tensor();
+        let dy =
+            Tensor::<B::InnerBackend, 4>::random([50, o, hw + 1 - k, hw + 1 - k], normal, &d).into_primitive().tensor();
         let prim = |t: &Tensor<B::InnerBackend, 4>| t.clone().into_primitive().tensor();
         group.bench_function("weight gradient burn", |t| {
             t.iter(|| {
@@ -106,12 +100,7 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
         });
         group.bench_function("weight gradient gemm", |t| {
             t.iter(|| {
-                let (dw, _) = gpu::conv2d_param_grads::<B::InnerBackend>(
-                    prim(&xi),
-                    [o, c, k, k],
-                    dy.clone(),
-                    [0, 0],
-                );
+                let (dw, _) = gpu::conv2d_param_grads::<B::InnerBackend>(prim(&xi), [o, c, k, k], dy.clone(), [0, 0]);
                 read::<B::InnerBackend>(dw)
             })
         });
@@ -123,22 +112,12 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
 fn cpu_kernels(crit: &mut Criterion) {
     use nnlab::kernels::conv2d::{ConvShape, forward, im2col, input_gradient, weight_gradient};
     use nnlab::kernels::pool::{PoolShape, max_pool, max_pool_backward};
-    let values = |n: usize| {
-        (0..n)
-            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
-            .collect::<Vec<f32>>()
-    };
+    let values = |n: usize| (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect::<Vec<f32>>();
     for (c, hw, o, k) in CNN4 {
         let mut group = crit.benchmark_group(format!("cpu kernel/{}", layer_name(c, hw, o, k)));
         group.sample_size(20);
-        let s = ConvShape {
-            batch: 50,
-            in_channels: c,
-            out_channels: o,
-            input: [hw, hw],
-            kernel: [k, k],
-            padding: [0, 0],
-        };
+        let s =
+            ConvShape { batch: 50, in_channels: c, out_channels: o, input: [hw, hw], kernel: [k, k], padding: [0, 0] };
         let (x, w, b) = (values(50 * c * hw * hw), values(o * c * k * k), values(o));
         let y = forward(&s, &x, &w, Some(&b));
         group.bench_function("forward", |t| t.iter(|| forward(&s, &x, &w, Some(&b))));
@@ -156,19 +135,11 @@ fn cpu_kernels(crit: &mut Criterion) {
     }
     let mut group = crit.benchmark_group("cpu kernel/max pool 2x2");
     for (c, hw) in [(16, 24), (16, 8)] {
-        let s = PoolShape {
-            planes: 50 * c,
-            input: [hw, hw],
-            size: 2,
-        };
+        let s = PoolShape { planes: 50 * c, input: [hw, hw], size: 2 };
         let x = values(50 * c * hw * hw);
         let (y, arg) = max_pool(&s, &x);
-        group.bench_function(format!("forward 50x{c}x{hw}x{hw}"), |t| {
-            t.iter(|| max_pool(&s, &x))
-        });
-        group.bench_function(format!("backward 50x{c}x{hw}x{hw}"), |t| {
-            t.iter(|| max_pool_backward(&s, &y, &arg))
-        });
+        group.bench_function(format!("forward 50x{c}x{hw}x{hw}"), |t| t.iter(|| max_pool(&s, &x)));
+        group.bench_function(format!("backward 50x{c}x{hw}x{hw}"), |t| t.iter(|| max_pool_backward(&s, &y, &arg)));
     }
     group.finish();
 }

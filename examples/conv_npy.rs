@@ -22,6 +22,12 @@ fn main() -> nnlab::Result<()> {
     let reference = conv2d_reference(&x, &k)?; // the textbook loops
     let diff = y.data.iter().zip(&reference.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     write_npy_f32(out, &y)?;
-    println!("{:?} * {:?} → {:?} (max |tensor − loops| = {diff:.2e}), wrote {}", x.shape, k.shape, y.shape, out.display());
+    println!(
+        "{:?} * {:?} → {:?} (max |tensor − loops| = {diff:.2e}), wrote {}",
+        x.shape,
+        k.shape,
+        y.shape,
+        out.display()
+    );
     Ok(())
 }

@@ -12,7 +12,9 @@ use nnlab::model::{ArchSpec, Net};
 type B = burn::backend::NdArray;
 
 fn main() -> nnlab::Result<()> {
-    let text = std::env::args().nth(1).unwrap_or_else(|| "conv5x5x32,relu,maxpool2,conv3x3x64,relu,maxpool2,fc128,relu".into());
+    let text = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "conv5x5x32,relu,maxpool2,conv3x3x64,relu,maxpool2,fc128,relu".into());
     // Parsing checks every layer against the 3×32×32 input; FC10 is appended.
     let spec = ArchSpec::parse(&text)?;
     println!("{}\n{} parameters", spec.notation(), spec.param_count());

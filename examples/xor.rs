@@ -15,7 +15,11 @@ fn main() -> nnlab::Result<()> {
         // needs 10 000 (XorTrainConfig::default()).
         let config = XorTrainConfig { activation, mode: XorMode::Sample, epochs: 50, lr: 0.05, ..Default::default() };
         let (run, _model) = train_xor::<B>(&config, "ndarray", &Default::default(), |_| {})?;
-        println!("{activation:<8} val acc {:.3}  final MSE {:.4}", run.val_accuracy, run.loss_curve.last().unwrap_or(&f64::NAN));
+        println!(
+            "{activation:<8} val acc {:.3}  final MSE {:.4}",
+            run.val_accuracy,
+            run.loss_curve.last().unwrap_or(&f64::NAN)
+        );
     }
     Ok(())
 }

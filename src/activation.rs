@@ -75,7 +75,8 @@ impl FromStr for Activation {
             "relu" => Ok(Activation::Relu),
             "sigmoid" | "logistic" => Ok(Activation::Sigmoid),
             "tanh" => Ok(Activation::Tanh),
-            other => Err(Error::invalid("activation",
+            other => Err(Error::invalid(
+                "activation",
                 format!("unknown activation '{other}'; expected relu, sigmoid or tanh"),
             )),
         }

@@ -15,8 +15,16 @@ pub const DIGITS_NPY: &[u8] = include_bytes!("../assets/digits_7.npy");
 /// The shipped kernel bank, `assets/kernels.npy` (float32).
 pub const KERNELS_NPY: &[u8] = include_bytes!("../assets/kernels.npy");
 /// Names of the kernels in the bank, in order, for figure labels.
-pub const KERNEL_NAMES: [&str; 8] =
-    ["horizontal edge", "vertical edge", "diagonal edge", "anti-diagonal edge", "blur", "corner", "centre-surround", "random"];
+pub const KERNEL_NAMES: [&str; 8] = [
+    "horizontal edge",
+    "vertical edge",
+    "diagonal edge",
+    "anti-diagonal edge",
+    "blur",
+    "corner",
+    "centre-surround",
+    "random",
+];
 
 /// A tiny xorshift generator: the assets must not change when a dependency's RNG does.
 struct XorShift(u64);
@@ -91,7 +99,15 @@ pub fn kernel_bank() -> HostArray {
     // Edges: +1 on one side, −1 on the other (each sums to 0, responds to a step).
     cell(&|i, _| if i < 2 { 0.25 } else { -0.25 }, &mut data);
     cell(&|_, j| if j < 2 { 0.25 } else { -0.25 }, &mut data);
-    let sign = |d: f64| if d > 0.0 { 0.25 } else if d < 0.0 { -0.25 } else { 0.0 };
+    let sign = |d: f64| {
+        if d > 0.0 {
+            0.25
+        } else if d < 0.0 {
+            -0.25
+        } else {
+            0.0
+        }
+    };
     cell(&|i, j| sign(j as f64 - i as f64), &mut data);
     cell(&|i, j| sign((i + j) as f64 - 3.0), &mut data);
     // Blur: the mean of the 4×4 window.

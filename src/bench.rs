@@ -13,14 +13,14 @@
 //! report says so and carries the nnlab column alone.
 
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::data::DeviceSet;
 use crate::error::{Error, Result, ensure_positive};
 use crate::model::{ArchSpec, Net};
-use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step, trainer::pytorch_adam};
 use crate::train::trainer::{DeviceData, train};
+use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step, trainer::pytorch_adam};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use crate::backend::TrainBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -206,10 +206,7 @@ impl BenchReport {
     /// The comparison as a Markdown table.
     pub fn markdown(&self) -> String {
         let c = &self.config;
-        let mut s = format!(
-            "Machine: {}. nnlab: {} ({} threads)",
-            self.machine, self.nnlab.name, self.nnlab.threads
-        );
+        let mut s = format!("Machine: {}. nnlab: {} ({} threads)", self.machine, self.nnlab.name, self.nnlab.threads);
         match &self.pytorch {
             Some(p) => s += &format!("; reference: {} ({} threads).\n\n", p.name, p.threads),
             None => s += &format!("; no PyTorch column: {}.\n\n", self.pytorch_note.as_deref().unwrap_or("not run")),
@@ -224,7 +221,9 @@ impl BenchReport {
         }
         s += "| net | params | step ms nnlab | step ms PyTorch | ratio | val pass ms nnlab | val pass ms PyTorch | ratio | epoch s nnlab | epoch s PyTorch | ratio |\n";
         s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-        let num = |v: Option<f64>, digits: usize| v.filter(|v| v.is_finite()).map_or("—".to_string(), |v| format!("{v:.digits$}"));
+        let num = |v: Option<f64>, digits: usize| {
+            v.filter(|v| v.is_finite()).map_or("—".to_string(), |v| format!("{v:.digits$}"))
+        };
         for n in &self.nnlab.nets {
             let t = self.pytorch.as_ref().and_then(|p| p.nets.iter().find(|t| t.arch == n.arch));
             let r = self.ratios.iter().find(|r| r.arch == n.arch);
@@ -251,7 +250,12 @@ impl BenchReport {
 pub fn machine_description() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     format!("{model}, {} threads available", available_threads())
 }
@@ -327,20 +331,36 @@ pub fn time_val_pass<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, dev
 
 /// Seconds for one protocol epoch of `steps` steps (validation every 10) through the
 /// studies' training loop, up to and including the last record point.
-pub fn time_epoch<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, steps: usize, device: &B::Device) -> Result<f64> {
+pub fn time_epoch<B: TrainBackend>(
+    arch: &ArchSpec,
+    config: &BenchConfig,
+    steps: usize,
+    device: &B::Device,
+) -> Result<f64> {
     B::seed(device, config.seed);
     let data = DeviceData {
         train: synthetic_set(steps * config.batch_size, device),
         val: synthetic_set(config.val_images, device),
         test: synthetic_set(config.batch_size, device),
     };
-    let train_config = TrainConfig { epochs: 1, batch_size: config.batch_size, eval_batch_size: config.eval_batch_size, seed: config.seed, ..TrainConfig::default() };
+    let train_config = TrainConfig {
+        epochs: 1,
+        batch_size: config.batch_size,
+        eval_batch_size: config.eval_batch_size,
+        seed: config.seed,
+        ..TrainConfig::default()
+    };
     let outcome = train::<B>(arch, Activation::Relu, &train_config, &data, device, &mut |_| {})?;
     Ok(outcome.curves.seconds.last().copied().unwrap_or(outcome.seconds))
 }
 
 /// Runs every nnlab measurement of `config` on backend `B`, calling `done` after each one.
-pub fn bench_nnlab<B: TrainBackend>(config: &BenchConfig, device: &B::Device, name: &str, done: &mut dyn FnMut(&str)) -> Result<Side> {
+pub fn bench_nnlab<B: TrainBackend>(
+    config: &BenchConfig,
+    device: &B::Device,
+    name: &str,
+    done: &mut dyn FnMut(&str),
+) -> Result<Side> {
     config.validate()?;
     // The first timed net would otherwise pay for the thread pool and allocator warming up
     // (measured: mlp2 1.11 ms per step when timed first, 0.48 ms after another net).
@@ -388,7 +408,9 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
         .args(["--threads", &available_threads().to_string()])
         .args(["--seed", &config.seed.to_string()])
         .args(["--device", &config.pytorch_device]);
-    let out = cmd.output().map_err(|e| format!("cannot run '{python}' ({e}); install Python 3 with `pip install torch numpy` or pass --pytorch off"))?;
+    let out = cmd.output().map_err(|e| {
+        format!("cannot run '{python}' ({e}); install Python 3 with `pip install torch numpy` or pass --pytorch off")
+    })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
@@ -402,7 +424,11 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
 /// `nnlab bench`: runs nnlab's measurements on `ctx.backend`, then the PyTorch reference
 /// with `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`.
 /// Progress goes to the context's observer as one task.
-pub fn run(ctx: &crate::study::StudyContext, config: &BenchConfig, python: Option<&str>) -> Result<(BenchReport, Vec<std::path::PathBuf>)> {
+pub fn run(
+    ctx: &crate::study::StudyContext,
+    config: &BenchConfig,
+    python: Option<&str>,
+) -> Result<(BenchReport, Vec<std::path::PathBuf>)> {
     /// nnlab's side on whichever backend [`run_task`](crate::backend::run_task) picks.
     struct Measure<'a>(&'a crate::study::StudyContext, &'a BenchConfig, u64);
     impl crate::backend::BackendTask for Measure<'_> {
@@ -424,7 +450,8 @@ pub fn run(ctx: &crate::study::StudyContext, config: &BenchConfig, python: Optio
     let pytorch = match python {
         Some(python) => {
             ctx.observer.advanced(total as u64 - 1, "PyTorch reference");
-            let scratch = tempfile::tempdir().map_err(|e| Error::io("cannot create a temporary directory in", std::env::temp_dir(), e))?;
+            let scratch = tempfile::tempdir()
+                .map_err(|e| Error::io("cannot create a temporary directory in", std::env::temp_dir(), e))?;
             bench_pytorch(python, config, scratch.path())
         }
         None => Err("not run (--pytorch off)".to_string()),

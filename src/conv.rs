@@ -84,9 +84,7 @@ pub fn im2col<B: Backend>(x: Tensor<B, 4>, kernel: [usize; 2], padding: [usize; 
     // Views, no copy: [N, C, H', W, kh], then [N, C, H', W', kh, kw].
     let windows: Tensor<B, 6> = x.unfold::<5, _>(2, kh, 1).unfold(3, kw, 1);
     // The one copy: [N, H', W', C, kh, kw] laid out contiguously.
-    windows
-        .permute([0, 2, 3, 1, 4, 5])
-        .reshape([n, oh * ow, c * kh * kw])
+    windows.permute([0, 2, 3, 1, 4, 5]).reshape([n, oh * ow, c * kh * kw])
 }
 
 /// im2col + matmul on any backend. Shapes must already be valid (see [`output_shape`]).

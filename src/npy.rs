@@ -30,7 +30,11 @@ impl HostArray {
     /// The shape as a fixed-size array, or an error naming `what` if the rank differs.
     pub fn dims<const D: usize>(&self, what: &str) -> Result<[usize; D]> {
         self.shape.clone().try_into().map_err(|_| {
-            Error::Shape(format!("{what} must have {D} dimensions, got {} with shape {:?}", self.shape.len(), self.shape))
+            Error::Shape(format!(
+                "{what} must have {D} dimensions, got {} with shape {:?}",
+                self.shape.len(),
+                self.shape
+            ))
         })
     }
 }
@@ -57,7 +61,8 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<HostArray> {
         npyz::DType::Plain(ts) => ts.clone(),
         _ => return Err(unsupported()),
     };
-    let truncated = |e: std::io::Error| bad(format!("truncated or corrupt data: expected {count} values of shape {shape:?} ({e})"));
+    let truncated =
+        |e: std::io::Error| bad(format!("truncated or corrupt data: expected {count} values of shape {shape:?} ({e})"));
     let data: Vec<f32> = match (type_str.type_char(), type_str.size_field()) {
         (TypeChar::Uint, 1) => file.into_vec::<u8>().map_err(truncated)?.into_iter().map(f32::from).collect(),
         (TypeChar::Float, 4) => file.into_vec::<f32>().map_err(truncated)?,

@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 pub fn prepare_dir(dir: &Path) -> Result<PathBuf> {
     // The nearest existing ancestor must be a directory (a file given as --out is a common slip).
     if let Some(existing) = dir.ancestors().find(|p| p.exists())
-        && !existing.is_dir() {
-            return Err(Error::io(
-                "output path is not a directory",
-                existing,
-                std::io::Error::other("it is a file; choose a directory with --out"),
-            ));
-        }
+        && !existing.is_dir()
+    {
+        return Err(Error::io(
+            "output path is not a directory",
+            existing,
+            std::io::Error::other("it is a file; choose a directory with --out"),
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create output directory", dir, e))?;
     // Probe writability now, so a read-only directory fails before any work is done.
     tempfile::NamedTempFile::new_in(dir)

@@ -17,20 +17,12 @@ struct ConvStep;
 impl<B: NetBackend> Backward<B, 3> for ConvStep {
     type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, [usize; 2]);
 
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_x, node_weight, node_bias] = ops.parents;
         let dy = grads.consume::<B>(&ops.node);
         let (x, weight, bias, padding) = ops.state;
         if let Some(node) = node_x {
-            grads.register::<B>(
-                node.id,
-                B::nn_conv2d_input_grad(x.clone(), weight.clone(), dy.clone(), padding),
-            );
+            grads.register::<B>(node.id, B::nn_conv2d_input_grad(x.clone(), weight.clone(), dy.clone(), padding));
         }
         if node_weight.is_some() || node_bias.is_some() {
             let (dw, db) = B::nn_conv2d_param_grads(x, weight, bias, dy, padding);
@@ -51,12 +43,7 @@ struct PoolStep;
 impl<B: NetBackend> Backward<B, 1> for PoolStep {
     type State = (FloatTensor<B>, IntTensor<B>, usize);
 
-    fn backward(
-        self,
-        ops: Ops<Self::State, 1>,
-        grads: &mut Gradients,
-        _checkpointer: &mut Checkpointer,
-    ) {
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_x] = ops.parents;
         let dy = grads.consume::<B>(&ops.node);
         let (x, indices, size) = ops.state;
@@ -68,11 +55,7 @@ impl<B: NetBackend> Backward<B, 1> for PoolStep {
 
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
-        match PoolStep
-            .prepare::<C>([x.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
+        match PoolStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (y, indices) = B::nn_max_pool2d_with_indices(x.primitive.clone(), size);
                 prep.finish((x.primitive, indices, size), y)
@@ -90,23 +73,12 @@ impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
         let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
         match ConvStep.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let state = (
-                    x.primitive.clone(),
-                    weight.primitive.clone(),
-                    bias.primitive.clone(),
-                    padding,
-                );
-                prep.finish(
-                    state,
-                    B::nn_conv2d(x.primitive, weight.primitive, bias.primitive, padding),
-                )
+                let state = (x.primitive.clone(), weight.primitive.clone(), bias.primitive.clone(), padding);
+                prep.finish(state, B::nn_conv2d(x.primitive, weight.primitive, bias.primitive, padding))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::nn_conv2d(
-                x.primitive,
-                weight.primitive,
-                bias.primitive,
-                padding,
-            )),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::nn_conv2d(x.primitive, weight.primitive, bias.primitive, padding))
+            }
         }
     }
 }

@@ -1,11 +1,11 @@
 //! nnlab's ops on flex: the CPU kernels of [`crate::kernels`] (conv2d, pooling, linear)
 //! run on flex's buffers, with Burn's own ops for shapes or dtypes they do not take.
 
-use crate::kernels::conv2d::{self, ConvShape};
-use crate::backend::burn_ops;
-use crate::kernels::pool::{self, PoolShape};
 use crate::backend::NetBackend;
+use crate::backend::burn_ops;
 use crate::kernels;
+use crate::kernels::conv2d::{self, ConvShape};
+use crate::kernels::pool::{self, PoolShape};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData, TensorMetadata};
@@ -19,14 +19,7 @@ fn shape(x: &FlexTensor, weight: &FlexTensor, padding: [usize; 2]) -> Option<Con
     }
     let [batch, in_channels, h, w] = x.shape().dims::<4>();
     let [out_channels, c, kh, kw] = weight.shape().dims::<4>();
-    let s = ConvShape {
-        batch,
-        in_channels,
-        out_channels,
-        input: [h, w],
-        kernel: [kh, kw],
-        padding,
-    };
+    let s = ConvShape { batch, in_channels, out_channels, input: [h, w], kernel: [kh, kw], padding };
     (c == in_channels && s.is_valid()).then_some(s)
 }
 
@@ -43,36 +36,20 @@ fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
 }
 
 impl NetBackend for Flex {
-    fn nn_conv2d(
-        x: FlexTensor,
-        weight: FlexTensor,
-        bias: FlexTensor,
-        padding: [usize; 2],
-    ) -> FlexTensor {
+    fn nn_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, padding: [usize; 2]) -> FlexTensor {
         let Some(s) = shape(&x, &weight, padding) else {
             return burn_ops::conv2d::<Flex>(x, weight, bias, padding);
         };
-        let y = values(&x, |x| {
-            values(&weight, |w| {
-                values(&bias, |b| conv2d::forward(&s, x, w, Some(b)))
-            })
-        });
+        let y = values(&x, |x| values(&weight, |w| values(&bias, |b| conv2d::forward(&s, x, w, Some(b)))));
         let [oh, ow] = s.output();
         tensor(y, [s.batch, s.out_channels, oh, ow])
     }
 
-    fn nn_conv2d_input_grad(
-        x: FlexTensor,
-        weight: FlexTensor,
-        dy: FlexTensor,
-        padding: [usize; 2],
-    ) -> FlexTensor {
+    fn nn_conv2d_input_grad(x: FlexTensor, weight: FlexTensor, dy: FlexTensor, padding: [usize; 2]) -> FlexTensor {
         let Some(s) = shape(&x, &weight, padding) else {
             return burn_ops::conv2d_input_grad::<Flex>(x, weight, dy, padding);
         };
-        let dx = values(&weight, |w| {
-            values(&dy, |g| conv2d::input_gradient(&s, w, g))
-        });
+        let dx = values(&weight, |w| values(&dy, |g| conv2d::input_gradient(&s, w, g)));
         tensor(dx, [s.batch, s.in_channels, s.input[0], s.input[1]])
     }
 
@@ -92,10 +69,7 @@ impl NetBackend for Flex {
     }
 
     fn nn_linear(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>) -> FlexTensor {
-        let f32s = [Some(&x), Some(&weight), bias.as_ref()]
-            .into_iter()
-            .flatten()
-            .all(|t| t.dtype() == DType::F32);
+        let f32s = [Some(&x), Some(&weight), bias.as_ref()].into_iter().flatten().all(|t| t.dtype() == DType::F32);
         // x is [N, …], read as [N, inputs] in place (a batch sliced from the data set
         // keeps its offset; flattening it first would copy it).
         let (x_dims, w_dims) = (x.shape().to_vec(), weight.shape().to_vec());
@@ -107,9 +81,7 @@ impl NetBackend for Flex {
         let outputs = w_dims[1];
         let y = values(&x, |x| {
             values(&weight, |w| match &bias {
-                Some(b) => values(b, |b| {
-                    kernels::linear::forward(x, w, Some(b), w_dims[0], outputs)
-                }),
+                Some(b) => values(b, |b| kernels::linear::forward(x, w, Some(b), w_dims[0], outputs)),
                 None => kernels::linear::forward(x, w, None, w_dims[0], outputs),
             })
         });
@@ -125,39 +97,20 @@ impl NetBackend for Flex {
         if x.dtype() != DType::F32 || size == 0 {
             return burn_ops::max_pool2d_with_indices::<Flex>(x, size);
         }
-        let s = PoolShape {
-            planes: n * c,
-            input: [h, w],
-            size,
-        };
+        let s = PoolShape { planes: n * c, input: [h, w], size };
         let (y, arg) = values(&x, |x| pool::max_pool(&s, x));
         let [oh, ow] = s.output();
-        (
-            tensor(y, [n, c, oh, ow]),
-            FlexTensor::from_data(TensorData::new(arg, [n, c, oh, ow])),
-        )
+        (tensor(y, [n, c, oh, ow]), FlexTensor::from_data(TensorData::new(arg, [n, c, oh, ow])))
     }
 
-    fn nn_max_pool2d_backward(
-        x: FlexTensor,
-        size: usize,
-        dy: FlexTensor,
-        indices: FlexTensor,
-    ) -> FlexTensor {
+    fn nn_max_pool2d_backward(x: FlexTensor, size: usize, dy: FlexTensor, indices: FlexTensor) -> FlexTensor {
         // Indices from `pool::max_pool` are u32; Burn's own (the fallback above) are not.
         if indices.dtype() != DType::U32 {
             return burn_ops::max_pool2d_backward::<Flex>(x, size, dy, indices);
         }
         let [n, c, h, w] = x.shape().dims::<4>();
-        let s = PoolShape {
-            planes: n * c,
-            input: [h, w],
-            size,
-        };
+        let s = PoolShape { planes: n * c, input: [h, w], size };
         let arg = indices.as_slice::<u32>().expect("contiguous indices");
-        tensor(
-            values(&dy, |g| pool::max_pool_backward(&s, g, arg)),
-            [n, c, h, w],
-        )
+        tensor(values(&dy, |g| pool::max_pool_backward(&s, g, arg)), [n, c, h, w])
     }
 }

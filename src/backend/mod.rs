@@ -79,7 +79,8 @@ impl FromStr for BackendKind {
             "ndarray" => Ok(BackendKind::Ndarray),
             "flex" => Ok(BackendKind::Flex),
             "wgpu" | "gpu" => Ok(BackendKind::Wgpu),
-            other => Err(Error::invalid("backend",
+            other => Err(Error::invalid(
+                "backend",
                 format!("unknown backend '{other}'; expected one of ndarray, flex, wgpu"),
             )),
         }
@@ -122,10 +123,7 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
         }
     }
     #[allow(unreachable_code)]
-    Err(Error::BackendNotCompiled {
-        backend: kind.name().into(),
-        feature: kind.name().into(),
-    })
+    Err(Error::BackendNotCompiled { backend: kind.name().into(), feature: kind.name().into() })
 }
 
 // nnlab's ops on each backend: flex runs the CPU kernels of `kernels::{conv2d, pool,

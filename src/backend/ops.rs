@@ -69,10 +69,7 @@ pub trait NetBackend: Backend {
     }
 
     /// Max pooling that also returns where each maximum was, for [`Self::nn_max_pool2d_backward`].
-    fn nn_max_pool2d_with_indices(
-        x: FloatTensor<Self>,
-        size: usize,
-    ) -> (FloatTensor<Self>, IntTensor<Self>) {
+    fn nn_max_pool2d_with_indices(x: FloatTensor<Self>, size: usize) -> (FloatTensor<Self>, IntTensor<Self>) {
         burn_ops::max_pool2d_with_indices::<Self>(x, size)
     }
 
@@ -95,15 +92,9 @@ pub fn conv2d<B: NetBackend>(
     bias: Tensor<B, 1>,
     padding: [usize; 2],
 ) -> Tensor<B, 4> {
-    let [x, weight, bias] = [
-        x.into_primitive(),
-        weight.into_primitive(),
-        bias.into_primitive(),
-    ]
-    .map(TensorPrimitive::tensor);
-    Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d(
-        x, weight, bias, padding,
-    )))
+    let [x, weight, bias] =
+        [x.into_primitive(), weight.into_primitive(), bias.into_primitive()].map(TensorPrimitive::tensor);
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d(x, weight, bias, padding)))
 }
 
 /// [`NetBackend::nn_linear`] on tensors: `x` `[N, …]` (flattened to `[N, in]`) → `[N, out]`.
@@ -122,10 +113,7 @@ pub fn linear<B: NetBackend, const D: usize>(
 
 /// [`NetBackend::nn_max_pool2d`] on tensors.
 pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
-    Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(
-        x.into_primitive().tensor(),
-        size,
-    )))
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(x.into_primitive().tensor(), size)))
 }
 
 /// Burn's own ops on primitives, as nnlab's nets use them: the defaults of [`NetBackend`]
@@ -187,9 +175,7 @@ pub mod burn_ops {
     ) -> FloatTensor<B> {
         let weight = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(weight));
         let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
-        burn::tensor::module::linear(flat_batch::<B>(x), weight, bias)
-            .into_primitive()
-            .tensor()
+        burn::tensor::module::linear(flat_batch::<B>(x), weight, bias).into_primitive().tensor()
     }
 
     /// Burn's max pooling, `size`×`size` windows at stride `size`, no padding.
@@ -198,10 +184,7 @@ pub mod burn_ops {
     }
 
     /// [`max_pool2d`] with Burn's indices of the maxima.
-    pub fn max_pool2d_with_indices<B: Backend>(
-        x: FloatTensor<B>,
-        size: usize,
-    ) -> (FloatTensor<B>, IntTensor<B>) {
+    pub fn max_pool2d_with_indices<B: Backend>(x: FloatTensor<B>, size: usize) -> (FloatTensor<B>, IntTensor<B>) {
         let pooled = B::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
         (pooled.output, pooled.indices)
     }
@@ -213,17 +196,7 @@ pub mod burn_ops {
         dy: FloatTensor<B>,
         indices: IntTensor<B>,
     ) -> FloatTensor<B> {
-        B::max_pool2d_with_indices_backward(
-            x,
-            [size; 2],
-            [size; 2],
-            [0, 0],
-            [1, 1],
-            false,
-            dy,
-            indices,
-        )
-        .x_grad
+        B::max_pool2d_with_indices_backward(x, [size; 2], [size; 2], [0, 0], [1, 1], false, dy, indices).x_grad
     }
 }
 
@@ -232,4 +205,3 @@ pub mod burn_ops {
 pub trait TrainBackend: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {}
 
 impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: NetBackend> + NetBackend {}
-

@@ -42,7 +42,14 @@ pub struct SplitConfig {
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        Self { val_fraction: 0.1, seed: 0, max_train: None, max_val: None, max_test: None, input_scale: InputScale::Normalized }
+        Self {
+            val_fraction: 0.1,
+            seed: 0,
+            max_train: None,
+            max_val: None,
+            max_test: None,
+            input_scale: InputScale::Normalized,
+        }
     }
 }
 
@@ -50,7 +57,10 @@ impl SplitConfig {
     /// Checks the fraction and the caps, with messages naming the flags.
     pub fn validate(&self) -> Result<()> {
         if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
-            return Err(Error::invalid("val_fraction", format!("must be between 0 and 1 (exclusive), got {}", self.val_fraction)));
+            return Err(Error::invalid(
+                "val_fraction",
+                format!("must be between 0 and 1 (exclusive), got {}", self.val_fraction),
+            ));
         }
         for (name, cap) in [("max_train", self.max_train), ("max_val", self.max_val), ("max_test", self.max_test)] {
             if cap == Some(0) {

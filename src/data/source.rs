@@ -35,9 +35,11 @@ impl DataSource {
 
     /// Finds (or downloads) a directory with CIFAR-10; returns it and its layout.
     pub fn locate(&self, observer: &dyn Observer) -> Result<(PathBuf, Layout)> {
-        let named = self.data_dir.clone().map(|d| (d, "the data directory (data_dir, --data-dir)")).or_else(|| {
-            std::env::var_os(DATA_ENV).filter(|v| !v.is_empty()).map(|d| (PathBuf::from(d), DATA_ENV))
-        });
+        let named = self
+            .data_dir
+            .clone()
+            .map(|d| (d, "the data directory (data_dir, --data-dir)"))
+            .or_else(|| std::env::var_os(DATA_ENV).filter(|v| !v.is_empty()).map(|d| (PathBuf::from(d), DATA_ENV)));
         if let Some((dir, origin)) = named {
             // A directory the user named is used or reported; never silently replaced.
             if dir.is_file() {
@@ -72,8 +74,11 @@ impl DataSource {
             Some(c) if !self.offline => c,
             _ => return Err(Error::Data(format!("CIFAR-10 not found; searched: {searched}. {how}"))),
         };
-        download(&cache, observer).map_err(|e| Error::Data(format!("CIFAR-10 not found (searched: {searched}) and the download failed: {e}. {how}")))?;
-        find_layout(&cache).ok_or_else(|| Error::Data(format!("the downloaded archive did not unpack to {}", cache.display())))
+        download(&cache, observer).map_err(|e| {
+            Error::Data(format!("CIFAR-10 not found (searched: {searched}) and the download failed: {e}. {how}"))
+        })?;
+        find_layout(&cache)
+            .ok_or_else(|| Error::Data(format!("the downloaded archive did not unpack to {}", cache.display())))
     }
 }
 
@@ -99,14 +104,19 @@ pub fn md5_hex(mut reader: impl Read) -> std::io::Result<String> {
 pub fn download(cache: &Path, observer: &dyn Observer) -> Result<()> {
     std::fs::create_dir_all(cache).map_err(|e| Error::io("cannot create cache directory", cache, e))?;
     let archive = cache.join("cifar-10-binary.tar.gz");
-    if !archive.is_file() || md5_hex(std::fs::File::open(&archive).map_err(|e| Error::io("cannot read", &archive, e))?).ok().as_deref() != Some(ARCHIVE_MD5) {
+    if !archive.is_file()
+        || md5_hex(std::fs::File::open(&archive).map_err(|e| Error::io("cannot read", &archive, e))?).ok().as_deref()
+            != Some(ARCHIVE_MD5)
+    {
         fetch(ARCHIVE_URL, &archive, observer)?;
     }
     let digest = md5_hex(std::fs::File::open(&archive).map_err(|e| Error::io("cannot read", &archive, e))?)
         .map_err(|e| Error::io("cannot read", &archive, e))?;
     if digest != ARCHIVE_MD5 {
         let _ = std::fs::remove_file(&archive);
-        return Err(Error::Data(format!("{ARCHIVE_URL}: MD5 {digest} does not match the published {ARCHIVE_MD5}; the partial file was removed, try again")));
+        return Err(Error::Data(format!(
+            "{ARCHIVE_URL}: MD5 {digest} does not match the published {ARCHIVE_MD5}; the partial file was removed, try again"
+        )));
     }
     unpack(&archive, cache)
 }

@@ -83,20 +83,14 @@ impl ConvShape {
     /// Scratch values for a padded copy of one image: none without padding (the kernels
     /// then read the image in place).
     fn padding_scratch(&self) -> usize {
-        if self.padding == [0, 0] {
-            0
-        } else {
-            self.padded_len()
-        }
+        if self.padding == [0, 0] { 0 } else { self.padded_len() }
     }
 
     /// Start of im2col row `(c, i, j)` in the padded image, for every row in order.
     fn row_starts(&self) -> impl Iterator<Item = usize> + '_ {
         let [h, w] = self.padded();
         let [kh, kw] = self.kernel;
-        (0..self.in_channels).flat_map(move |c| {
-            (0..kh).flat_map(move |i| (0..kw).map(move |j| c * h * w + i * w + j))
-        })
+        (0..self.in_channels).flat_map(move |c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * h * w + i * w + j)))
     }
 }
 
@@ -217,18 +211,9 @@ pub(crate) fn matmul(
     let last = |strides: [isize; 2], rows: usize, cols: usize| {
         (rows.max(1) - 1) as isize * strides[0] + (cols.max(1) - 1) as isize * strides[1]
     };
-    assert!(
-        last(dst_strides, m, n) < dst.len() as isize,
-        "dst too small"
-    );
-    assert!(
-        last(lhs_strides, m, k) < lhs.len() as isize,
-        "lhs too small"
-    );
-    assert!(
-        last(rhs_strides, k, n) < rhs.len() as isize,
-        "rhs too small"
-    );
+    assert!(last(dst_strides, m, n) < dst.len() as isize, "dst too small");
+    assert!(last(lhs_strides, m, k) < lhs.len() as isize, "lhs too small");
+    assert!(last(rhs_strides, k, n) < rhs.len() as isize, "rhs too small");
     // SAFETY: the asserts above keep every index the strides reach inside its slice (all
     // strides are non-negative), and `dst` is borrowed mutably, so it aliases nothing.
     unsafe {
@@ -279,28 +264,15 @@ pub fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -
         return y;
     }
     let padded_len = s.padding_scratch();
-    y.par_chunks_mut(o * p)
-        .zip(x.par_chunks(s.image_len().max(1)))
-        .for_each(|(out, image)| {
-            with_scratch([padded_len, k * wide, o * wide], |[pad, cols, y_wide]| {
-                im2col(s, padded_image(s, image, pad), cols);
-                // Yᵀ (P×O), element (p, o) at y_wide[o·P + p]; colsᵀ (P×K) at cols[k·P + p];
-                // Wᵀ (K×O) at weight[o·K + k].
-                matmul(
-                    wide,
-                    o,
-                    k,
-                    y_wide,
-                    [1, wide as isize],
-                    false,
-                    cols,
-                    [1, wide as isize],
-                    weight,
-                    [1, k as isize],
-                );
-                compact(s, y_wide, bias, out);
-            })
-        });
+    y.par_chunks_mut(o * p).zip(x.par_chunks(s.image_len().max(1))).for_each(|(out, image)| {
+        with_scratch([padded_len, k * wide, o * wide], |[pad, cols, y_wide]| {
+            im2col(s, padded_image(s, image, pad), cols);
+            // Yᵀ (P×O), element (p, o) at y_wide[o·P + p]; colsᵀ (P×K) at cols[k·P + p];
+            // Wᵀ (K×O) at weight[o·K + k].
+            matmul(wide, o, k, y_wide, [1, wide as isize], false, cols, [1, wide as isize], weight, [1, k as isize]);
+            compact(s, y_wide, bias, out);
+        })
+    });
     y
 }
 
@@ -326,18 +298,7 @@ pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f
                 // (Measured 15–35 % faster than a row-major destination; a hand-written
                 // 4×4-blocked dot-product kernel was 10× slower than either.)
                 let stride = wide as isize;
-                matmul(
-                    o,
-                    k,
-                    wide,
-                    &mut dw_t,
-                    [1, o as isize],
-                    true,
-                    g_wide,
-                    [stride, 1],
-                    cols,
-                    [1, stride],
-                );
+                matmul(o, k, wide, &mut dw_t, [1, o as isize], true, g_wide, [stride, 1], cols, [1, stride]);
             });
             for (d, plane) in db.iter_mut().zip(g.chunks_exact(p)) {
                 *d += sum(plane);
@@ -368,38 +329,25 @@ pub fn input_gradient(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let [hp, wp] = s.padded();
     let [ph, pw] = s.padding;
     let padded_len = s.padding_scratch();
-    dx.par_chunks_mut(s.image_len())
-        .zip(dy.par_chunks(o * p))
-        .for_each(|(dx, g)| {
-            with_scratch([padded_len, k * wide, o * wide], |[dpad, dcols, g_wide]| {
-                widen(s, g, g_wide);
-                // dcolsᵀ (P×K) at dcols[k·P + p]; dYᵀ (P×O) at g_wide[o·P + p]; W (O×K) at weight[o·K + k].
-                matmul(
-                    wide,
-                    k,
-                    o,
-                    dcols,
-                    [1, wide as isize],
-                    false,
-                    g_wide,
-                    [1, wide as isize],
-                    weight,
-                    [k as isize, 1],
-                );
-                if s.padding == [0, 0] {
-                    col2im(s, dcols, dx);
-                    return;
+    dx.par_chunks_mut(s.image_len()).zip(dy.par_chunks(o * p)).for_each(|(dx, g)| {
+        with_scratch([padded_len, k * wide, o * wide], |[dpad, dcols, g_wide]| {
+            widen(s, g, g_wide);
+            // dcolsᵀ (P×K) at dcols[k·P + p]; dYᵀ (P×O) at g_wide[o·P + p]; W (O×K) at weight[o·K + k].
+            matmul(wide, k, o, dcols, [1, wide as isize], false, g_wide, [1, wide as isize], weight, [k as isize, 1]);
+            if s.padding == [0, 0] {
+                col2im(s, dcols, dx);
+                return;
+            }
+            dpad.fill(0.0);
+            col2im(s, dcols, dpad);
+            for (c, plane) in dx.chunks_exact_mut(h * w).enumerate() {
+                for (y, row) in plane.chunks_exact_mut(w).enumerate() {
+                    let at = c * hp * wp + (y + ph) * wp + pw;
+                    row.copy_from_slice(&dpad[at..at + w]);
                 }
-                dpad.fill(0.0);
-                col2im(s, dcols, dpad);
-                for (c, plane) in dx.chunks_exact_mut(h * w).enumerate() {
-                    for (y, row) in plane.chunks_exact_mut(w).enumerate() {
-                        let at = c * hp * wp + (y + ph) * wp + pw;
-                        row.copy_from_slice(&dpad[at..at + w]);
-                    }
-                }
-            })
-        });
+            }
+        })
+    });
     dx
 }
 
@@ -422,15 +370,10 @@ mod tests {
                         for c in 0..s.in_channels {
                             for i in 0..kh {
                                 for j in 0..kw {
-                                    let (sy, sx) = (
-                                        (yy + i) as isize - ph as isize,
-                                        (xx + j) as isize - pw as isize,
-                                    );
-                                    if sy >= 0 && sx >= 0 && (sy as usize) < h && (sx as usize) < wd
-                                    {
+                                    let (sy, sx) = ((yy + i) as isize - ph as isize, (xx + j) as isize - pw as isize);
+                                    if sy >= 0 && sx >= 0 && (sy as usize) < h && (sx as usize) < wd {
                                         acc += w[((o * s.in_channels + c) * kh + i) * kw + j]
-                                            * x[((n * s.in_channels + c) * h + sy as usize) * wd
-                                                + sx as usize];
+                                            * x[((n * s.in_channels + c) * h + sy as usize) * wd + sx as usize];
                                     }
                                 }
                             }
@@ -444,24 +387,13 @@ mod tests {
     }
 
     fn values(len: usize, seed: u32) -> Vec<f32> {
-        (0..len)
-            .map(|i| {
-                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
-            })
-            .collect()
+        (0..len).map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0).collect()
     }
 
     #[test]
     fn forward_matches_the_definition_with_and_without_padding() {
         for padding in [[0, 0], [1, 2], [2, 0]] {
-            let s = ConvShape {
-                batch: 3,
-                in_channels: 2,
-                out_channels: 5,
-                input: [7, 6],
-                kernel: [3, 4],
-                padding,
-            };
+            let s = ConvShape { batch: 3, in_channels: 2, out_channels: 5, input: [7, 6], kernel: [3, 4], padding };
             let [oh, ow] = s.output();
             let (x, w, b) = (values(3 * 2 * 42, 1), values(5 * 2 * 12, 2), values(5, 3));
             let got = forward(&s, &x, &w, Some(&b));
@@ -478,20 +410,11 @@ mod tests {
         // L = Σ r·y for a fixed r: dL/dx and dL/dw are linear, so they are exact sums that
         // the definition gives by differentiating one input at a time (y is linear in each).
         for padding in [[0, 0], [1, 2]] {
-            let s = ConvShape {
-                batch: 2,
-                in_channels: 3,
-                out_channels: 4,
-                input: [6, 5],
-                kernel: [3, 2],
-                padding,
-            };
+            let s = ConvShape { batch: 2, in_channels: 3, out_channels: 4, input: [6, 5], kernel: [3, 2], padding };
             let [oh, ow] = s.output();
             let (x, w, b) = (values(2 * 3 * 30, 5), values(4 * 3 * 6, 6), vec![0.0; 4]);
             let r = values(forward(&s, &x, &w, None).len(), 7);
-            let loss = |x: &[f32], w: &[f32]| -> f32 {
-                naive(&s, x, w, &b).iter().zip(&r).map(|(y, r)| y * r).sum()
-            };
+            let loss = |x: &[f32], w: &[f32]| -> f32 { naive(&s, x, w, &b).iter().zip(&r).map(|(y, r)| y * r).sum() };
             let base = loss(&x, &w);
             let (dw, db) = weight_gradient(&s, &x, &r);
             let dx = input_gradient(&s, &w, &r);

@@ -19,8 +19,8 @@
 //! 3 072 inputs into `S` slices, multiply each slice as one tile of a batched product
 //! `[S, N, K/S] · [S, K/S, out]`, and add the `S` partial results.
 
-use burn::tensor::backend::Backend;
 use crate::backend::burn_ops::flat_batch;
+use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
@@ -38,25 +38,15 @@ pub fn conv2d_param_grads<B: Backend>(
     let [n, _, oh, ow] = dy.dims();
     let dy = dy.reshape([n, o, oh * ow]);
     let cols = crate::conv::im2col(x, [kh, kw], padding);
-    let dw = dy
-        .clone()
-        .matmul(cols)
-        .sum_dim(0)
-        .reshape([o, c, kh, kw]);
+    let dw = dy.clone().matmul(cols).sum_dim(0).reshape([o, c, kh, kw]);
     let db = dy.sum_dim(2).sum_dim(0).reshape([o]);
-    (
-        dw.into_primitive().tensor(),
-        db.into_primitive().tensor(),
-    )
+    (dw.into_primitive().tensor(), db.into_primitive().tensor())
 }
 
 /// Slices [`linear_split_k`] cuts a reduction of `inputs` into: the most, up to 16, that
 /// divide it evenly and leave slices of at least 128; 1 (no split) for short reductions.
 pub fn split_k_slices(inputs: usize) -> usize {
-    (2..=16)
-        .rev()
-        .find(|&s| inputs.is_multiple_of(s) && inputs / s >= 128)
-        .unwrap_or(1)
+    (2..=16).rev().find(|&s| inputs.is_multiple_of(s) && inputs / s >= 128).unwrap_or(1)
 }
 
 /// Fully connected layer `x [N, …] · weight [in, out] + bias [out]` (x read as `[N, in]`),

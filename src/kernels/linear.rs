@@ -9,13 +9,7 @@ use super::conv2d::matmul;
 use rayon::prelude::*;
 
 /// `x [n, inputs] · weight [inputs, outputs] + bias [outputs]` → `[n, outputs]`.
-pub fn forward(
-    x: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    inputs: usize,
-    outputs: usize,
-) -> Vec<f32> {
+pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, inputs: usize, outputs: usize) -> Vec<f32> {
     assert_eq!(weight.len(), inputs * outputs, "weight length");
     let n = x.len().checked_div(inputs).unwrap_or(0);
     assert_eq!(x.len(), n * inputs, "input length");
@@ -24,27 +18,13 @@ pub fn forward(
         return y;
     }
     let rows = n.div_ceil(rayon::current_num_threads()).max(1);
-    y.par_chunks_mut(rows * outputs)
-        .zip(x.par_chunks(rows * inputs))
-        .for_each(|(y, x)| {
-            if let Some(b) = bias {
-                y.chunks_exact_mut(outputs)
-                    .for_each(|row| row.copy_from_slice(b));
-            }
-            let m = x.len() / inputs.max(1);
-            let (i, o) = (inputs as isize, outputs as isize);
-            matmul(
-                m,
-                outputs,
-                inputs,
-                y,
-                [o, 1],
-                bias.is_some(),
-                x,
-                [i, 1],
-                weight,
-                [o, 1],
-            );
-        });
+    y.par_chunks_mut(rows * outputs).zip(x.par_chunks(rows * inputs)).for_each(|(y, x)| {
+        if let Some(b) = bias {
+            y.chunks_exact_mut(outputs).for_each(|row| row.copy_from_slice(b));
+        }
+        let m = x.len() / inputs.max(1);
+        let (i, o) = (inputs as isize, outputs as isize);
+        matmul(m, outputs, inputs, y, [o, 1], bias.is_some(), x, [i, 1], weight, [o, 1]);
+    });
     y
 }

@@ -47,11 +47,7 @@ pub fn max_pool(s: &PoolShape, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
 /// (Compiled for the baseline only: the AVX-512 copy measured 2.5× slower.)
 fn pool_plane(plane: &[f32], w: usize, k: usize, y: &mut [f32], arg: &mut [u32]) {
     let ow = w / k;
-    for (r, (y, arg)) in y
-        .chunks_exact_mut(ow)
-        .zip(arg.chunks_exact_mut(ow))
-        .enumerate()
-    {
+    for (r, (y, arg)) in y.chunks_exact_mut(ow).zip(arg.chunks_exact_mut(ow)).enumerate() {
         let rows = &plane[r * k * w..(r + 1) * k * w];
         for (c, (y, arg)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
             let mut at = (c * k) as u32;
@@ -85,14 +81,11 @@ pub fn max_pool_backward(s: &PoolShape, dy: &[f32], arg: &[u32]) -> Vec<f32> {
     if oh * ow == 0 {
         return dx;
     }
-    dx.par_chunks_mut(h * w)
-        .zip(dy.par_chunks(oh * ow))
-        .zip(arg.par_chunks(oh * ow))
-        .for_each(|((dx, dy), arg)| {
-            for (&g, &a) in dy.iter().zip(arg) {
-                dx[a as usize] += g;
-            }
-        });
+    dx.par_chunks_mut(h * w).zip(dy.par_chunks(oh * ow)).zip(arg.par_chunks(oh * ow)).for_each(|((dx, dy), arg)| {
+        for (&g, &a) in dy.iter().zip(arg) {
+            dx[a as usize] += g;
+        }
+    });
     dx
 }
 
@@ -104,23 +97,14 @@ mod tests {
     fn pools_windows_drops_ragged_edges_and_routes_gradients_to_the_max() {
         // One 5×5 plane, 2×2 windows: a 2×2 output, row and column 4 dropped.
         let x: Vec<f32> = (0..25).map(|i| ((i * 7) % 11) as f32).collect();
-        let s = PoolShape {
-            planes: 1,
-            input: [5, 5],
-            size: 2,
-        };
+        let s = PoolShape { planes: 1, input: [5, 5], size: 2 };
         let (y, arg) = max_pool(&s, &x);
         let want: Vec<f32> = [(0, 0), (0, 2), (2, 0), (2, 2)]
             .iter()
             .map(|&(r, c)| {
-                [
-                    x[r * 5 + c],
-                    x[r * 5 + c + 1],
-                    x[(r + 1) * 5 + c],
-                    x[(r + 1) * 5 + c + 1],
-                ]
-                .into_iter()
-                .fold(f32::MIN, f32::max)
+                [x[r * 5 + c], x[r * 5 + c + 1], x[(r + 1) * 5 + c], x[(r + 1) * 5 + c + 1]]
+                    .into_iter()
+                    .fold(f32::MIN, f32::max)
             })
             .collect();
         assert_eq!(y, want);

@@ -3,9 +3,9 @@
 
 use super::spec::{ArchSpec, LayerSpec, Shape};
 use crate::activation::Activation;
-use crate::error::Result;
-use crate::backend::NetBackend;
 use crate::backend;
+use crate::backend::NetBackend;
+use crate::error::Result;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -15,10 +15,7 @@ use burn::tensor::{Tensor, backend::Backend};
 /// PyTorch's default initialisation: Kaiming-uniform with a = √5, i.e. weights and biases
 /// uniform in ±1/√fan_in.
 fn pytorch_init() -> Initializer {
-    Initializer::KaimingUniform {
-        gain: 1.0 / 3f64.sqrt(),
-        fan_out_only: false,
-    }
+    Initializer::KaimingUniform { gain: 1.0 / 3f64.sqrt(), fan_out_only: false }
 }
 
 /// One built layer.
@@ -62,11 +59,7 @@ impl<B: Backend> Flow<B> {
             }
         }
     }
-    fn map(
-        self,
-        f4: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>,
-        f2: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>,
-    ) -> Self {
+    fn map(self, f4: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>, f2: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>) -> Self {
         match self {
             Flow::Image(x) => Flow::Image(f4(x)),
             Flow::Flat(x) => Flow::Flat(f2(x)),
@@ -84,26 +77,15 @@ impl<B: Backend> Net<B> {
         for (layer, output) in spec.layers.iter().zip(shapes) {
             layers.push(match *layer {
                 LayerSpec::Fc { out, bias } => Layer::Fc(
-                    LinearConfig::new(input.size(), out)
-                        .with_bias(bias)
-                        .with_initializer(pytorch_init())
-                        .init(device),
+                    LinearConfig::new(input.size(), out).with_bias(bias).with_initializer(pytorch_init()).init(device),
                 ),
                 LayerSpec::Conv { kh, kw, out } => {
-                    let Shape::Image(c, _, _) = input else {
-                        unreachable!("checked by shapes()")
-                    };
-                    Layer::Conv(
-                        Conv2dConfig::new([c, out], [kh, kw])
-                            .with_initializer(pytorch_init())
-                            .init(device),
-                    )
+                    let Shape::Image(c, _, _) = input else { unreachable!("checked by shapes()") };
+                    Layer::Conv(Conv2dConfig::new([c, out], [kh, kw]).with_initializer(pytorch_init()).init(device))
                 }
-                LayerSpec::MaxPool { size } => Layer::Pool(
-                    MaxPool2dConfig::new([size, size])
-                        .with_strides([size, size])
-                        .init(),
-                ),
+                LayerSpec::MaxPool { size } => {
+                    Layer::Pool(MaxPool2dConfig::new([size, size]).with_strides([size, size]).init())
+                }
                 LayerSpec::Act => match activation {
                     Activation::Relu => Layer::Relu(Relu::new()),
                     Activation::Sigmoid => Layer::Sigmoid(Sigmoid::new()),

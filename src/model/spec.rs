@@ -213,7 +213,9 @@ impl ArchSpec {
                 (LayerSpec::Fc { out, .. }, _) => Shape::Flat(out),
                 (LayerSpec::Conv { kh, kw, out }, Shape::Image(_, h, w)) => {
                     if kh > h || kw > w {
-                        return Err(fail(format!("a {kh}×{kw} kernel needs at least {kh}×{kw} pixels without padding")));
+                        return Err(fail(format!(
+                            "a {kh}×{kw} kernel needs at least {kh}×{kw} pixels without padding"
+                        )));
                     }
                     Shape::Image(out, h - kh + 1, w - kw + 1)
                 }
@@ -224,7 +226,9 @@ impl ArchSpec {
                     Shape::Image(c, h / size, w / size)
                 }
                 (LayerSpec::Conv { .. } | LayerSpec::MaxPool { .. }, Shape::Flat(_)) => {
-                    return Err(fail("convolution and pooling need an image, but a fully connected layer came before".into()));
+                    return Err(fail(
+                        "convolution and pooling need an image, but a fully connected layer came before".into(),
+                    ));
                 }
                 (LayerSpec::Act, s) => s,
             };

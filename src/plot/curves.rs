@@ -96,20 +96,25 @@ impl Panel {
                     .iter()
                     .flat_map(|s| {
                         let band = s.std.clone().unwrap_or_default();
-                        let hi: Vec<f64> = s.y.iter().zip(band.iter().chain(std::iter::repeat(&0.0))).map(|(y, d)| y + d).collect();
-                        let lo: Vec<f64> = s.y.iter().zip(band.iter().chain(std::iter::repeat(&0.0))).map(|(y, d)| y - d).collect();
+                        let hi: Vec<f64> =
+                            s.y.iter().zip(band.iter().chain(std::iter::repeat(&0.0))).map(|(y, d)| y + d).collect();
+                        let lo: Vec<f64> =
+                            s.y.iter().zip(band.iter().chain(std::iter::repeat(&0.0))).map(|(y, d)| y - d).collect();
                         [hi, lo]
                     })
                     .collect(),
             ),
-            PanelKind::Points(points) => (vec![], vec![points.iter().flat_map(|p| [p.y - p.y_err, p.y + p.y_err]).collect()]),
+            PanelKind::Points(points) => {
+                (vec![], vec![points.iter().flat_map(|p| [p.y - p.y_err, p.y + p.y_err]).collect()])
+            }
         };
         let xs_points: Vec<f64> = match &self.kind {
             PanelKind::Points(points) => points.iter().flat_map(|p| [p.x - p.x_err, p.x + p.x_err]).collect(),
             _ => vec![],
         };
         let (x0, x1) = finite_range(xs.into_iter().chain(std::iter::once(xs_points.as_slice())));
-        let positive: Vec<Vec<f64>> = ys.iter().map(|v| v.iter().copied().filter(|y| !self.log_y || *y > 0.0).collect()).collect();
+        let positive: Vec<Vec<f64>> =
+            ys.iter().map(|v| v.iter().copied().filter(|y| !self.log_y || *y > 0.0).collect()).collect();
         let (y0, y1) = finite_range(positive.iter().map(|v| v.as_slice()));
         let mut builder = ChartBuilder::on(area);
         builder.caption(&self.title, (FONT, 17)).margin(10).x_label_area_size(34).y_label_area_size(56);
@@ -120,14 +125,39 @@ impl Panel {
             let hi = values.fold(0.0, f64::max);
             let (lo, hi) = if lo.is_finite() { (lo / 1.5, hi * 1.5) } else { (1e-3, 1.0) };
             let mut chart = builder.build_cartesian_2d(x0..x1, (lo..hi.max(lo * 10.0)).log_scale()).map_err(err)?;
-            chart.configure_mesh().x_desc(&self.x_label).y_desc(&self.y_label).label_style((FONT, 12)).y_label_formatter(&|v| format!("{v:.0e}")).draw().map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .label_style((FONT, 12))
+                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .draw()
+                .map_err(err)?;
             self.draw_content(&mut chart)?;
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font((FONT, 12)).draw().map_err(err)?;
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 12))
+                .draw()
+                .map_err(err)?;
         } else {
             let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
-            chart.configure_mesh().x_desc(&self.x_label).y_desc(&self.y_label).label_style((FONT, 12)).draw().map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .label_style((FONT, 12))
+                .draw()
+                .map_err(err)?;
             self.draw_content(&mut chart)?;
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font((FONT, 12)).draw().map_err(err)?;
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 12))
+                .draw()
+                .map_err(err)?;
         }
         Ok(())
     }
@@ -141,11 +171,16 @@ impl Panel {
                 for s in series {
                     let c = colour(s.colour);
                     if let Some(std) = &s.std {
-                        let upper: Vec<(f64, f64)> = s.x.iter().zip(&s.y).zip(std).map(|((&x, &y), &d)| (x, y + d)).collect();
-                        let lower: Vec<(f64, f64)> = s.x.iter().zip(&s.y).zip(std).map(|((&x, &y), &d)| (x, y - d)).rev().collect();
-                        let polygon: Vec<(f64, f64)> = upper.into_iter().chain(lower).filter(|p| p.1.is_finite()).collect();
+                        let upper: Vec<(f64, f64)> =
+                            s.x.iter().zip(&s.y).zip(std).map(|((&x, &y), &d)| (x, y + d)).collect();
+                        let lower: Vec<(f64, f64)> =
+                            s.x.iter().zip(&s.y).zip(std).map(|((&x, &y), &d)| (x, y - d)).rev().collect();
+                        let polygon: Vec<(f64, f64)> =
+                            upper.into_iter().chain(lower).filter(|p| p.1.is_finite()).collect();
                         if polygon.len() > 2 {
-                            chart.draw_series(std::iter::once(Polygon::new(polygon, c.mix(0.18).filled()))).map_err(err)?;
+                            chart
+                                .draw_series(std::iter::once(Polygon::new(polygon, c.mix(0.18).filled())))
+                                .map_err(err)?;
                         }
                     }
                     let mut first = true;

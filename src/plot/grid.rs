@@ -96,7 +96,11 @@ impl ImageGrid {
     }
 
     fn row_label_w(&self) -> usize {
-        if self.row_labels.is_empty() { 0 } else { 8 * self.row_labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 12 }
+        if self.row_labels.is_empty() {
+            0
+        } else {
+            8 * self.row_labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 12
+        }
     }
 
     fn top(&self) -> usize {

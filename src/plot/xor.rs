@@ -103,7 +103,8 @@ impl Figure for BoundaryFigure<'_> {
                 pixels.extend_from_slice(&[c.0, c.1, c.2]);
             }
         }
-        let regions = BitMapElement::with_owned_buffer((-e, e), (pw, ph), pixels).ok_or("region bitmap has the wrong size")?;
+        let regions =
+            BitMapElement::with_owned_buffer((-e, e), (pw, ph), pixels).ok_or("region bitmap has the wrong size")?;
         chart.plotting_area().draw(&regions).map_err(err)?;
         chart
             .draw_series(self.grid.contour_cells().into_iter().map(|(ix, iy)| {
@@ -156,7 +157,14 @@ impl Figure for SpreadFigure<'_> {
             let e = grids.first().map_or(2.0, |g| g.extent);
             let mut chart = ChartBuilder::on(area)
                 .caption(
-                    format!("{name}: {} runs, acc {:.3} ± {:.3} [{:.2}, {:.2}]", accs.len(), s.mean, s.std, s.min, s.max),
+                    format!(
+                        "{name}: {} runs, acc {:.3} ± {:.3} [{:.2}, {:.2}]",
+                        accs.len(),
+                        s.mean,
+                        s.std,
+                        s.min,
+                        s.max
+                    ),
                     (FONT, 15),
                 )
                 .margin(10)

@@ -1,11 +1,11 @@
 //! `nnlab activations`: tanh, sigmoid and ReLU with their closed-form derivatives, plotted.
 
 use super::{PlannedRun, Study, StudyContext, cost};
-use crate::backend::TrainBackend;
-use crate::progress::Unit;
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::error::Result;
 use crate::plot::{self, activations::ActivationsFigure};
+use crate::progress::Unit;
 use crate::results::{prepare_dir, write_json};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
@@ -35,10 +35,9 @@ pub struct ActivationsResult {
 /// computing with tensor ops on backend `B`, as the networks do.
 pub fn sample<B: Backend>(points: usize, device: &B::Device) -> ActivationsResult {
     let x: Vec<f64> = (0..points).map(|i| -5.0 + 10.0 * i as f64 / (points - 1) as f64).collect();
-    let xt = Tensor::<B, 1>::from_data(TensorData::new(x.iter().map(|&v| v as f32).collect::<Vec<_>>(), [points]), device);
-    let host = |t: Tensor<B, 1>| -> Vec<f64> {
-        t.into_data().convert::<f64>().to_vec().unwrap_or_default()
-    };
+    let xt =
+        Tensor::<B, 1>::from_data(TensorData::new(x.iter().map(|&v| v as f32).collect::<Vec<_>>(), [points]), device);
+    let host = |t: Tensor<B, 1>| -> Vec<f64> { t.into_data().convert::<f64>().to_vec().unwrap_or_default() };
     let activations = Activation::ALL
         .iter()
         .map(|&a| ActivationCurve {
@@ -108,17 +107,18 @@ pub fn run<B: Backend>(ctx: &StudyContext, device: &B::Device) -> Result<Vec<Pat
 }
 
 /// Runs the study with `config`: writes `activations.json`, `.png` and `.svg`.
-pub fn run_with<B: Backend>(ctx: &StudyContext, config: &ActivationsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+pub fn run_with<B: Backend>(
+    ctx: &StudyContext,
+    config: &ActivationsConfig,
+    device: &B::Device,
+) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
     let dir = prepare_dir(&ctx.dir(ActivationsConfig::NAME))?;
     let result = sample::<B>(config.points, device);
     let json = dir.join(format!("{FIGURE}.json"));
     write_json(&json, &result)?;
-    let curves: Vec<(Activation, Vec<f64>, Vec<f64>)> = Activation::ALL
-        .iter()
-        .zip(&result.activations)
-        .map(|(&a, c)| (a, c.y.clone(), c.dy_dx.clone()))
-        .collect();
+    let curves: Vec<(Activation, Vec<f64>, Vec<f64>)> =
+        Activation::ALL.iter().zip(&result.activations).map(|(&a, c)| (a, c.y.clone(), c.dy_dx.clone())).collect();
     let mut files = plot::save(&ActivationsFigure { x: &result.x, curves: &curves }, &dir, FIGURE)?;
     files.insert(0, json);
     Ok(files)

@@ -4,6 +4,7 @@
 use super::cifar_runs::{self, CifarRun, RunKey, SeedStats, cifar_run};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::data::SplitConfig;
 use crate::error::Result;
 use crate::model::ArchSpec;
@@ -12,7 +13,6 @@ use crate::plot::grid::{ImageGrid, Tile, min_max};
 use crate::plot::{self};
 use crate::results::{Stats, read_json, write_atomic, write_json};
 use crate::train::{DeviceData, TrainConfig};
-use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,13 @@ pub struct ArchitecturesConfig {
 
 impl Default for ArchitecturesConfig {
     fn default() -> Self {
-        Self { archs: ArchSpec::builtins(), activation: Activation::Relu, seeds: 1, train: TrainConfig::default(), data: SplitConfig::default() }
+        Self {
+            archs: ArchSpec::builtins(),
+            activation: Activation::Relu,
+            seeds: 1,
+            train: TrainConfig::default(),
+            data: SplitConfig::default(),
+        }
     }
 }
 
@@ -88,7 +94,10 @@ impl ArchitecturesConfig {
                 let train = TrainConfig { seed: self.train.seed + k as u64, ..self.train.clone() };
                 let key = RunKey { arch: spec.clone(), activation: self.activation, train, split: self.data.clone() };
                 let name = run_name(spec, key.train.seed);
-                let task = PlannedRun { label: format!("[{}/{total}] {name}", out.len() + 1), cost: cost::cifar_run(spec, &key.train, &key.split) };
+                let task = PlannedRun {
+                    label: format!("[{}/{total}] {name}", out.len() + 1),
+                    cost: cost::cifar_run(spec, &key.train, &key.split),
+                };
                 out.push(Planned { spec: spec.clone(), key, name, task });
             }
         }
@@ -96,7 +105,11 @@ impl ArchitecturesConfig {
     }
 
     /// Runs the study on backend `B`; returns the runs and the files written.
-    pub fn run_all<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<(Vec<CifarRun>, Vec<PathBuf>)> {
+    pub fn run_all<B: TrainBackend>(
+        &self,
+        ctx: &StudyContext,
+        device: &B::Device,
+    ) -> Result<(Vec<CifarRun>, Vec<PathBuf>)> {
         Study::validate(self)?;
         let dir = crate::results::prepare_dir(&ctx.dir(Self::NAME))?;
         let mut files = vec![super::write_config(&dir, self)?];
@@ -112,10 +125,17 @@ impl ArchitecturesConfig {
                     run.params,
                     run.test_acc,
                     run.seconds,
-                    if run.diverged { "  DIVERGED" } else if run.dead { "  DEAD (loss stuck at ln 10)" } else { "" }
+                    if run.diverged {
+                        "  DIVERGED"
+                    } else if run.dead {
+                        "  DEAD (loss stuck at ln 10)"
+                    } else {
+                        ""
+                    }
                 )
             };
-            let run = cifar_runs::reuse_or_train::<B, _>(ctx, &path, &p.key, &p.task, &mut data, device, make, summary)?;
+            let run =
+                cifar_runs::reuse_or_train::<B, _>(ctx, &path, &p.key, &p.task, &mut data, device, make, summary)?;
             files.push(path);
             runs.push(run);
         }
@@ -169,7 +189,11 @@ impl Study for ArchitecturesConfig {
         md.push('\n');
         md.push_str(&super::figure(out, "architectures/architectures.png", "loss and accuracy curves"));
         for spec in config.map(|c| c.archs).unwrap_or_default() {
-            md.push_str(&super::figure(out, &format!("architectures/{}.png", weights_figure(&spec)), &format!("{} first-layer weights", spec.name)));
+            md.push_str(&super::figure(
+                out,
+                &format!("architectures/{}.png", weights_figure(&spec)),
+                &format!("{} first-layer weights", spec.name),
+            ));
         }
         Some(md)
     }
@@ -182,7 +206,8 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         let steps = &r.outcome_curves.step;
         let per_epoch = r.steps.div_ceil(r.key.train.epochs.max(1));
         let last_epoch_start = r.steps.saturating_sub(per_epoch);
-        let vals: Vec<f64> = steps.iter().zip(&r.train_acc_curve).filter(|(s, _)| **s >= last_epoch_start).map(|(_, a)| *a).collect();
+        let vals: Vec<f64> =
+            steps.iter().zip(&r.train_acc_curve).filter(|(s, _)| **s >= last_epoch_start).map(|(_, a)| *a).collect();
         vals.iter().sum::<f64>() / vals.len().max(1) as f64
     };
     let mut rows = Vec::new();
@@ -196,7 +221,8 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
             continue;
         }
         let train_acc = Stats::of(&of.iter().map(|r| per_epoch_records(r)).collect::<Vec<_>>());
-        let val_acc = Stats::of(&of.iter().map(|r| r.val_acc_curve.last().copied().unwrap_or(f64::NAN)).collect::<Vec<_>>());
+        let val_acc =
+            Stats::of(&of.iter().map(|r| r.val_acc_curve.last().copied().unwrap_or(f64::NAN)).collect::<Vec<_>>());
         let test_acc = Stats::of(&of.iter().map(|r| r.test_acc).collect::<Vec<_>>());
         rows.push(SummaryRow {
             name: spec.name.clone(),
@@ -215,25 +241,72 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         let tr = band(of.iter().map(|r| &r.train_acc_curve).collect());
         let va = band(of.iter().map(|r| &r.val_acc_curve).collect());
         let with_std = of.len() > 1;
-        loss_series.push(Series { label: spec.name.clone(), colour: i, x: x.clone(), y: loss.mean, std: with_std.then_some(loss.std), ..Default::default() });
-        acc_series.push(Series { label: format!("{} train", spec.name), colour: i, x: x.clone(), y: tr.mean, std: with_std.then_some(tr.std), ..Default::default() });
+        loss_series.push(Series {
+            label: spec.name.clone(),
+            colour: i,
+            x: x.clone(),
+            y: loss.mean,
+            std: with_std.then_some(loss.std),
+            ..Default::default()
+        });
+        acc_series.push(Series {
+            label: format!("{} train", spec.name),
+            colour: i,
+            x: x.clone(),
+            y: tr.mean,
+            std: with_std.then_some(tr.std),
+            ..Default::default()
+        });
         if !va.mean.is_empty() {
-            acc_series.push(Series { label: format!("{} val", spec.name), colour: i, dashed: true, x, y: va.mean, std: with_std.then_some(va.std) });
+            acc_series.push(Series {
+                label: format!("{} val", spec.name),
+                colour: i,
+                dashed: true,
+                x,
+                y: va.mean,
+                std: with_std.then_some(va.std),
+            });
         }
-        test_points.push(Point { label: spec.name.clone(), colour: i, x: train_acc.mean, y: test_acc.mean, x_err: train_acc.std, y_err: test_acc.std });
-        val_points.push(Point { label: spec.name.clone(), colour: i, x: train_acc.mean, y: val_acc.mean, x_err: train_acc.std, y_err: val_acc.std });
+        test_points.push(Point {
+            label: spec.name.clone(),
+            colour: i,
+            x: train_acc.mean,
+            y: test_acc.mean,
+            x_err: train_acc.std,
+            y_err: test_acc.std,
+        });
+        val_points.push(Point {
+            label: spec.name.clone(),
+            colour: i,
+            x: train_acc.mean,
+            y: val_acc.mean,
+            x_err: train_acc.std,
+            y_err: val_acc.std,
+        });
 
         // First-layer weights, one shared scale per net.
         let grid = weights_grid(&spec.name, &of[0].weights);
         files.extend(plot::save(&grid, dir, &weights_figure(spec))?);
     }
-    let panel = |title: &str, y: &str, kind| Panel { title: title.into(), x_label: "step".into(), y_label: y.into(), log_y: false, kind };
+    let panel = |title: &str, y: &str, kind| Panel {
+        title: title.into(),
+        x_label: "step".into(),
+        y_label: y.into(),
+        log_y: false,
+        kind,
+    };
     let fig = PanelFigure {
         panels: vec![
             panel("training_loss", "loss", PanelKind::Lines(loss_series)),
             panel("train_and_val_accuracies (solid train, dashed val)", "accuracy", PanelKind::Lines(acc_series)),
-            Panel { x_label: "final training accuracy".into(), ..panel("test_vs_training_accuracy", "test accuracy", PanelKind::Points(test_points)) },
-            Panel { x_label: "final training accuracy".into(), ..panel("validation_vs_training_accuracy", "validation accuracy", PanelKind::Points(val_points)) },
+            Panel {
+                x_label: "final training accuracy".into(),
+                ..panel("test_vs_training_accuracy", "test accuracy", PanelKind::Points(test_points))
+            },
+            Panel {
+                x_label: "final training accuracy".into(),
+                ..panel("validation_vs_training_accuracy", "validation accuracy", PanelKind::Points(val_points))
+            },
         ],
         columns: 2,
         panel_size: (720, 480),

@@ -2,14 +2,14 @@
 //! record, loading the data once, training with progress reported, statistics over seeds.
 
 use super::{PlannedRun, StudyContext};
-use crate::progress::Unit;
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::data::SplitConfig;
 use crate::error::Result;
 use crate::model::ArchSpec;
+use crate::progress::Unit;
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig, TrainOutcome, train};
-use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::path::Path;
 
@@ -84,7 +84,8 @@ pub fn train_key<B: TrainBackend>(
             data.insert(DeviceData::new(&prepared, device))
         }
     };
-    let steps = key.train.epochs * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
+    let steps = key.train.epochs
+        * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
     ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost);
     train::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
         let val = p.val_acc.map(|v| format!(" val {v:.3}")).unwrap_or_default();
@@ -154,7 +155,11 @@ pub fn pytorch_weights(w: &crate::train::FirstLayerWeights) -> (Vec<usize>, Vec<
 fn nest(shape: &[usize], v: &[f32]) -> Vec<Vec<Vec<Vec<f32>>>> {
     let [o, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
     (0..o)
-        .map(|a| (0..c).map(|b| (0..h).map(|y| v[((a * c + b) * h + y) * w..((a * c + b) * h + y + 1) * w].to_vec()).collect()).collect())
+        .map(|a| {
+            (0..c)
+                .map(|b| (0..h).map(|y| v[((a * c + b) * h + y) * w..((a * c + b) * h + y + 1) * w].to_vec()).collect())
+                .collect()
+        })
         .collect()
 }
 

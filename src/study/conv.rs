@@ -2,13 +2,13 @@
 //! (homework part 2). `.npy` in; `out.npy` and an image grid out.
 
 use super::{PlannedRun, Study, StudyContext, cost};
-use crate::backend::TrainBackend;
-use crate::progress::Unit;
 use crate::assets;
+use crate::backend::TrainBackend;
 use crate::conv::{conv2d_on, output_shape};
 use crate::error::Result;
 use crate::npy::{HostArray, parse_npy, read_npy, write_npy_f32};
 use crate::plot::{self, grid::ImageGrid, grid::Tile};
+use crate::progress::Unit;
 use crate::results::prepare_dir;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};

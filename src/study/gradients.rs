@@ -5,6 +5,7 @@
 use super::cifar_runs::{self, CifarRun, RunKey, cifar_run};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::data::{InputScale, SplitConfig};
 use crate::error::{Error, Result};
 use crate::model::ArchSpec;
@@ -12,7 +13,6 @@ use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig};
-use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -67,7 +67,8 @@ impl GradientsConfig {
         let mut out = Vec::with_capacity(total);
         for (i, spec) in self.archs.iter().enumerate() {
             for &activation in &self.activations {
-                let key = RunKey { arch: spec.clone(), activation, train: self.train.clone(), split: self.data.clone() };
+                let key =
+                    RunKey { arch: spec.clone(), activation, train: self.train.clone(), split: self.data.clone() };
                 let label = format!("[{}/{total}] {}", out.len() + 1, run_name(spec, activation));
                 let cost = cost::cifar_run(spec, &key.train, &key.split);
                 out.push((i, activation, key, PlannedRun { label, cost }));
@@ -119,10 +120,15 @@ impl Study for GradientsConfig {
             return None;
         }
         let mut md = super::config_link(out, Self::NAME);
-        md.push_str("| net | activation | final loss | mean first-layer gradient norm | diverged |\n|---|---|---:|---:|---|\n");
+        md.push_str(
+            "| net | activation | final loss | mean first-layer gradient norm | diverged |\n|---|---|---:|---:|---|\n",
+        );
         for spec in &config.archs {
             for &act in &config.activations {
-                let Ok(run) = read_json::<CifarRun>(&dir.join("runs").join(format!("{}.json", run_name(spec, act)))) else { continue };
+                let Ok(run) = read_json::<CifarRun>(&dir.join("runs").join(format!("{}.json", run_name(spec, act))))
+                else {
+                    continue;
+                };
                 let grads: Vec<f64> = run.outcome_curves.grad_norm.iter().copied().filter(|g| g.is_finite()).collect();
                 let mean = grads.iter().sum::<f64>() / grads.len().max(1) as f64;
                 let last = run.loss_curve.last().filter(|l| l.is_finite()).map_or("NaN".into(), |l| format!("{l:.4}"));
@@ -161,7 +167,16 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
                 if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
             )
         };
-        let run = cifar_runs::reuse_or_train::<B, _>(ctx, &runs_dir.join(format!("{stem}.json")), &key, &task, &mut data, device, make, summary)?;
+        let run = cifar_runs::reuse_or_train::<B, _>(
+            ctx,
+            &runs_dir.join(format!("{stem}.json")),
+            &key,
+            &task,
+            &mut data,
+            device,
+            make,
+            summary,
+        )?;
         let result = &mut results[i];
         result.insert(format!("{activation}_loss_curve"), curve(&run.loss_curve));
         result.insert(format!("{activation}_grad_curve"), curve(&run.outcome_curves.grad_norm));
@@ -193,7 +208,13 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
     let scale = if config.data.input_scale == InputScale::Raw255 { ", inputs in [0, 255]" } else { "" };
     let fig = PanelFigure {
         panels: vec![
-            Panel { title: format!("training loss (solid ReLU, dashed sigmoid{scale})"), x_label: "step".into(), y_label: "loss".into(), log_y: false, kind: PanelKind::Lines(series(false)) },
+            Panel {
+                title: format!("training loss (solid ReLU, dashed sigmoid{scale})"),
+                x_label: "step".into(),
+                y_label: "loss".into(),
+                log_y: false,
+                kind: PanelKind::Lines(series(false)),
+            },
             Panel {
                 title: format!("|∂loss/∂W₁| first-layer gradient magnitude{scale}"),
                 x_label: "step".into(),

@@ -3,9 +3,10 @@
 //! found on the validation curves by [`find_plateau`], compared with Adam.
 
 use super::cifar_runs::{self, CifarRun, RunKey, cifar_run};
-use super::{PlannedRun, Study, StudyContext, cost};
 use super::plateau::{Plateau, PlateauRule, find_plateau};
+use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::data::SplitConfig;
 use crate::error::{Error, Result};
 use crate::model::ArchSpec;
@@ -13,7 +14,6 @@ use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, Schedule, TrainConfig};
-use crate::backend::TrainBackend;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -179,15 +179,24 @@ impl Study for LearningRateConfig {
         if self.lrs.is_empty() {
             return Err(Error::invalid("lrs", "name at least one learning rate"));
         }
-        TrainConfig { schedule: Schedule { lrs: self.lrs.clone(), milestones: (1..self.lrs.len()).collect() }, ..self.train.clone() }.validate_learning()?;
+        TrainConfig {
+            schedule: Schedule { lrs: self.lrs.clone(), milestones: (1..self.lrs.len()).collect() },
+            ..self.train.clone()
+        }
+        .validate_learning()?;
         if self.arch.name == "mlp1" {
-            return Err(Error::invalid("arch", "the homework compares learning rates on any network but mlp1; pick mlp2, cnn3, cnn4 or cnn5"));
+            return Err(Error::invalid(
+                "arch",
+                "the homework compares learning rates on any network but mlp1; pick mlp2, cnn3, cnn4 or cnn5",
+            ));
         }
         if let Some(s) = &self.switch_steps {
             if s.is_empty() || s.len() > 2 {
                 return Err(Error::invalid("switch_steps", format!("give one or two steps, got {}", s.len())));
             }
-            Schedule::piecewise(vec![1.0; s.len() + 1], s.clone()).map_err(|_| Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {s:?}")))?;
+            Schedule::piecewise(vec![1.0; s.len() + 1], s.clone()).map_err(|_| {
+                Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {s:?}"))
+            })?;
         }
         self.plateau.validate()
     }
@@ -195,8 +204,12 @@ impl Study for LearningRateConfig {
     fn plan(&self) -> Vec<PlannedRun> {
         let tasks = self.tasks();
         let cost = |train: &TrainConfig| cost::cifar_run(&self.arch, train, &self.data);
-        let mut plan: Vec<PlannedRun> =
-            self.lrs.iter().enumerate().map(|(i, &lr)| tasks.task(i + 1, format!("lr {lr}"), cost(&self.constant_train(lr)))).collect();
+        let mut plan: Vec<PlannedRun> = self
+            .lrs
+            .iter()
+            .enumerate()
+            .map(|(i, &lr)| tasks.task(i + 1, format!("lr {lr}"), cost(&self.constant_train(lr))))
+            .collect();
         let scheduled = cost(&self.schedule_train(Schedule::constant(self.lrs[0])));
         let (hi, mid, lo) = self.stage_rates();
         let n = self.lrs.len();
@@ -220,7 +233,10 @@ impl Study for LearningRateConfig {
         let s = read_json::<ScheduleResult>(&out.join(Self::NAME).join(SCHEDULE_RESULT)).ok()?;
         let mut md = super::config_link(out, Self::NAME);
         md.push_str(&super::figure(out, &format!("{}/{RATES_FIGURE}.png", Self::NAME), "SGD at three learning rates"));
-        md.push_str(&format!("Switch steps: **{}**.\n\n", s.switch_steps.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")));
+        md.push_str(&format!(
+            "Switch steps: **{}**.\n\n",
+            s.switch_steps.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        ));
         for (i, r) in s.reasons.iter().enumerate() {
             md.push_str(&format!("{}. {r}\n", i + 1));
         }
@@ -235,7 +251,11 @@ impl Study for LearningRateConfig {
 
 /// Runs the study on backend `B`: the constant rates, then the schedules with switch steps
 /// detected on their curves (or given), then Adam; returns the files written.
-pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &LearningRateConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
+pub fn run<B: TrainBackend>(
+    ctx: &StudyContext,
+    config: &LearningRateConfig,
+    device: &B::Device,
+) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
     let dir = crate::results::prepare_dir(&ctx.dir(LearningRateConfig::NAME))?;
     let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;
@@ -243,12 +263,30 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &LearningRateConfig, dev
     let mut data: Option<DeviceData<B::InnerBackend>> = None;
     let plan = config.plan();
     let arch = &config.arch;
-    let run_one = |stem: String, task: &PlannedRun, key: RunKey, data: &mut Option<DeviceData<B::InnerBackend>>| -> Result<CifarRun> {
+    let run_one = |stem: String,
+                   task: &PlannedRun,
+                   key: RunKey,
+                   data: &mut Option<DeviceData<B::InnerBackend>>|
+     -> Result<CifarRun> {
         let make = |o| cifar_run(arch, key.clone(), o, ctx.backend.name());
         let summary = |run: &CifarRun| {
-            format!("{stem:<22} final val acc {:.4}  test acc {:.4}{}", last(&run.val_acc_curve), run.test_acc, if run.diverged { "  DIVERGED" } else { "" })
+            format!(
+                "{stem:<22} final val acc {:.4}  test acc {:.4}{}",
+                last(&run.val_acc_curve),
+                run.test_acc,
+                if run.diverged { "  DIVERGED" } else { "" }
+            )
         };
-        cifar_runs::reuse_or_train::<B, _>(ctx, &runs_dir.join(format!("{stem}.json")), &key, task, data, device, make, summary)
+        cifar_runs::reuse_or_train::<B, _>(
+            ctx,
+            &runs_dir.join(format!("{stem}.json")),
+            &key,
+            task,
+            data,
+            device,
+            make,
+            summary,
+        )
     };
 
     // 1. Constant rates.
@@ -274,7 +312,10 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &LearningRateConfig, dev
         _ => switch_after(config, &two_run, s1 + 1),
     };
     if s2 <= s1 {
-        return Err(Error::invalid("switch_steps", format!("the second switch ({s2}) must come after the first ({s1})")));
+        return Err(Error::invalid(
+            "switch_steps",
+            format!("the second switch ({s2}) must come after the first ({s1})"),
+        ));
     }
     let three = config.schedule_train(Schedule::piecewise(vec![hi, mid, lo], vec![s1, s2])?);
     let three_run = run_one(names::schedule(arch, 3), &plan[n + 1], config.key(three), &mut data)?;
@@ -282,13 +323,14 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &LearningRateConfig, dev
     // 3. Adam: the architectures study's run when it matches, else trained here.
     let adam_key = config.key(config.adam_train());
     let arch_file = format!("{}.json", super::architectures::run_name(arch, config.train.seed));
-    let (adam, adam_source) = match read_json::<CifarRun>(&ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file)) {
-        Ok(r) if r.key == adam_key && !ctx.force => {
-            ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost, "adam: reused from the architectures study");
-            (r, format!("reused architectures/{arch_file}"))
-        }
-        _ => (run_one(names::adam(arch), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into()),
-    };
+    let (adam, adam_source) =
+        match read_json::<CifarRun>(&ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file)) {
+            Ok(r) if r.key == adam_key && !ctx.force => {
+                ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost, "adam: reused from the architectures study");
+                (r, format!("reused architectures/{arch_file}"))
+            }
+            _ => (run_one(names::adam(arch), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into()),
+        };
 
     let result = ScheduleResult {
         switch_steps: vec![s1, s2],
@@ -300,11 +342,18 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &LearningRateConfig, dev
         adam_test_acc: adam.test_acc,
         adam_source,
     };
-    ctx.observer.note(&format!("switch steps {s1}, {s2}: scheduled test acc {:.4} vs Adam {:.4}", result.three_stage_test_acc, result.adam_test_acc));
+    ctx.observer.note(&format!(
+        "switch steps {s1}, {s2}: scheduled test acc {:.4} vs Adam {:.4}",
+        result.three_stage_test_acc, result.adam_test_acc
+    ));
     let path = dir.join(SCHEDULE_RESULT);
     write_json(&path, &result)?;
     files.push(path);
-    let runs = [(format!("{hi}→{mid} (switch at {s1})"), &two_run), (format!("{hi}→{mid}→{lo} (switches at {s1}, {s2})"), &three_run), ("Adam".to_string(), &adam)];
+    let runs = [
+        (format!("{hi}→{mid} (switch at {s1})"), &two_run),
+        (format!("{hi}→{mid}→{lo} (switches at {s1}, {s2})"), &three_run),
+        ("Adam".to_string(), &adam),
+    ];
     files.extend(plot::save(&schedule_figure(config, &result, &runs), &dir, SCHEDULE_FIGURE)?);
     Ok(files)
 }
@@ -314,8 +363,14 @@ fn write_constant_results(dir: &Path, config: &LearningRateConfig, constant: &[(
     let mut combined = serde_json::Map::new();
     combined.insert("name".into(), config.arch.name.clone().into());
     for (lr, run) in constant {
-        combined.insert(format!("loss_curve_{}", lr_suffix(*lr)), serde_json::to_value(&run.loss_curve).unwrap_or_default());
-        combined.insert(format!("val_acc_curve_{}", lr_suffix(*lr)), serde_json::to_value(&run.val_acc_curve).unwrap_or_default());
+        combined.insert(
+            format!("loss_curve_{}", lr_suffix(*lr)),
+            serde_json::to_value(&run.loss_curve).unwrap_or_default(),
+        );
+        combined.insert(
+            format!("val_acc_curve_{}", lr_suffix(*lr)),
+            serde_json::to_value(&run.val_acc_curve).unwrap_or_default(),
+        );
     }
     let path = dir.join(format!("{}.json", names::combined(&config.arch)));
     write_json(&path, &combined)?;
@@ -325,14 +380,24 @@ fn write_constant_results(dir: &Path, config: &LearningRateConfig, constant: &[(
 /// The switch step found on `run`'s validation curve after step `after`, and why; the last
 /// step of the curve when no plateau is found.
 fn switch_after(config: &LearningRateConfig, run: &CifarRun, after: usize) -> (usize, String) {
-    let pairs: Vec<(usize, f64)> = run.outcome_curves.step.iter().copied().zip(run.val_acc_curve.iter().copied()).filter(|(s, _)| *s >= after).collect();
+    let pairs: Vec<(usize, f64)> = run
+        .outcome_curves
+        .step
+        .iter()
+        .copied()
+        .zip(run.val_acc_curve.iter().copied())
+        .filter(|(s, _)| *s >= after)
+        .collect();
     let (steps, acc): (Vec<usize>, Vec<f64>) = pairs.into_iter().unzip();
     let p: Plateau = find_plateau(&steps, &acc, &config.plateau);
     match p.step {
         Some(s) => (s, p.reason),
         None => {
             let end = run.steps.saturating_sub(1).max(1);
-            (end, format!("{}; switching at the last step of that curve ({end}); give switch steps to choose", p.reason))
+            (
+                end,
+                format!("{}; switching at the last step of that curve ({end}); give switch steps to choose", p.reason),
+            )
         }
     }
 }
@@ -353,8 +418,20 @@ fn rates_figure(config: &LearningRateConfig, constant: &[(f64, CifarRun)]) -> Pa
     };
     PanelFigure {
         panels: vec![
-            Panel { title: format!("{}: training loss, SGD", config.arch.name), x_label: "step".into(), y_label: "loss".into(), log_y: false, kind: PanelKind::Lines(lr_series(false)) },
-            Panel { title: format!("{}: validation accuracy, SGD", config.arch.name), x_label: "step".into(), y_label: "accuracy".into(), log_y: false, kind: PanelKind::Lines(lr_series(true)) },
+            Panel {
+                title: format!("{}: training loss, SGD", config.arch.name),
+                x_label: "step".into(),
+                y_label: "loss".into(),
+                log_y: false,
+                kind: PanelKind::Lines(lr_series(false)),
+            },
+            Panel {
+                title: format!("{}: validation accuracy, SGD", config.arch.name),
+                x_label: "step".into(),
+                y_label: "accuracy".into(),
+                log_y: false,
+                kind: PanelKind::Lines(lr_series(true)),
+            },
         ],
         columns: 2,
         panel_size: (720, 480),
@@ -365,11 +442,20 @@ fn schedule_figure(config: &LearningRateConfig, result: &ScheduleResult, runs: &
     let val_series = runs
         .iter()
         .enumerate()
-        .map(|(i, (label, r))| Series { label: label.clone(), colour: i, x: r.outcome_curves.step.iter().map(|&s| s as f64).collect(), y: r.val_acc_curve.clone(), ..Default::default() })
+        .map(|(i, (label, r))| Series {
+            label: label.clone(),
+            colour: i,
+            x: r.outcome_curves.step.iter().map(|&s| s as f64).collect(),
+            y: r.val_acc_curve.clone(),
+            ..Default::default()
+        })
         .collect();
     PanelFigure {
         panels: vec![Panel {
-            title: format!("{}: scheduled SGD vs Adam — test acc {:.4} vs {:.4}", config.arch.name, result.three_stage_test_acc, result.adam_test_acc),
+            title: format!(
+                "{}: scheduled SGD vs Adam — test acc {:.4} vs {:.4}",
+                config.arch.name, result.three_stage_test_acc, result.adam_test_acc
+            ),
             x_label: "step".into(),
             y_label: "validation accuracy".into(),
             log_y: false,

@@ -216,7 +216,14 @@ impl Studies {
 
     /// Each study, in order, to change.
     pub fn each_mut(&mut self) -> [&mut dyn AnyStudy; 6] {
-        [&mut self.activations, &mut self.xor, &mut self.conv, &mut self.architectures, &mut self.gradients, &mut self.learning_rate]
+        [
+            &mut self.activations,
+            &mut self.xor,
+            &mut self.conv,
+            &mut self.architectures,
+            &mut self.gradients,
+            &mut self.learning_rate,
+        ]
     }
 
     /// Every study's [`Study::quick`] configuration.

@@ -24,7 +24,10 @@ impl PlateauRule {
         crate::error::ensure_positive("plateau_window", self.window)?;
         crate::error::ensure_positive("plateau_patience", self.patience)?;
         if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
-            return Err(crate::error::Error::invalid("plateau_min_delta", format!("must be a finite number ≥ 0, got {}", self.min_delta)));
+            return Err(crate::error::Error::invalid(
+                "plateau_min_delta",
+                format!("must be a finite number ≥ 0, got {}", self.min_delta),
+            ));
         }
         Ok(())
     }

@@ -1,14 +1,14 @@
 //! `nnlab xor`: the scratch MLP on the XOR blobs, for each activation over several seeds.
 
 use super::{PlannedRun, Study, StudyContext, cost};
-use crate::backend::TrainBackend;
-use crate::progress::Unit;
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::error::{Result, ensure_positive};
 use crate::plot::{
     self,
     xor::{BoundaryFigure, BoundaryGrid, SpreadFigure},
 };
+use crate::progress::Unit;
 use crate::results::{Stats, prepare_dir, read_json, write_json};
 use crate::xor::{ScratchMlp, XorRun, XorTrainConfig, train_xor};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
@@ -77,7 +77,8 @@ impl XorStudyConfig {
             for k in 0..self.seeds {
                 let rc = XorTrainConfig { activation, seed: self.run.seed + k as u64, ..self.run.clone() };
                 let label = format!("[{}/{total}] xor {}", out.len() + 1, run_name(activation, rc.seed));
-                let cost = rc.epochs as f64 * (cost::STEP_OVERHEAD + 3.0 * rc.data.train_samples as f64 * (3 * rc.hidden + 1) as f64);
+                let cost = rc.epochs as f64
+                    * (cost::STEP_OVERHEAD + 3.0 * rc.data.train_samples as f64 * (3 * rc.hidden + 1) as f64);
                 out.push((rc, PlannedRun { label, cost }));
             }
         }
@@ -118,10 +119,20 @@ impl Study for XorStudyConfig {
     fn report(out: &Path) -> Option<String> {
         let summary = read_json::<XorSummary>(&out.join(Self::NAME).join("summary.json")).ok()?;
         let mut md = super::config_link(out, Self::NAME);
-        md.push_str("| activation | runs | mean val acc | std | min | max | diverged |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        md.push_str(
+            "| activation | runs | mean val acc | std | min | max | diverged |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        );
         for (name, e) in &summary {
             let s = e.stats;
-            md.push_str(&format!("| {name} | {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |\n", e.accuracies.len(), s.mean, s.std, s.min, s.max, e.diverged));
+            md.push_str(&format!(
+                "| {name} | {} | {:.3} | {:.3} | {:.2} | {:.2} | {} |\n",
+                e.accuracies.len(),
+                s.mean,
+                s.std,
+                s.min,
+                s.max,
+                e.diverged
+            ));
         }
         md.push('\n');
         md.push_str(&super::figure(out, &format!("xor/{SPREAD_FIGURE}.png"), "decision boundaries over seeds"));
@@ -129,14 +140,22 @@ impl Study for XorStudyConfig {
         let config: Option<Self> = super::read_config(out, Self::NAME);
         for activation in config.iter().flat_map(|c| c.activations.clone()) {
             let seed = config.as_ref().map_or(0, |c| c.run.seed);
-            md.push_str(&super::figure(out, &format!("xor/{}.png", run_name(activation, seed)), &format!("{activation} decision boundary")));
+            md.push_str(&super::figure(
+                out,
+                &format!("xor/{}.png", run_name(activation, seed)),
+                &format!("{activation} decision boundary"),
+            ));
         }
         Some(md)
     }
 }
 
 /// Runs the study; returns the runs and the files written.
-pub fn run<B: Backend>(ctx: &StudyContext, config: &XorStudyConfig, device: &B::Device) -> Result<(Vec<XorRun>, Vec<PathBuf>)> {
+pub fn run<B: Backend>(
+    ctx: &StudyContext,
+    config: &XorStudyConfig,
+    device: &B::Device,
+) -> Result<(Vec<XorRun>, Vec<PathBuf>)> {
     Study::validate(config)?;
     let dir = prepare_dir(&ctx.dir(XorStudyConfig::NAME))?;
     let mut files = vec![super::write_config(&dir, config)?];
@@ -148,7 +167,12 @@ pub fn run<B: Backend>(ctx: &StudyContext, config: &XorStudyConfig, device: &B::
         let name = run_name(activation, rc.seed);
         let path = dir.join(format!("{name}.json"));
         let summary = |run: &XorRun| {
-            format!("{name:<16} val acc {:.3}  train acc {:.3}{}", run.val_accuracy, run.train_accuracy, if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" })
+            format!(
+                "{name:<16} val acc {:.3}  train acc {:.3}{}",
+                run.val_accuracy,
+                run.train_accuracy,
+                if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
+            )
         };
         let previous = if ctx.force { None } else { read_json::<XorRun>(&path).ok().filter(|r| r.config == rc) };
         let (run, model) = match previous {
@@ -171,7 +195,12 @@ pub fn run<B: Backend>(ctx: &StudyContext, config: &XorStudyConfig, device: &B::
         };
         let grid = boundary_grid(&model, device);
         let (_, val) = rc.data.generate(rc.seed);
-        let title = format!("XOR, {activation}, seed {}: val acc {:.3}{}", rc.seed, run.val_accuracy, if run.diverged { " (diverged)" } else { "" });
+        let title = format!(
+            "XOR, {activation}, seed {}: val acc {:.3}{}",
+            rc.seed,
+            run.val_accuracy,
+            if run.diverged { " (diverged)" } else { "" }
+        );
         let fig = BoundaryFigure { title, grid: &grid, points: &val.points, labels: &val.labels };
         files.push(path);
         files.extend(plot::save(&fig, &dir, &name)?);

@@ -61,13 +61,24 @@ impl Schedule {
     /// Checks lengths, ordering and values.
     pub fn validate(&self) -> Result<()> {
         if self.lrs.len() != self.milestones.len() + 1 {
-            return Err(Error::invalid("schedule", format!("{} rates need {} switch steps, got {}", self.lrs.len(), self.lrs.len() - 1, self.milestones.len())));
+            return Err(Error::invalid(
+                "schedule",
+                format!(
+                    "{} rates need {} switch steps, got {}",
+                    self.lrs.len(),
+                    self.lrs.len() - 1,
+                    self.milestones.len()
+                ),
+            ));
         }
         if let Some(lr) = self.lrs.iter().find(|lr| !(lr.is_finite() && **lr >= 0.0)) {
             return Err(Error::invalid("lr", format!("must be a finite number ≥ 0, got {lr}")));
         }
         if self.milestones.windows(2).any(|w| w[0] >= w[1]) || self.milestones.first() == Some(&0) {
-            return Err(Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {:?}", self.milestones)));
+            return Err(Error::invalid(
+                "switch_steps",
+                format!("must be increasing and greater than 0, got {:?}", self.milestones),
+            ));
         }
         Ok(())
     }
@@ -139,9 +150,10 @@ impl TrainConfig {
         ensure_positive("record_every", self.record_every)?;
         ensure_positive("eval_batch_size", self.eval_batch_size)?;
         if let OptimizerConfig::Sgd { momentum } = self.optimizer
-            && !(0.0..1.0).contains(&momentum) {
-                return Err(Error::invalid("momentum", format!("must be in [0, 1), got {momentum}")));
-            }
+            && !(0.0..1.0).contains(&momentum)
+        {
+            return Err(Error::invalid("momentum", format!("must be in [0, 1), got {momentum}")));
+        }
         self.schedule.validate()
     }
 }

@@ -1,9 +1,9 @@
 //! Evaluation passes in large batches, with one read-back per pass.
 
+use crate::backend::NetBackend;
 use crate::data::DeviceSet;
 use crate::model::Net;
 use burn::tensor::ElementConversion;
-use crate::backend::NetBackend;
 
 /// Fraction of `set` that `model` classifies correctly, in batches of `batch_size`.
 /// Correct counts are summed on the device and read back once.

@@ -6,7 +6,9 @@
 
 use super::config::{OptimizerConfig, TrainConfig};
 use super::evaluate::accuracy;
+use super::step::{StepRecord, train_step};
 use crate::activation::Activation;
+use crate::backend::TrainBackend;
 use crate::data::{DeviceSet, EpochBatches};
 use crate::error::Result;
 use crate::model::{ArchSpec, Net};
@@ -14,8 +16,6 @@ use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, Optimizer, SgdConfig};
-use super::step::{StepRecord, train_step};
-use crate::backend::TrainBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,11 @@ pub struct DeviceData<B: Backend> {
 impl<B: Backend> DeviceData<B> {
     /// Uploads prepared CIFAR-10 to `device`.
     pub fn new(data: &crate::data::Prepared, device: &B::Device) -> Self {
-        Self { train: DeviceSet::new(&data.train, device), val: DeviceSet::new(&data.val, device), test: DeviceSet::new(&data.test, device) }
+        Self {
+            train: DeviceSet::new(&data.train, device),
+            val: DeviceSet::new(&data.val, device),
+            test: DeviceSet::new(&data.test, device),
+        }
     }
 }
 
@@ -153,7 +157,8 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     let mut step = 0;
     let mut diverged = false;
     'epochs: for epoch in 0..config.epochs {
-        let batches = EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, config.seed, epoch, device);
+        let batches =
+            EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, config.seed, epoch, device);
         for k in 0..batches.len() {
             let (x, y) = data.train.gather(batches.indices(k));
             let batch = y.dims()[0];
@@ -199,6 +204,16 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     let valid = model.valid();
     let test_acc = if diverged { f64::NAN } else { accuracy(&valid, &data.test, config.eval_batch_size) };
     let w = valid.first_weights();
-    let first_weights = FirstLayerWeights { shape: w.dims().to_vec(), values: w.into_data().convert::<f32>().to_vec().unwrap_or_default() };
-    Ok(TrainOutcome { curves, test_acc, steps: step, diverged, first_weights, seconds: started.elapsed().as_secs_f64() })
+    let first_weights = FirstLayerWeights {
+        shape: w.dims().to_vec(),
+        values: w.into_data().convert::<f32>().to_vec().unwrap_or_default(),
+    };
+    Ok(TrainOutcome {
+        curves,
+        test_acc,
+        steps: step,
+        diverged,
+        first_weights,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

@@ -54,7 +54,14 @@ pub struct Gradients<B: Backend> {
 
 impl<B: Backend> ScratchMlp<B> {
     /// Weights drawn from N(0, 1) with a seeded generator, biases zero, as in the homework.
-    pub fn new(inputs: usize, hidden: usize, outputs: usize, activation: Activation, seed: u64, device: &B::Device) -> Self {
+    pub fn new(
+        inputs: usize,
+        hidden: usize,
+        outputs: usize,
+        activation: Activation,
+        seed: u64,
+        device: &B::Device,
+    ) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut normal = |rows: usize, cols: usize| {
             let values: Vec<f32> = (0..rows * cols).map(|_| StandardNormal.sample(&mut rng)).collect();
@@ -62,13 +69,7 @@ impl<B: Backend> ScratchMlp<B> {
         };
         let w1 = normal(inputs, hidden);
         let w2 = normal(hidden, outputs);
-        Self {
-            w1,
-            b1: Tensor::zeros([1, hidden], device),
-            w2,
-            b2: Tensor::zeros([1, outputs], device),
-            activation,
-        }
+        Self { w1, b1: Tensor::zeros([1, hidden], device), w2, b2: Tensor::zeros([1, outputs], device), activation }
     }
 
     /// Forward pass, keeping the intermediate values the backward pass needs.

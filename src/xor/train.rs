@@ -152,12 +152,7 @@ pub fn weights_of<B: Backend>(model: &ScratchMlp<B>) -> XorWeights {
         let v: Vec<f32> = t.to_data().convert::<f32>().to_vec().unwrap_or_default();
         (0..r).map(|i| v[i * c..(i + 1) * c].to_vec()).collect()
     };
-    XorWeights {
-        w1: rows(&model.w1),
-        b1: rows(&model.b1).concat(),
-        w2: rows(&model.w2),
-        b2: rows(&model.b2).concat(),
-    }
+    XorWeights { w1: rows(&model.w1), b1: rows(&model.b1).concat(), w2: rows(&model.w2), b2: rows(&model.b2).concat() }
 }
 
 impl<B: Backend> ScratchMlp<B> {

@@ -34,10 +34,7 @@ fn synthetic_cifar() -> &'static Path {
                 let label = (i % 10) as u8;
                 bytes.push(label);
                 // Class-dependent brightness plus noise: learnable, not trivial.
-                bytes.extend(
-                    (0..3072usize)
-                        .map(|p| ((label as usize * 20 + (p * 7 + i * 13 + k) % 50) % 256) as u8),
-                );
+                bytes.extend((0..3072usize).map(|p| ((label as usize * 20 + (p * 7 + i * 13 + k) % 50) % 256) as u8));
             }
             let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
             std::fs::write(&tmp, bytes).unwrap();
@@ -48,11 +45,7 @@ fn synthetic_cifar() -> &'static Path {
 }
 
 fn nnlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args(args)
-        .env("NNLAB_DATA", "")
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").output().unwrap()
 }
 
 const QUICK: [&str; 12] = [
@@ -75,23 +68,10 @@ fn architectures_writes_course_keys_figures_and_resumes() {
     let data = synthetic_cifar().to_str().unwrap().to_string();
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    let mut args = vec![
-        "--quiet",
-        "--backend",
-        "ndarray",
-        "--data-dir",
-        &data,
-        "--out",
-        o,
-        "architectures",
-    ];
+    let mut args = vec!["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "architectures"];
     args.extend(QUICK);
     let res = nnlab(&args);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let dir = out.path().join("architectures");
     for f in [
         "mlp1_seed0.json",
@@ -104,8 +84,7 @@ fn architectures_writes_course_keys_figures_and_resumes() {
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("mlp1_seed0.json")).unwrap()).unwrap();
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1_seed0.json")).unwrap()).unwrap();
     // 200 images, batch 50: 4 steps, recorded at steps 0 and 2, and the last step (3).
     assert_eq!(run["name"], "mlp1");
     assert_eq!(run["steps"], 4);
@@ -137,12 +116,7 @@ fn architectures_writes_course_keys_figures_and_resumes() {
     assert!(summary.contains("| mlp1 | 98666 |"), "{summary}");
 
     // Same config again: reused, not retrained. --force retrains.
-    let modified = || {
-        std::fs::metadata(dir.join("mlp1_seed0.json"))
-            .unwrap()
-            .modified()
-            .unwrap()
-    };
+    let modified = || std::fs::metadata(dir.join("mlp1_seed0.json")).unwrap().modified().unwrap();
     let before = modified();
     assert!(nnlab(&args).status.success());
     assert_eq!(modified(), before, "finished run was recomputed");
@@ -162,16 +136,10 @@ fn bad_architecture_input_is_one_clear_message() {
         args.extend(extra);
         let res = nnlab(&args);
         let err = String::from_utf8_lossy(&res.stderr).into_owned();
-        assert!(
-            !res.status.success() && !err.contains("panicked") && err.contains(needle),
-            "{extra:?}: {err}"
-        );
+        assert!(!res.status.success() && !err.contains("panicked") && err.contains(needle), "{extra:?}: {err}");
     };
     fails(&["--arch", "cnn9"], "unknown architecture");
-    fails(
-        &["--arch", "conv3x3x16,relu,conv40x40x8"],
-        "layer 3 (Conv-40×40×8)",
-    );
+    fails(&["--arch", "conv3x3x16,relu,conv40x40x8"], "layer 3 (Conv-40×40×8)");
     fails(&["--optimizer", "rmsprop"], "invalid value 'rmsprop' for '--optimizer");
     fails(&["--arch", "mlp1", "--epochs", "0"], "--epochs");
     fails(&["--arch", "mlp1", "--max-train", "0"], "--max-train");
@@ -179,41 +147,19 @@ fn bad_architecture_input_is_one_clear_message() {
     fails(&["--activation", "gelu"], "invalid value 'gelu' for '--activation");
     // Data problems.
     let missing = out.path().join("nowhere");
-    let res = nnlab(&[
-        "--quiet",
-        "--data-dir",
-        missing.to_str().unwrap(),
-        "--out",
-        o,
-        "architectures",
-        "--arch",
-        "mlp1",
-    ]);
+    let res =
+        nnlab(&["--quiet", "--data-dir", missing.to_str().unwrap(), "--out", o, "architectures", "--arch", "mlp1"]);
     let err = String::from_utf8_lossy(&res.stderr);
-    assert!(
-        !res.status.success() && err.contains("no CIFAR-10 there"),
-        "{err}"
-    );
+    assert!(!res.status.success() && err.contains("no CIFAR-10 there"), "{err}");
     let cache = tempfile::tempdir().unwrap();
     let res = Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args([
-            "--quiet",
-            "--offline",
-            "--out",
-            o,
-            "architectures",
-            "--arch",
-            "mlp1",
-        ])
+        .args(["--quiet", "--offline", "--out", o, "architectures", "--arch", "mlp1"])
         .env("NNLAB_DATA", "")
         .env("XDG_CACHE_HOME", cache.path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
-    assert!(
-        !res.status.success() && err.contains("searched") && err.contains("--data-dir"),
-        "{err}"
-    );
+    assert!(!res.status.success() && err.contains("searched") && err.contains("--data-dir"), "{err}");
 }
 
 #[test]
@@ -242,28 +188,14 @@ fn activation_gradients_writes_course_keys_and_handles_raw_inputs() {
         "1",
     ];
     let res = nnlab(&args);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let dir = out.path().join("activation-gradients");
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
     assert_eq!(r["name"], "mlp1");
-    for key in [
-        "relu_loss_curve",
-        "sigmoid_loss_curve",
-        "relu_grad_curve",
-        "sigmoid_grad_curve",
-    ] {
+    for key in ["relu_loss_curve", "sigmoid_loss_curve", "relu_grad_curve", "sigmoid_grad_curve"] {
         let v = r[key].as_array().unwrap_or_else(|| panic!("{key} missing"));
         assert_eq!(v.len(), 4, "{key}: one record per step");
-        assert!(
-            v.iter()
-                .all(|x| x.as_f64().is_some_and(|x| x.is_finite() && x > 0.0)),
-            "{key}: {v:?}"
-        );
+        assert!(v.iter().all(|x| x.as_f64().is_some_and(|x| x.is_finite() && x > 0.0)), "{key}: {v:?}");
     }
     assert!(dir.join("activation_gradients.png").exists());
     // Raw [0, 255] inputs at lr 0.01: reported (diverged or not) rather than a crash.
@@ -290,25 +222,11 @@ fn activation_gradients_writes_course_keys_and_handles_raw_inputs() {
         "255",
     ];
     let res = nnlab(&raw);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
     assert_eq!(r["input_scale"], "raw255");
     assert!(r["relu_diverged"].is_boolean());
-    let bad = nnlab(&[
-        "--quiet",
-        "--data-dir",
-        &data,
-        "--out",
-        o,
-        "activation-gradients",
-        "--input-range",
-        "100",
-    ]);
+    let bad = nnlab(&["--quiet", "--data-dir", &data, "--out", o, "activation-gradients", "--input-range", "100"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--input-range"));
 }
 
@@ -344,72 +262,38 @@ fn learning_rate_schedules_switch_where_asked_and_compare_with_adam() {
         "3,8",
     ];
     let res = nnlab(&args);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let dir = out.path().join("learning-rate");
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("mlp2.json")).unwrap()).unwrap();
-    for key in [
-        "loss_curve_1",
-        "loss_curve_01",
-        "loss_curve_001",
-        "val_acc_curve_1",
-        "val_acc_curve_01",
-        "val_acc_curve_001",
-    ] {
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp2.json")).unwrap()).unwrap();
+    for key in
+        ["loss_curve_1", "loss_curve_01", "loss_curve_001", "val_acc_curve_1", "val_acc_curve_01", "val_acc_curve_001"]
+    {
         assert_eq!(r[key].as_array().map(Vec::len), Some(6), "{key}");
     }
-    let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("schedule.json")).unwrap()).unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("schedule.json")).unwrap()).unwrap();
     assert_eq!(s["switch_steps"], serde_json::json!([3, 8]));
     // The three-stage run's recorded learning rate switches at exactly those steps.
     let run: nnlab::study::cifar_runs::CifarRun =
-        serde_json::from_slice(&std::fs::read(dir.join("runs/mlp2_schedule_3.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("runs/mlp2_schedule_3.json")).unwrap()).unwrap();
     let lr = &run.outcome_curves.lr;
     assert_eq!(lr.len(), 12);
     assert!(
-        lr[..3].iter().all(|&l| l == 0.1)
-            && lr[3..8].iter().all(|&l| l == 0.01)
-            && lr[8..].iter().all(|&l| l == 0.001),
+        lr[..3].iter().all(|&l| l == 0.1) && lr[3..8].iter().all(|&l| l == 0.01) && lr[8..].iter().all(|&l| l == 0.001),
         "{lr:?}"
     );
     assert!(s["adam_test_acc"].as_f64().is_some());
     assert!(dir.join("learning_rates.png").exists() && dir.join("schedule.png").exists());
-    let bad = nnlab(&[
-        "--quiet",
-        "--data-dir",
-        &data,
-        "--out",
-        o,
-        "learning-rate",
-        "--arch",
-        "mlp1",
-    ]);
+    let bad = nnlab(&["--quiet", "--data-dir", &data, "--out", o, "learning-rate", "--arch", "mlp1"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("any network but mlp1"));
 }
 
 #[test]
 fn plateau_rule_finds_the_knee_and_reports_no_plateau() {
-    let rule = PlateauRule {
-        window: 3,
-        patience: 10,
-        min_delta: 0.002,
-    };
+    let rule = PlateauRule { window: 3, patience: 10, min_delta: 0.002 };
     // Rising to step 500 (record 50), flat afterwards.
     let steps: Vec<usize> = (0..150).map(|i| i * 10).collect();
-    let acc: Vec<f64> = (0..150)
-        .map(|i| {
-            if i < 50 {
-                0.2 + 0.01 * i as f64
-            } else {
-                0.69 + 0.0005 * ((i % 3) as f64)
-            }
-        })
-        .collect();
+    let acc: Vec<f64> =
+        (0..150).map(|i| if i < 50 { 0.2 + 0.01 * i as f64 } else { 0.69 + 0.0005 * ((i % 3) as f64) }).collect();
     let p = find_plateau(&steps, &acc, &rule);
     let knee = p.step.expect("a plateau");
     assert!((480..=530).contains(&knee), "knee at {knee}: {}", p.reason);
@@ -448,11 +332,7 @@ fn a_killed_study_loses_no_finished_run_and_resumes() {
         "50",
     ];
     let dir = out.path().join("architectures");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args(args)
-        .env("NNLAB_DATA", "")
-        .spawn()
-        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").spawn().unwrap();
     // Kill it (SIGKILL, no chance to clean up) as soon as the first run's result exists.
     let first = dir.join("cnn3_seed0.json");
     let started = std::time::Instant::now();
@@ -462,14 +342,9 @@ fn a_killed_study_loses_no_finished_run_and_resumes() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(first.exists(), "no run finished within 300 s");
-    let finished_before_kill = ["cnn3_seed0.json", "cnn3_seed1.json", "cnn3_seed2.json"]
-        .iter()
-        .filter(|f| dir.join(f).exists())
-        .count();
-    assert!(
-        finished_before_kill < 3,
-        "the study finished before it could be interrupted; make it longer"
-    );
+    let finished_before_kill =
+        ["cnn3_seed0.json", "cnn3_seed1.json", "cnn3_seed2.json"].iter().filter(|f| dir.join(f).exists()).count();
+    assert!(finished_before_kill < 3, "the study finished before it could be interrupted; make it longer");
     // Every file present is complete JSON (atomic writes: no half-written result).
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -480,16 +355,8 @@ fn a_killed_study_loses_no_finished_run_and_resumes() {
     }
     let kept = std::fs::metadata(&first).unwrap().modified().unwrap();
     let res = nnlab(&args);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    assert_eq!(
-        std::fs::metadata(&first).unwrap().modified().unwrap(),
-        kept,
-        "the finished run was recomputed"
-    );
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert_eq!(std::fs::metadata(&first).unwrap().modified().unwrap(), kept, "the finished run was recomputed");
     for f in ["cnn3_seed1.json", "cnn3_seed2.json", "summary.md"] {
         assert!(dir.join(f).exists(), "{f} missing after resume");
     }

@@ -4,10 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn nnlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args(args)
-        .output()
-        .expect("run nnlab")
+    Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).output().expect("run nnlab")
 }
 
 fn stderr(o: &Output) -> String {
@@ -20,10 +17,7 @@ fn assert_fails_with(args: &[&str], needle: &str) {
     let err = stderr(&o);
     assert!(!o.status.success(), "{args:?} should fail");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert!(
-        err.contains(needle),
-        "{args:?}: expected '{needle}' in:\n{err}"
-    );
+    assert!(err.contains(needle), "{args:?}: expected '{needle}' in:\n{err}");
 }
 
 #[test]
@@ -42,15 +36,9 @@ fn help_shows_an_example_for_every_subcommand() {
         "bench",
         "report",
     ] {
-        assert!(
-            help.contains(&format!("nnlab {sub}")),
-            "no example for {sub} in --help:\n{help}"
-        );
+        assert!(help.contains(&format!("nnlab {sub}")), "no example for {sub} in --help:\n{help}");
         let sub_help = nnlab(&[sub, "--help"]);
-        assert!(
-            String::from_utf8_lossy(&sub_help.stdout).contains("Example"),
-            "{sub} --help has no example"
-        );
+        assert!(String::from_utf8_lossy(&sub_help.stdout).contains("Example"), "{sub} --help has no example");
     }
 }
 
@@ -58,22 +46,13 @@ fn help_shows_an_example_for_every_subcommand() {
 fn bad_xor_values_give_one_clear_message() {
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    assert_fails_with(
-        &["--out", o, "xor", "--activation", "softplus"],
-        "unknown activation 'softplus'",
-    );
+    assert_fails_with(&["--out", o, "xor", "--activation", "softplus"], "unknown activation 'softplus'");
     assert_fails_with(&["--out", o, "xor", "--epochs", "0"], "--epochs");
     assert_fails_with(&["--out", o, "xor", "--lr", "-0.1"], "--lr");
     assert_fails_with(&["--out", o, "xor", "--lr", "nan"], "--lr");
-    assert_fails_with(
-        &["--out", o, "xor", "--train-samples", "0"],
-        "--train-samples",
-    );
+    assert_fails_with(&["--out", o, "xor", "--train-samples", "0"], "--train-samples");
     assert_fails_with(&["--out", o, "xor", "--seeds", "0"], "--seeds");
-    assert_fails_with(
-        &["--out", o, "xor", "--mode", "minibatch"],
-        "invalid value 'minibatch' for '--mode",
-    );
+    assert_fails_with(&["--out", o, "xor", "--mode", "minibatch"], "invalid value 'minibatch' for '--mode");
     assert_fails_with(&["--out", o, "xor", "--epochs", "-3"], "-3");
     // Nothing was written for rejected input.
     assert!(!out.path().join("xor").join("summary.json").exists());
@@ -81,20 +60,11 @@ fn bad_xor_values_give_one_clear_message() {
 
 #[test]
 fn unknown_or_missing_backend_names_what_to_do() {
-    assert_fails_with(
-        &["--backend", "cuda", "activations"],
-        "invalid value 'cuda' for '--backend",
-    );
+    assert_fails_with(&["--backend", "cuda", "activations"], "invalid value 'cuda' for '--backend");
     if !cfg!(feature = "wgpu") {
         let out = tempfile::tempdir().unwrap();
         assert_fails_with(
-            &[
-                "--out",
-                out.path().to_str().unwrap(),
-                "--backend",
-                "wgpu",
-                "activations",
-            ],
+            &["--out", out.path().to_str().unwrap(), "--backend", "wgpu", "activations"],
             "--features wgpu",
         );
     }
@@ -106,10 +76,7 @@ fn unwritable_output_is_a_clear_error() {
     // A file where the output directory should be.
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    assert_fails_with(
-        &["--out", file.to_str().unwrap(), "activations"],
-        "not a directory",
-    );
+    assert_fails_with(&["--out", file.to_str().unwrap(), "activations"], "not a directory");
     // A read-only directory (skipped as root, who can write anywhere).
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
@@ -117,7 +84,9 @@ fn unwritable_output_is_a_clear_error() {
     if std::fs::write(ro.join("probe"), b"").is_err() {
         assert_fails_with(&["--out", ro.to_str().unwrap(), "activations"], "cannot");
     } else {
-        crate::common::skip("SKIPPED read-only --out check: running as a user who can write to read-only directories".to_string());
+        crate::common::skip(
+            "SKIPPED read-only --out check: running as a user who can write to read-only directories".to_string(),
+        );
     }
 }
 
@@ -159,25 +128,15 @@ fn xor_run_writes_results_figures_and_summary() {
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     let accs = summary["tanh"]["accuracies"].as_array().unwrap();
     assert_eq!(accs.len(), 2);
     let mean = summary["tanh"]["stats"]["mean"].as_f64().unwrap();
     let expected = accs.iter().map(|a| a.as_f64().unwrap()).sum::<f64>() / 2.0;
     assert!((mean - expected).abs() < 1e-12);
     // Running again reuses the finished runs (same config) instead of retraining.
-    let before = std::fs::metadata(dir.join("tanh_seed0.json"))
-        .unwrap()
-        .modified()
-        .unwrap();
+    let before = std::fs::metadata(dir.join("tanh_seed0.json")).unwrap().modified().unwrap();
     let again = nnlab(&args);
     assert!(again.status.success());
-    assert_eq!(
-        std::fs::metadata(dir.join("tanh_seed0.json"))
-            .unwrap()
-            .modified()
-            .unwrap(),
-        before
-    );
+    assert_eq!(std::fs::metadata(dir.join("tanh_seed0.json")).unwrap().modified().unwrap(), before);
 }

@@ -7,10 +7,7 @@
 /// Without an adapter the test prints that it skipped, unless `NNLAB_REQUIRE_WGPU=1`
 /// (set by `.ci/run`, which installs lavapipe), where a missing adapter is a failure.
 #[cfg(feature = "wgpu")]
-pub fn on_wgpu(
-    test: &str,
-    body: impl FnOnce(burn::backend::wgpu::WgpuDevice) + std::panic::UnwindSafe,
-) {
+pub fn on_wgpu(test: &str, body: impl FnOnce(burn::backend::wgpu::WgpuDevice) + std::panic::UnwindSafe) {
     use burn::tensor::Tensor;
     type W = burn::backend::Wgpu;
     let device = burn::backend::wgpu::WgpuDevice::default();
@@ -22,9 +19,7 @@ pub fn on_wgpu(
     .is_ok();
     if !available {
         if std::env::var("NNLAB_REQUIRE_WGPU").as_deref() == Ok("1") {
-            panic!(
-                "{test}: no wgpu adapter, but NNLAB_REQUIRE_WGPU=1 (install mesa-vulkan-drivers libvulkan1)"
-            );
+            panic!("{test}: no wgpu adapter, but NNLAB_REQUIRE_WGPU=1 (install mesa-vulkan-drivers libvulkan1)");
         }
         crate::common::skip(format!(
             "SKIPPED {test} on wgpu: no wgpu adapter (install mesa-vulkan-drivers libvulkan1 for lavapipe)"
@@ -44,16 +39,11 @@ pub fn skip(message: String) {
 /// Max absolute difference between two equally long slices.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 /// A tensor's values as f32 on the host.
-pub fn host<B: burn::tensor::backend::Backend, const D: usize>(
-    t: burn::tensor::Tensor<B, D>,
-) -> Vec<f32> {
+pub fn host<B: burn::tensor::backend::Backend, const D: usize>(t: burn::tensor::Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().to_vec().expect("f32 data")
 }
 

@@ -15,21 +15,11 @@ use std::process::Command;
 
 fn random(shape: &[usize], rng: &mut StdRng) -> HostArray {
     let n = shape.iter().product();
-    HostArray::new(
-        shape.to_vec(),
-        (0..n).map(|_| rng.random_range(-0.5f32..0.5)).collect(),
-    )
-    .unwrap()
+    HostArray::new(shape.to_vec(), (0..n).map(|_| rng.random_range(-0.5f32..0.5)).collect()).unwrap()
 }
 
 fn tensor<B: Backend>(a: &HostArray, device: &B::Device) -> Tensor<B, 4> {
-    Tensor::from_data(
-        TensorData::new(
-            a.data.clone(),
-            [a.shape[0], a.shape[1], a.shape[2], a.shape[3]],
-        ),
-        device,
-    )
+    Tensor::from_data(TensorData::new(a.data.clone(), [a.shape[0], a.shape[1], a.shape[2], a.shape[3]]), device)
 }
 
 /// Shapes: (input [N, C, H, W], kernel [O, C, kh, kw]), several channel counts,
@@ -48,36 +38,19 @@ fn both_versions_match_burn<B: Backend>(device: &B::Device, with_reference: bool
     let mut rng = StdRng::seed_from_u64(11);
     for (xs, ks) in CASES {
         let (x, k) = (random(&xs, &mut rng), random(&ks, &mut rng));
-        let burn_out = conv2d(
-            tensor::<B>(&x, device),
-            tensor::<B>(&k, device),
-            None,
-            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-        );
+        let burn_out =
+            conv2d(tensor::<B>(&x, device), tensor::<B>(&k, device), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
         let expected_shape = output_shape(&xs, &ks).unwrap();
-        assert_eq!(
-            burn_out.dims(),
-            expected_shape,
-            "output shape for {xs:?} * {ks:?}"
-        );
+        assert_eq!(burn_out.dims(), expected_shape, "output shape for {xs:?} * {ks:?}");
         let expected = host(burn_out);
-        let ours = host(conv2d_tensor(
-            tensor::<B>(&x, device),
-            tensor::<B>(&k, device),
-        ));
+        let ours = host(conv2d_tensor(tensor::<B>(&x, device), tensor::<B>(&k, device)));
         let d = max_abs_diff(&ours, &expected);
-        assert!(
-            d <= 1e-5,
-            "tensor conv2d differs from Burn's by {d} for {xs:?} * {ks:?}"
-        );
+        assert!(d <= 1e-5, "tensor conv2d differs from Burn's by {d} for {xs:?} * {ks:?}");
         if with_reference {
             let reference = conv2d_reference(&x, &k).unwrap();
             assert_eq!(reference.shape, expected_shape.to_vec());
             let d = max_abs_diff(&reference.data, &expected);
-            assert!(
-                d <= 1e-5,
-                "reference conv2d differs from Burn's by {d} for {xs:?} * {ks:?}"
-            );
+            assert!(d <= 1e-5, "reference conv2d differs from Burn's by {d} for {xs:?} * {ks:?}");
         }
     }
 }
@@ -127,16 +100,8 @@ fn course_samples_convolve_to_the_homework_shape() {
     }
     let x = read_npy(&samples).unwrap();
     let k = read_npy(&kernel).unwrap();
-    assert_eq!(
-        (x.shape.as_slice(), k.shape.as_slice()),
-        ([5, 1, 28, 28].as_slice(), [8, 1, 4, 4].as_slice())
-    );
-    assert!(
-        x.data
-            .iter()
-            .all(|&v| (0.0..=255.0).contains(&v) && v.fract() == 0.0),
-        "uint8 values"
-    );
+    assert_eq!((x.shape.as_slice(), k.shape.as_slice()), ([5, 1, 28, 28].as_slice(), [8, 1, 4, 4].as_slice()));
+    assert!(x.data.iter().all(|&v| (0.0..=255.0).contains(&v) && v.fract() == 0.0), "uint8 values");
     let reference = conv2d_reference(&x, &k).unwrap();
     assert_eq!(reference.shape, vec![5, 8, 25, 25]);
     let ours = conv2d_on::<burn::backend::NdArray>(&x, &k, &Default::default()).unwrap();
@@ -148,14 +113,8 @@ fn course_samples_convolve_to_the_homework_shape() {
 fn shipped_assets_equal_their_generators() {
     let digits = parse_npy(nnlab::assets::DIGITS_NPY, Path::new("digits_7.npy")).unwrap();
     assert_eq!(digits.shape, nnlab::assets::DIGITS_SHAPE.to_vec());
-    let generated: Vec<f32> = nnlab::assets::digit_sevens()
-        .into_iter()
-        .map(f32::from)
-        .collect();
-    assert_eq!(
-        digits.data, generated,
-        "assets/digits_7.npy is stale: cargo run --example make_assets"
-    );
+    let generated: Vec<f32> = nnlab::assets::digit_sevens().into_iter().map(f32::from).collect();
+    assert_eq!(digits.data, generated, "assets/digits_7.npy is stale: cargo run --example make_assets");
     // Each digit has ink (a stroke) and background, and the five differ.
     for img in digits.data.chunks(28 * 28) {
         let ink = img.iter().filter(|&&v| v > 128.0).count();
@@ -176,21 +135,10 @@ fn shipped_assets_equal_their_generators() {
 fn npy_reads_uint8_float32_float64_and_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let values = [0u8, 1, 127, 255];
-    std::fs::write(
-        dir.path().join("u8.npy"),
-        encode_npy(&[2, 2], &values).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("f64.npy"),
-        encode_npy(&[4], &[0.5f64, -1.0, 2.25, 1e-3]).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("u8.npy"), encode_npy(&[2, 2], &values).unwrap()).unwrap();
+    std::fs::write(dir.path().join("f64.npy"), encode_npy(&[4], &[0.5f64, -1.0, 2.25, 1e-3]).unwrap()).unwrap();
     let u = read_npy(&dir.path().join("u8.npy")).unwrap();
-    assert_eq!(
-        (u.shape, u.data),
-        (vec![2, 2], vec![0.0, 1.0, 127.0, 255.0])
-    );
+    assert_eq!((u.shape, u.data), (vec![2, 2], vec![0.0, 1.0, 127.0, 255.0]));
     let f = read_npy(&dir.path().join("f64.npy")).unwrap();
     assert_eq!(f.data, vec![0.5, -1.0, 2.25, 1e-3f64 as f32]);
     let a = HostArray::new(vec![1, 2, 3], vec![1.5, -2.0, 0.0, 3.25, 9.0, -0.125]).unwrap();
@@ -201,21 +149,11 @@ fn npy_reads_uint8_float32_float64_and_round_trips() {
 #[cfg(feature = "cli")]
 fn nnlab_conv(out: &Path, args: &[&str]) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args([
-            "--quiet",
-            "--backend",
-            "ndarray",
-            "--out",
-            out.to_str().unwrap(),
-            "conv",
-        ])
+        .args(["--quiet", "--backend", "ndarray", "--out", out.to_str().unwrap(), "conv"])
         .args(args)
         .output()
         .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 #[cfg(feature = "cli")]
@@ -231,16 +169,9 @@ fn conv_command_writes_output_and_grid() {
     let scale = expected.data.iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(max_abs_diff(&result.data, &expected.data) <= 1e-5 * scale);
     let png = image::open(out.path().join("conv/conv.png")).unwrap();
-    assert!(
-        png.width() > 9 * 100 && png.height() > 5 * 100,
-        "grid of 5 rows × (input + 8 kernels)"
-    );
+    assert!(png.width() > 9 * 100 && png.height() > 5 * 100, "grid of 5 rows × (input + 8 kernels)");
     let svg = std::fs::read_to_string(out.path().join("conv/conv.svg")).unwrap();
-    assert_eq!(
-        svg.matches("<image").count(),
-        5 * 9,
-        "one embedded bitmap per tile"
-    );
+    assert_eq!(svg.matches("<image").count(), 5 * 9, "one embedded bitmap per tile");
 }
 
 #[cfg(feature = "cli")]
@@ -253,18 +184,9 @@ fn conv_bad_inputs_give_one_clear_message_each() {
         std::fs::write(&p, bytes).unwrap();
         p.to_str().unwrap().to_string()
     };
-    let rank3 = write(
-        "rank3.npy",
-        encode_npy(&[1, 28, 28], &vec![0u8; 784]).unwrap(),
-    );
-    let rgb = write(
-        "rgb.npy",
-        encode_npy(&[1, 3, 8, 8], &vec![0f32; 192]).unwrap(),
-    );
-    let big = write(
-        "big.npy",
-        encode_npy(&[1, 1, 30, 30], &vec![0f32; 900]).unwrap(),
-    );
+    let rank3 = write("rank3.npy", encode_npy(&[1, 28, 28], &vec![0u8; 784]).unwrap());
+    let rgb = write("rgb.npy", encode_npy(&[1, 3, 8, 8], &vec![0f32; 192]).unwrap());
+    let big = write("big.npy", encode_npy(&[1, 1, 30, 30], &vec![0f32; 900]).unwrap());
     let ints = write("int32.npy", {
         // A valid int32 .npy written by hand: numpy's header, then 4 values.
         let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (1, 1, 2, 2), }";
@@ -281,10 +203,7 @@ fn conv_bad_inputs_give_one_clear_message_each() {
     });
     let full = encode_npy(&[5, 1, 28, 28], &vec![0u8; 3920]).unwrap();
     let truncated = write("truncated.npy", full[..full.len() - 100].to_vec());
-    let text = write(
-        "notes.npy",
-        b"these are not the numbers you are looking for".to_vec(),
-    );
+    let text = write("notes.npy", b"these are not the numbers you are looking for".to_vec());
     let missing = d.join("missing.npy").to_str().unwrap().to_string();
 
     let cases: [(&[&str], &str); 7] = [
@@ -300,18 +219,8 @@ fn conv_bad_inputs_give_one_clear_message_each() {
         let (ok, err) = nnlab_conv(&d.join("out"), args);
         assert!(!ok, "{args:?} should fail");
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-        assert!(
-            err.contains(needle),
-            "{args:?}: expected '{needle}' in: {err}"
-        );
-        assert_eq!(
-            err.lines().filter(|l| l.starts_with("error:")).count(),
-            1,
-            "one message: {err}"
-        );
+        assert!(err.contains(needle), "{args:?}: expected '{needle}' in: {err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "one message: {err}");
     }
-    assert!(
-        !d.join("out/conv/out.npy").exists(),
-        "nothing is written for bad input"
-    );
+    assert!(!d.join("out/conv/out.npy").exists(), "nothing is written for bad input");
 }

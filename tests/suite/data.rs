@@ -15,8 +15,7 @@ fn synthetic(file: usize, n: usize) -> RawImages {
     let mut raw = RawImages::default();
     for i in 0..n {
         raw.labels.push(((i * 7 + file) % 10) as u8);
-        raw.images
-            .extend((0..IMAGE_BYTES).map(|p| ((p * 31 + i * 17 + file * 101) % 256) as u8));
+        raw.images.extend((0..IMAGE_BYTES).map(|p| ((p * 31 + i * 17 + file * 101) % 256) as u8));
     }
     raw
 }
@@ -58,9 +57,7 @@ fn python_bytes(raw: &RawImages) -> Vec<u8> {
     short_str(&mut p, b"u1");
     p.extend_from_slice(&[b'K', 0, b'K', 1, 0x87, b'R', b'(', b'K', 3]);
     short_str(&mut p, b"|");
-    p.extend_from_slice(&[
-        b'N', b'N', b'N', b'J', 255, 255, 255, 255, b'J', 255, 255, 255, 255, b'K', 0, b't', b'b',
-    ]);
+    p.extend_from_slice(&[b'N', b'N', b'N', b'J', 255, 255, 255, 255, b'J', 255, 255, 255, 255, b'K', 0, b't', b'b']);
     p.push(0x89); // not Fortran order
     p.push(b'T');
     p.extend_from_slice(&(raw.images.len() as u32).to_le_bytes());
@@ -83,22 +80,12 @@ fn write_layout(root: &Path, layout: Layout, per_file: usize) -> (RawImages, Raw
     for k in 1..=6 {
         let raw = synthetic(k, per_file);
         let (name, bytes) = match layout {
-            Layout::Binary => (
-                if k == 6 {
-                    "test_batch.bin".into()
-                } else {
-                    format!("data_batch_{k}.bin")
-                },
-                binary_bytes(&raw),
-            ),
-            Layout::Python => (
-                if k == 6 {
-                    "test_batch".into()
-                } else {
-                    format!("data_batch_{k}")
-                },
-                python_bytes(&raw),
-            ),
+            Layout::Binary => {
+                (if k == 6 { "test_batch.bin".into() } else { format!("data_batch_{k}.bin") }, binary_bytes(&raw))
+            }
+            Layout::Python => {
+                (if k == 6 { "test_batch".into() } else { format!("data_batch_{k}") }, python_bytes(&raw))
+            }
         };
         std::fs::write(dir.join(name), bytes).unwrap();
         if k == 6 {
@@ -116,10 +103,7 @@ fn both_layouts_read_back_exactly_what_was_written() {
         let root = tempfile::tempdir().unwrap();
         let (train, test) = write_layout(root.path(), layout, 40);
         // The parent directory and the layout directory itself are both accepted.
-        for dir in [
-            root.path().to_path_buf(),
-            root.path().join(layout.dir_name()),
-        ] {
+        for dir in [root.path().to_path_buf(), root.path().join(layout.dir_name())] {
             let data = read_dir_with(&dir, 40).unwrap();
             assert_eq!(data.layout, layout);
             assert_eq!(data.train, train, "{layout:?} training set");
@@ -134,29 +118,18 @@ fn split_is_stratified_seeded_and_scaled() {
     write_layout(root.path(), Layout::Binary, 200);
     let data = read_dir_with(root.path(), 200).unwrap();
     assert_eq!(data.train.class_counts(), [100; 10]);
-    let config = SplitConfig {
-        seed: 3,
-        ..SplitConfig::default()
-    };
+    let config = SplitConfig { seed: 3, ..SplitConfig::default() };
     let p = prepare(&data, &config).unwrap();
     assert_eq!((p.train.len(), p.val.len(), p.test.len()), (900, 100, 200));
     assert_eq!(p.val.class_counts(), [10; 10], "10 % of each class");
     assert_eq!(p.train.class_counts(), [90; 10]);
     // Same seed, same split; another seed, another split.
     assert_eq!(prepare(&data, &config).unwrap(), p);
-    let other = prepare(
-        &data,
-        &SplitConfig {
-            seed: 4,
-            ..config.clone()
-        },
-    )
-    .unwrap();
+    let other = prepare(&data, &SplitConfig { seed: 4, ..config.clone() }).unwrap();
     assert_ne!(other.val.images, p.val.images);
     // Validation and training images are disjoint and together are the training files.
-    let image_of = |set: &nnlab::data::PreparedSet, i: usize| {
-        set.images[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES].to_vec()
-    };
+    let image_of =
+        |set: &nnlab::data::PreparedSet, i: usize| set.images[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES].to_vec();
     let mut all: Vec<Vec<u32>> = (0..p.train.len())
         .map(|i| image_of(&p.train, i))
         .chain((0..p.val.len()).map(|i| image_of(&p.val, i)))
@@ -170,31 +143,15 @@ fn split_is_stratified_seeded_and_scaled() {
         .map(|img| {
             img.chunks(1024)
                 .enumerate()
-                .flat_map(|(c, plane)| {
-                    plane
-                        .iter()
-                        .map(move |&v| ((v as f32 / 255.0 - MEAN[c]) / STD[c]).to_bits())
-                })
+                .flat_map(|(c, plane)| plane.iter().map(move |&v| ((v as f32 / 255.0 - MEAN[c]) / STD[c]).to_bits()))
                 .collect()
         })
         .collect();
     original.sort();
     assert_eq!(all, original, "train ∪ val is the normalised training set");
     // Raw scaling keeps the bytes.
-    let raw = prepare(
-        &data,
-        &SplitConfig {
-            input_scale: InputScale::Raw255,
-            ..config
-        },
-    )
-    .unwrap();
-    assert!(
-        raw.train
-            .images
-            .iter()
-            .all(|&v| v.fract() == 0.0 && (0.0..=255.0).contains(&v))
-    );
+    let raw = prepare(&data, &SplitConfig { input_scale: InputScale::Raw255, ..config }).unwrap();
+    assert!(raw.train.images.iter().all(|&v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)));
     assert!(raw.train.images.iter().any(|&v| v > 200.0));
 }
 
@@ -203,12 +160,7 @@ fn caps_are_stratified() {
     let root = tempfile::tempdir().unwrap();
     write_layout(root.path(), Layout::Binary, 200);
     let data = read_dir_with(root.path(), 200).unwrap();
-    let config = SplitConfig {
-        max_train: Some(300),
-        max_val: Some(50),
-        max_test: Some(95),
-        ..SplitConfig::default()
-    };
+    let config = SplitConfig { max_train: Some(300), max_val: Some(50), max_test: Some(95), ..SplitConfig::default() };
     let p = prepare(&data, &config).unwrap();
     assert_eq!(p.train.class_counts(), [30; 10]);
     assert_eq!(p.val.class_counts(), [5; 10]);
@@ -221,11 +173,7 @@ fn caps_are_stratified() {
     let (picked, rest) = stratified_take(&labels, &[0, 1, 2, 3, 4, 5], 4, &mut rng);
     let picked_labels: Vec<u8> = picked.iter().map(|&i| labels[i]).collect();
     assert_eq!(picked.len() + rest.len(), 6);
-    assert_eq!(
-        picked_labels.iter().filter(|&&l| l == 0).count(),
-        2,
-        "{picked_labels:?}"
-    );
+    assert_eq!(picked_labels.iter().filter(|&&l| l == 0).count(), 2, "{picked_labels:?}");
 }
 
 #[test]
@@ -243,43 +191,22 @@ fn device_batches_gather_the_right_images() {
     let x = crate::common::host(x);
     let y: Vec<i64> = y.into_data().convert::<i64>().to_vec().unwrap();
     for (k, &i) in [5usize, 0, 17].iter().enumerate() {
-        assert_eq!(
-            &x[k * IMAGE_BYTES..(k + 1) * IMAGE_BYTES],
-            &p.train.images[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES]
-        );
+        assert_eq!(&x[k * IMAGE_BYTES..(k + 1) * IMAGE_BYTES], &p.train.images[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES]);
         assert_eq!(y[k], p.train.labels[i] as i64);
     }
     // An epoch covers every image once; a last partial batch is kept unless dropped.
     let n = set.len();
     let epoch = EpochBatches::<B>::new(n, 10, false, 1, 0, &device);
     assert_eq!(epoch.len(), n.div_ceil(10));
-    let mut seen: Vec<i64> = (0..epoch.len())
-        .flat_map(|k| {
-            epoch
-                .indices(k)
-                .into_data()
-                .convert::<i64>()
-                .to_vec::<i64>()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(
-        epoch.indices(epoch.len() - 1).dims()[0],
-        n - 10 * (epoch.len() - 1)
-    );
+    let mut seen: Vec<i64> =
+        (0..epoch.len()).flat_map(|k| epoch.indices(k).into_data().convert::<i64>().to_vec::<i64>().unwrap()).collect();
+    assert_eq!(epoch.indices(epoch.len() - 1).dims()[0], n - 10 * (epoch.len() - 1));
     let first_order = seen.clone();
     seen.sort();
     assert_eq!(seen, (0..n as i64).collect::<Vec<_>>());
-    assert_eq!(
-        EpochBatches::<B>::new(n, 10, true, 1, 0, &device).len(),
-        n / 10
-    );
-    let next: Vec<i64> = EpochBatches::<B>::new(n, n, false, 1, 1, &device)
-        .indices(0)
-        .into_data()
-        .convert::<i64>()
-        .to_vec()
-        .unwrap();
+    assert_eq!(EpochBatches::<B>::new(n, 10, true, 1, 0, &device).len(), n / 10);
+    let next: Vec<i64> =
+        EpochBatches::<B>::new(n, n, false, 1, 1, &device).indices(0).into_data().convert::<i64>().to_vec().unwrap();
     assert_ne!(next, first_order, "each epoch gets a fresh shuffle");
 }
 
@@ -297,19 +224,11 @@ fn corrupt_or_missing_data_is_reported_with_file_and_numbers() {
     let good = std::fs::read(&f3).unwrap();
     std::fs::write(&f3, &good[..good.len() - 500]).unwrap();
     let e = err_of(read_dir_with(root.path(), 20));
-    assert!(
-        e.contains("data_batch_3.bin")
-            && e.contains("expected 61460 bytes")
-            && e.contains("found 60960"),
-        "{e}"
-    );
+    assert!(e.contains("data_batch_3.bin") && e.contains("expected 61460 bytes") && e.contains("found 60960"), "{e}");
     // Record count: official sizes expected by default.
     std::fs::write(&f3, &good).unwrap();
     let e = err_of(read_dir(root.path()));
-    assert!(
-        e.contains("10000 records") && e.contains("(20 records)"),
-        "{e}"
-    );
+    assert!(e.contains("10000 records") && e.contains("(20 records)"), "{e}");
     // Label outside 0..9.
     let mut bad = good.clone();
     bad[3 * 3073] = 12;
@@ -319,20 +238,14 @@ fn corrupt_or_missing_data_is_reported_with_file_and_numbers() {
     // Missing file.
     std::fs::remove_file(&f3).unwrap();
     let e = err_of(read_dir_with(root.path(), 20));
-    assert!(
-        e.contains("missing file") && e.contains("data_batch_3.bin"),
-        "{e}"
-    );
+    assert!(e.contains("missing file") && e.contains("data_batch_3.bin"), "{e}");
     // Python layout: labels and data of different lengths; not a pickle.
     let py = tempfile::tempdir().unwrap();
     write_layout(py.path(), Layout::Python, 20);
     let f1 = py.path().join("cifar-10-batches-py/data_batch_1");
     std::fs::write(&f1, python_bytes(&synthetic(1, 19))).unwrap();
     let e = err_of(read_dir_with(py.path(), 20));
-    assert!(
-        e.contains("data_batch_1") && e.contains("expected 20 images") && e.contains("19 labels"),
-        "{e}"
-    );
+    assert!(e.contains("data_batch_1") && e.contains("expected 20 images") && e.contains("19 labels"), "{e}");
     std::fs::write(&f1, b"\x80\x02garbage").unwrap();
     let e = err_of(read_dir_with(py.path(), 20));
     assert!(e.contains("not a readable pickle"), "{e}");
@@ -342,33 +255,17 @@ fn corrupt_or_missing_data_is_reported_with_file_and_numbers() {
 fn sources_say_where_they_looked_and_what_to_do() {
     let empty = tempfile::tempdir().unwrap();
     // --data-dir at an empty directory.
-    let named = DataSource {
-        data_dir: Some(empty.path().into()),
-        ..Default::default()
-    };
+    let named = DataSource { data_dir: Some(empty.path().into()), ..Default::default() };
     let e = err_of(named.locate(&nnlab::progress::Silent));
-    assert!(
-        e.contains("--data-dir") && e.contains("no CIFAR-10 there"),
-        "{e}"
-    );
+    assert!(e.contains("--data-dir") && e.contains("no CIFAR-10 there"), "{e}");
     // --data-dir at a file.
     let file = empty.path().join("cifar.tar.gz");
     std::fs::write(&file, b"x").unwrap();
-    let e = err_of(
-        DataSource {
-            data_dir: Some(file),
-            ..Default::default()
-        }
-        .locate(&nnlab::progress::Silent),
-    );
+    let e = err_of(DataSource { data_dir: Some(file), ..Default::default() }.locate(&nnlab::progress::Silent));
     assert!(e.contains("is a file, not a directory"), "{e}");
     // Offline with an empty cache: the paths searched and how to provide the data.
     if std::env::var_os("NNLAB_DATA").is_none_or(|d| d.is_empty()) {
-        let offline = DataSource {
-            cache_dir: Some(empty.path().join("cache")),
-            offline: true,
-            ..Default::default()
-        };
+        let offline = DataSource { cache_dir: Some(empty.path().join("cache")), offline: true, ..Default::default() };
         let e = err_of(offline.locate(&nnlab::progress::Silent));
         assert!(
             e.contains("searched")
@@ -381,17 +278,10 @@ fn sources_say_where_they_looked_and_what_to_do() {
     let cache = tempfile::tempdir().unwrap();
     write_layout(cache.path(), Layout::Python, 10);
     if std::env::var_os("NNLAB_DATA").is_none_or(|d| d.is_empty()) {
-        let (dir, layout) = DataSource {
-            cache_dir: Some(cache.path().into()),
-            offline: true,
-            ..Default::default()
-        }
-        .locate(&nnlab::progress::Silent)
-        .unwrap();
-        assert_eq!(
-            (dir, layout),
-            (cache.path().join("cifar-10-batches-py"), Layout::Python)
-        );
+        let (dir, layout) = DataSource { cache_dir: Some(cache.path().into()), offline: true, ..Default::default() }
+            .locate(&nnlab::progress::Silent)
+            .unwrap();
+        assert_eq!((dir, layout), (cache.path().join("cifar-10-batches-py"), Layout::Python));
     }
 }
 
@@ -399,20 +289,16 @@ fn sources_say_where_they_looked_and_what_to_do() {
 fn md5_matches_known_digests() {
     use nnlab::data::source::md5_hex;
     // RFC 1321 test vectors.
-    assert_eq!(
-        md5_hex(&b""[..]).unwrap(),
-        "d41d8cd98f00b204e9800998ecf8427e"
-    );
-    assert_eq!(
-        md5_hex(&b"message digest"[..]).unwrap(),
-        "f96b697d7cb7938d525a2f31aaf161d0"
-    );
+    assert_eq!(md5_hex(&b""[..]).unwrap(), "d41d8cd98f00b204e9800998ecf8427e");
+    assert_eq!(md5_hex(&b"message digest"[..]).unwrap(), "f96b697d7cb7938d525a2f31aaf161d0");
 }
 
 #[test]
 fn real_cifar10_has_official_sizes() {
     let Some(dir) = std::env::var_os("NNLAB_DATA").filter(|d| !d.is_empty()) else {
-        crate::common::skip("SKIPPED real_cifar10_has_official_sizes: set NNLAB_DATA to a CIFAR-10 directory to run it".to_string());
+        crate::common::skip(
+            "SKIPPED real_cifar10_has_official_sizes: set NNLAB_DATA to a CIFAR-10 directory to run it".to_string(),
+        );
         return;
     };
     let data = read_dir(Path::new(&dir)).unwrap();
@@ -420,10 +306,7 @@ fn real_cifar10_has_official_sizes() {
     assert_eq!(data.train.class_counts(), [5_000; 10]);
     assert_eq!(data.test.class_counts(), [1_000; 10]);
     let p = prepare(&data, &SplitConfig::default()).unwrap();
-    assert_eq!(
-        (p.train.len(), p.val.len(), p.test.len()),
-        (45_000, 5_000, 10_000)
-    );
+    assert_eq!((p.train.len(), p.val.len(), p.test.len()), (45_000, 5_000, 10_000));
     assert_eq!(p.val.class_counts(), [500; 10]);
     // Normalised training pixels have roughly zero mean and unit std per channel.
     for c in 0..3 {
@@ -436,9 +319,6 @@ fn real_cifar10_has_official_sizes() {
             .collect();
         let mean = vals.iter().sum::<f64>() / vals.len() as f64;
         let std = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64).sqrt();
-        assert!(
-            mean.abs() < 0.1 && (std - 1.0).abs() < 0.1,
-            "channel {c}: mean {mean}, std {std}"
-        );
+        assert!(mean.abs() < 0.1 && (std - 1.0).abs() < 0.1, "channel {c}: mean {mean}, std {std}");
     }
 }

@@ -24,10 +24,7 @@ type Nd = burn::backend::Autodiff<burn::backend::NdArray>;
 /// Largest |a − b| over the largest |b|: the relative error of `a` as an estimate of `b`.
 fn relative_error(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lengths differ");
-    let scale = b
-        .iter()
-        .fold(0f32, |m, v| m.max(v.abs()))
-        .max(f32::MIN_POSITIVE);
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
@@ -46,19 +43,12 @@ fn one_conv_layer_and_its_gradients_equal_burns_conv2d() {
         ([2, 3, 12, 12], [6, 3, 5, 5], [1, 2]),
         ([2, 1, 7, 7], [3, 1, 7, 7], [0, 0]),
     ] {
-        let x = Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device)
-            .require_grad();
-        let w = Tensor::<Flex, 4>::random(kernel, Distribution::Normal(0.0, 1.0), &device)
-            .require_grad();
-        let b = Tensor::<Flex, 1>::random([kernel[0]], Distribution::Normal(0.0, 1.0), &device)
-            .require_grad();
+        let x = Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let w = Tensor::<Flex, 4>::random(kernel, Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let b = Tensor::<Flex, 1>::random([kernel[0]], Distribution::Normal(0.0, 1.0), &device).require_grad();
         let ours = conv2d(x.clone(), w.clone(), b.clone(), padding);
         let plain = burn_conv2d(x.clone(), w.clone(), Some(b.clone()), conv_options(padding));
-        assert_eq!(
-            ours.dims(),
-            plain.dims(),
-            "output shape at padding {padding:?}"
-        );
+        assert_eq!(ours.dims(), plain.dims(), "output shape at padding {padding:?}");
         assert_close("output", &host(ours.clone()), &host(plain.clone()));
         // A loss that weights every output differently, so a transposed gradient would show.
         let r = Tensor::<Flex, 4>::random(plain.dims(), Distribution::Normal(0.0, 1.0), &device);
@@ -68,17 +58,9 @@ fn one_conv_layer_and_its_gradients_equal_burns_conv2d() {
             ("input gradient", x.grad(&g_ours), x.grad(&g_plain)),
             ("weight gradient", w.grad(&g_ours), w.grad(&g_plain)),
         ] {
-            assert_close(
-                name,
-                &host(a.expect("gradient")),
-                &host(b.expect("gradient")),
-            );
+            assert_close(name, &host(a.expect("gradient")), &host(b.expect("gradient")));
         }
-        assert_close(
-            "bias gradient",
-            &host(b.grad(&g_ours).unwrap()),
-            &host(b.grad(&g_plain).unwrap()),
-        );
+        assert_close("bias gradient", &host(b.grad(&g_ours).unwrap()), &host(b.grad(&g_plain).unwrap()));
     }
 }
 
@@ -90,10 +72,7 @@ struct GradCollector<'a, B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for GradCollector<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let g = param
-            .val()
-            .grad(self.grads)
-            .expect("every parameter has a gradient");
+        let g = param.val().grad(self.grads).expect("every parameter has a gradient");
         self.out.extend(host(g));
     }
 }
@@ -123,20 +102,13 @@ impl<B: AutodiffBackend> ModuleMapper<B> for ValueSetter {
 /// One forward and backward of `net` on a fixed batch: the logits and every parameter's
 /// gradient of the cross-entropy loss.
 fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f32>, Vec<f32>) {
-    let pixels: Vec<f32> = (0..6 * 3 * 32 * 32)
-        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
-        .collect();
+    let pixels: Vec<f32> = (0..6 * 3 * 32 * 32).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
     let x = Tensor::<B, 4>::from_data(TensorData::new(pixels, [6, 3, 32, 32]), device);
     let y = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![0i64, 3, 9, 1, 1, 7], [6]), device);
     let logits = net.forward(x);
-    let loss = CrossEntropyLossConfig::new()
-        .init(device)
-        .forward(logits.clone(), y);
+    let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), y);
     let grads = loss.backward();
-    let mut collector = GradCollector::<B> {
-        grads: &grads,
-        out: Vec::new(),
-    };
+    let mut collector = GradCollector::<B> { grads: &grads, out: Vec::new() };
     net.visit(&mut collector);
     (host(logits), collector.out)
 }
@@ -149,14 +121,8 @@ fn same_logits_and_gradients_as_burns_ops<F: TrainBackend>(arch: &str, device: &
     let plain = Net::<Nd>::new(&spec, Activation::Relu, &Default::default()).unwrap();
     let mut values = ValueCollector(Vec::new());
     plain.visit(&mut values);
-    let fast = Net::<F>::new(&spec, Activation::Relu, device)
-        .unwrap()
-        .map(&mut ValueSetter(values.0.into_iter()));
-    assert_close(
-        &format!("{arch} weights"),
-        &host(fast.first_weights().inner()),
-        &host(plain.first_weights().inner()),
-    );
+    let fast = Net::<F>::new(&spec, Activation::Relu, device).unwrap().map(&mut ValueSetter(values.0.into_iter()));
+    assert_close(&format!("{arch} weights"), &host(fast.first_weights().inner()), &host(plain.first_weights().inner()));
     let images = Tensor::<burn::backend::NdArray, 4>::random(
         [7, 3, 32, 32],
         Distribution::Normal(0.0, 1.0),
@@ -164,19 +130,11 @@ fn same_logits_and_gradients_as_burns_ops<F: TrainBackend>(arch: &str, device: &
     );
     let eval_plain = host(plain.valid().forward(images.clone()));
     let images = Tensor::<F::InnerBackend, 4>::from_data(images.into_data(), device);
-    assert_close(
-        &format!("{arch} evaluation logits"),
-        &host(fast.valid().forward(images)),
-        &eval_plain,
-    );
+    assert_close(&format!("{arch} evaluation logits"), &host(fast.valid().forward(images)), &eval_plain);
     let (logits_fast, grads_fast) = logits_and_grads(&fast, device);
     let (logits_plain, grads_plain) = logits_and_grads(&plain, &Default::default());
     assert_close(&format!("{arch} logits"), &logits_fast, &logits_plain);
-    assert_eq!(
-        grads_fast.len(),
-        spec.param_count(),
-        "{arch}: one gradient per parameter"
-    );
+    assert_eq!(grads_fast.len(), spec.param_count(), "{arch}: one gradient per parameter");
     assert_close(&format!("{arch} gradients"), &grads_fast, &grads_plain);
 }
 
@@ -198,9 +156,7 @@ fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
     // wgpu computes conv weight gradients and the evaluation linear with `kernels::gpu`.
     crate::common::on_wgpu("whole_nets_on_wgpu", |device| {
         for arch in ["mlp2", "cnn3", "cnn4"] {
-            same_logits_and_gradients_as_burns_ops::<burn::backend::Autodiff<burn::backend::Wgpu>>(
-                arch, &device,
-            );
+            same_logits_and_gradients_as_burns_ops::<burn::backend::Autodiff<burn::backend::Wgpu>>(arch, &device);
         }
     });
 }
@@ -219,21 +175,12 @@ fn im2col_param_grads_equal_burns<B: Backend>(device: &B::Device) {
         let x = Tensor::<B, 4>::random(shape, normal, device);
         let w = Tensor::<B, 4>::random(kernel, normal, device);
         let b = Tensor::<B, 1>::random([kernel[0]], normal, device);
-        let out = [
-            shape[0],
-            kernel[0],
-            shape[2] + 2 * padding[0] + 1 - kernel[2],
-            shape[3] + 2 * padding[1] + 1 - kernel[3],
-        ];
+        let out =
+            [shape[0], kernel[0], shape[2] + 2 * padding[0] + 1 - kernel[2], shape[3] + 2 * padding[1] + 1 - kernel[3]];
         let dy = Tensor::<B, 4>::random(out, normal, device);
         let (dw, db) = gpu::conv2d_param_grads::<B>(prim(&x), kernel, prim(&dy), padding);
-        let (rw, rb) = burn_ops::conv2d_param_grads::<B>(
-            prim(&x),
-            prim(&w),
-            b.into_primitive().tensor(),
-            prim(&dy),
-            padding,
-        );
+        let (rw, rb) =
+            burn_ops::conv2d_param_grads::<B>(prim(&x), prim(&w), b.into_primitive().tensor(), prim(&dy), padding);
         let t4 = |p| Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
         let t1 = |p| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(p));
         let (dw, rw) = (t4(dw), t4(rw));
@@ -263,11 +210,9 @@ fn im2col_weight_gradient_equals_burns_on_wgpu() {
 /// with and without bias, on backend `B`.
 fn split_k_linear_equals_burns<B: Backend>(device: &B::Device) {
     let normal = Distribution::Normal(0.0, 1.0);
-    for (x_shape, outputs, bias) in [
-        (vec![7, 3, 32, 32], 32, true),
-        (vec![9, 1000], 10, false),
-        (vec![4, 64], 10, true),
-    ] {
+    for (x_shape, outputs, bias) in
+        [(vec![7, 3, 32, 32], 32, true), (vec![9, 1000], 10, false), (vec![4, 64], 10, true)]
+    {
         let inputs: usize = x_shape[1..].iter().product();
         let x = Tensor::<B, 2>::random([x_shape[0], inputs], normal, device);
         let w = Tensor::<B, 2>::random([inputs, outputs], normal, device);
@@ -287,10 +232,7 @@ fn split_k_linear_equals_burns<B: Backend>(device: &B::Device) {
 #[test]
 fn split_k_linear_equals_burns_on_ndarray() {
     let _rng = crate::common::rng_lock();
-    assert_eq!(
-        [3072, 1000, 256, 64, 127].map(gpu::split_k_slices),
-        [16, 5, 2, 1, 1]
-    );
+    assert_eq!([3072, 1000, 256, 64, 127].map(gpu::split_k_slices), [16, 5, 2, 1, 1]);
     split_k_linear_equals_burns::<burn::backend::NdArray>(&Default::default());
 }
 

@@ -4,8 +4,8 @@
 use burn::module::Module;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use nnlab::Activation;
-use nnlab::data::{DeviceSet, PreparedSet};
 use nnlab::backend::TrainBackend;
+use nnlab::data::{DeviceSet, PreparedSet};
 use nnlab::model::{ArchSpec, LayerSpec, Net, parse_arch_list};
 use nnlab::train::{DeviceData, Schedule, TrainConfig, train};
 
@@ -13,23 +13,14 @@ type Nd = burn::backend::Autodiff<burn::backend::NdArray>;
 
 /// Parameter counts worked out by hand from the homework's layer lists (and equal to
 /// `sum(p.numel() for p in model.parameters())` of the PyTorch reference in benches/).
-const EXPECTED_PARAMS: [(&str, usize); 5] = [
-    ("mlp1", 98_666),
-    ("mlp2", 101_034),
-    ("cnn3", 11_394),
-    ("cnn4", 13_810),
-    ("cnn5", 8_490),
-];
+const EXPECTED_PARAMS: [(&str, usize); 5] =
+    [("mlp1", 98_666), ("mlp2", 101_034), ("cnn3", 11_394), ("cnn4", 13_810), ("cnn5", 8_490)];
 
 #[test]
 fn builtin_specs_have_the_homework_shapes_and_parameter_counts() {
     let _rng = crate::common::rng_lock();
     let device = Default::default();
-    let x = Tensor::<burn::backend::NdArray, 4>::random(
-        [4, 3, 32, 32],
-        Distribution::Normal(0.0, 1.0),
-        &device,
-    );
+    let x = Tensor::<burn::backend::NdArray, 4>::random([4, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
     for (name, params) in EXPECTED_PARAMS {
         let spec = ArchSpec::parse(name).unwrap();
         assert_eq!(spec.param_count(), params, "{name} spec count");
@@ -38,29 +29,9 @@ fn builtin_specs_have_the_homework_shapes_and_parameter_counts() {
         assert_eq!(net.forward(x.clone()).dims(), [4, 10], "{name} logits");
     }
     let cnn3 = ArchSpec::parse("cnn3").unwrap();
-    assert_eq!(
-        cnn3.notation(),
-        "[Conv-3×3×16, ReLU, Conv-5×5×8, ReLU, MaxPool-2×2, Conv-7×7×16, MaxPool-2×2] + FC10"
-    );
-    let shapes: Vec<String> = cnn3
-        .shapes()
-        .unwrap()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(
-        shapes,
-        [
-            "16×30×30",
-            "16×30×30",
-            "8×26×26",
-            "8×26×26",
-            "8×13×13",
-            "16×7×7",
-            "16×3×3",
-            "10"
-        ]
-    );
+    assert_eq!(cnn3.notation(), "[Conv-3×3×16, ReLU, Conv-5×5×8, ReLU, MaxPool-2×2, Conv-7×7×16, MaxPool-2×2] + FC10");
+    let shapes: Vec<String> = cnn3.shapes().unwrap().iter().map(|s| s.to_string()).collect();
+    assert_eq!(shapes, ["16×30×30", "16×30×30", "8×26×26", "8×26×26", "8×13×13", "16×7×7", "16×3×3", "10"]);
 }
 
 #[test]
@@ -69,41 +40,20 @@ fn compact_and_homework_notations_agree_and_bad_specs_name_the_layer() {
     let a = ArchSpec::from_layers("x", "conv3x3x16,relu,maxpool2,fc32-nobias").unwrap();
     let b = ArchSpec::from_layers("x", "Conv-3×3×16, ReLU, MaxPool-2×2, FC-32 (no bias)").unwrap();
     assert_eq!(a.layers, b.layers);
-    assert_eq!(
-        a.layers.last(),
-        Some(&LayerSpec::Fc {
-            out: 10,
-            bias: true
-        }),
-        "FC10 appended"
-    );
-    assert_eq!(
-        ArchSpec::parse("conv3x3x4,relu,fc10").unwrap().layers.len(),
-        3,
-        "fc10 not appended twice"
-    );
+    assert_eq!(a.layers.last(), Some(&LayerSpec::Fc { out: 10, bias: true }), "FC10 appended");
+    assert_eq!(ArchSpec::parse("conv3x3x4,relu,fc10").unwrap().layers.len(), 3, "fc10 not appended twice");
     let err = |s: &str| ArchSpec::parse(s).unwrap_err().to_string();
     let e = err("conv3x3x16,relu,conv31x31x8");
-    assert!(
-        e.contains("layer 3 (Conv-31×31×8)") && e.contains("16×30×30"),
-        "{e}"
-    );
+    assert!(e.contains("layer 3 (Conv-31×31×8)") && e.contains("16×30×30"), "{e}");
     let e = err("fc32,conv3x3x8");
     assert!(e.contains("layer 2") && e.contains("need an image"), "{e}");
     let e = err("conv3x3x16,dropout");
     assert!(e.contains("layer 2 'dropout' is not understood"), "{e}");
     let e = err("cnn7");
-    assert!(
-        e.contains("unknown architecture") && e.contains("mlp1"),
-        "{e}"
-    );
+    assert!(e.contains("unknown architecture") && e.contains("mlp1"), "{e}");
     assert_eq!(parse_arch_list("all").unwrap().len(), 5);
     assert_eq!(
-        parse_arch_list("mlp1,cnn4")
-            .unwrap()
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect::<Vec<_>>(),
+        parse_arch_list("mlp1,cnn4").unwrap().iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
         ["mlp1", "cnn4"]
     );
     assert_eq!(parse_arch_list("cnn3; conv3x3x8,relu").unwrap().len(), 2);
@@ -113,21 +63,13 @@ fn compact_and_homework_notations_agree_and_bad_specs_name_the_layer() {
 fn initialisation_is_pytorch_default_uniform_one_over_sqrt_fan_in() {
     let _rng = crate::common::rng_lock();
     let device = Default::default();
-    let net = Net::<burn::backend::NdArray>::new(
-        &ArchSpec::parse("cnn4").unwrap(),
-        Activation::Relu,
-        &device,
-    )
-    .unwrap();
+    let net = Net::<burn::backend::NdArray>::new(&ArchSpec::parse("cnn4").unwrap(), Activation::Relu, &device).unwrap();
     let w = crate::common::host(net.first_weights());
     let bound = 1.0 / (3.0f32 * 3.0 * 3.0).sqrt(); // fan_in of Conv-3×3×16 on 3 channels
     assert!(w.iter().all(|v| v.abs() <= bound), "weights within ±1/√27");
     let var = w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
     let expected = bound * bound / 3.0; // variance of U(−b, b)
-    assert!(
-        (var - expected).abs() < 0.25 * expected,
-        "variance {var} vs {expected}"
-    );
+    assert!((var - expected).abs() < 0.25 * expected, "variance {var} vs {expected}");
 }
 
 /// A tiny device dataset: `n` random images with random labels, the same set for train,
@@ -135,9 +77,7 @@ fn initialisation_is_pytorch_default_uniform_one_over_sqrt_fan_in() {
 fn tiny_data<B: burn::tensor::backend::Backend>(n: usize, device: &B::Device) -> DeviceData<B> {
     let mut rng_state = 1u64;
     let mut next = || {
-        rng_state = rng_state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        rng_state = rng_state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (rng_state >> 33) as f32 / (1u64 << 31) as f32
     };
     let images: Vec<f32> = (0..n * 3072).map(|_| next() * 2.0 - 1.0).collect();
@@ -153,37 +93,15 @@ fn tiny_data<B: burn::tensor::backend::Backend>(n: usize, device: &B::Device) ->
 fn loss_falls_on_a_fixed_batch<B: TrainBackend>(device: &B::Device) {
     let data = tiny_data::<B::InnerBackend>(20, device);
     for arch in ["mlp1", "cnn4"] {
-        let config = TrainConfig {
-            epochs: 30,
-            batch_size: 20,
-            record_every: 1,
-            record_val: false,
-            ..TrainConfig::default()
-        };
-        let out = train::<B>(
-            &ArchSpec::parse(arch).unwrap(),
-            Activation::Relu,
-            &config,
-            &data,
-            device,
-            &mut |_| {},
-        )
-        .unwrap();
+        let config =
+            TrainConfig { epochs: 30, batch_size: 20, record_every: 1, record_val: false, ..TrainConfig::default() };
+        let out =
+            train::<B>(&ArchSpec::parse(arch).unwrap(), Activation::Relu, &config, &data, device, &mut |_| {}).unwrap();
         let (first, last) = (out.curves.loss[0], *out.curves.loss.last().unwrap());
-        assert!(
-            (first - 10f64.ln()).abs() < 0.3,
-            "{arch}: initial loss {first} should be near ln 10"
-        );
-        assert!(
-            last < 0.8 * first,
-            "{arch}: loss {first} -> {last} after 30 Adam steps on one batch"
-        );
+        assert!((first - 10f64.ln()).abs() < 0.3, "{arch}: initial loss {first} should be near ln 10");
+        assert!(last < 0.8 * first, "{arch}: loss {first} -> {last} after 30 Adam steps on one batch");
         assert_eq!(out.steps, 30);
-        assert!(
-            out.test_acc > 0.3,
-            "{arch}: memorised batch accuracy {}",
-            out.test_acc
-        );
+        assert!(out.test_acc > 0.3, "{arch}: memorised batch accuracy {}", out.test_acc);
     }
 }
 
@@ -207,21 +125,9 @@ fn a_training_step_runs_on_wgpu() {
     type W = burn::backend::Autodiff<burn::backend::Wgpu>;
     crate::common::on_wgpu("a_training_step_runs_on_wgpu", |device| {
         let data = tiny_data::<burn::backend::Wgpu>(20, &device);
-        let config = TrainConfig {
-            epochs: 3,
-            batch_size: 10,
-            record_every: 1,
-            ..TrainConfig::default()
-        };
-        let out = train::<W>(
-            &ArchSpec::parse("cnn4").unwrap(),
-            Activation::Relu,
-            &config,
-            &data,
-            &device,
-            &mut |_| {},
-        )
-        .unwrap();
+        let config = TrainConfig { epochs: 3, batch_size: 10, record_every: 1, ..TrainConfig::default() };
+        let out = train::<W>(&ArchSpec::parse("cnn4").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {})
+            .unwrap();
         assert_eq!(out.steps, 6);
         assert!(out.curves.loss.iter().all(|l| l.is_finite()));
         assert_eq!(out.curves.val_acc.len(), 6);
@@ -236,57 +142,29 @@ fn recorded_gradient_norm_equals_the_norm_of_the_gradient_tensor() {
     for arch in ["mlp2", "cnn3"] {
         let spec = ArchSpec::parse(arch).unwrap();
         // SGD at lr 0: one step records the gradient norm and must not move any weight.
-        let config = TrainConfig {
-            epochs: 1,
-            record_grad: true,
-            seed: 5,
-            ..TrainConfig::sgd(0.0)
-        };
-        let out = train::<Nd>(
-            &spec,
-            Activation::Sigmoid,
-            &config,
-            &data,
-            &device,
-            &mut |_| {},
-        )
-        .unwrap();
+        let config = TrainConfig { epochs: 1, record_grad: true, seed: 5, ..TrainConfig::sgd(0.0) };
+        let out = train::<Nd>(&spec, Activation::Sigmoid, &config, &data, &device, &mut |_| {}).unwrap();
         assert_eq!(out.curves.grad_norm.len(), 1);
 
         // Independently: the same initial model (same seed), the same batch, autodiff by hand.
         <Nd as burn::tensor::backend::Backend>::seed(&device, 5);
         let net = Net::<Nd>::new(&spec, Activation::Sigmoid, &device).unwrap();
         let initial = crate::common::host(net.first_weights());
-        assert_eq!(
-            out.first_weights.values, initial,
-            "{arch}: SGD at lr 0 changed the weights"
-        );
+        assert_eq!(out.first_weights.values, initial, "{arch}: SGD at lr 0 changed the weights");
         let order = nnlab::data::batches::epoch_order(50, 5, 0);
-        let idx = Tensor::<burn::backend::NdArray, 1, Int>::from_data(
-            TensorData::new(order, [50]),
-            &device,
-        );
+        let idx = Tensor::<burn::backend::NdArray, 1, Int>::from_data(TensorData::new(order, [50]), &device);
         let (x, y) = data.train.gather(idx);
         let logits = net.forward(Tensor::from_inner(x));
-        let loss = burn::nn::loss::CrossEntropyLossConfig::new()
-            .init(&device)
-            .forward(logits, Tensor::from_inner(y));
+        let loss = burn::nn::loss::CrossEntropyLossConfig::new().init(&device).forward(logits, Tensor::from_inner(y));
         let grads = loss.backward();
         let g: Vec<f32> = match net.first_weight_param() {
-            nnlab::model::net::FirstWeight::Conv(w) => {
-                crate::common::host(w.val().grad(&grads).unwrap())
-            }
-            nnlab::model::net::FirstWeight::Fc(w) => {
-                crate::common::host(w.val().grad(&grads).unwrap())
-            }
+            nnlab::model::net::FirstWeight::Conv(w) => crate::common::host(w.val().grad(&grads).unwrap()),
+            nnlab::model::net::FirstWeight::Fc(w) => crate::common::host(w.val().grad(&grads).unwrap()),
         };
         let norm = g.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
         let recorded = out.curves.grad_norm[0];
         assert!(norm > 1e-6, "{arch}: gradient is zero");
-        assert!(
-            (recorded - norm).abs() <= 1e-4 * norm,
-            "{arch}: recorded {recorded}, direct {norm}"
-        );
+        assert!((recorded - norm).abs() <= 1e-4 * norm, "{arch}: recorded {recorded}, direct {norm}");
     }
 }
 
@@ -307,15 +185,8 @@ fn schedule_switches_at_exactly_the_requested_steps() {
         schedule: s,
         ..TrainConfig::sgd(0.1)
     };
-    let out = train::<Nd>(
-        &ArchSpec::parse("mlp1").unwrap(),
-        Activation::Relu,
-        &config,
-        &data,
-        &device,
-        &mut |_| {},
-    )
-    .unwrap();
+    let out =
+        train::<Nd>(&ArchSpec::parse("mlp1").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {}).unwrap();
     assert_eq!(out.curves.lr, lrs);
     assert!(Schedule::piecewise(vec![0.1, 0.01], vec![]).is_err());
     assert!(Schedule::piecewise(vec![0.1, 0.01, 0.001], vec![5, 5]).is_err());
@@ -326,24 +197,9 @@ fn divergence_is_recorded_not_a_crash() {
     let _rng = crate::common::rng_lock();
     let device = Default::default();
     let data = tiny_data::<burn::backend::NdArray>(50, &device);
-    let config = TrainConfig {
-        epochs: 20,
-        record_every: 1,
-        ..TrainConfig::sgd(1e12)
-    };
-    let out = train::<Nd>(
-        &ArchSpec::parse("mlp1").unwrap(),
-        Activation::Relu,
-        &config,
-        &data,
-        &device,
-        &mut |_| {},
-    )
-    .unwrap();
-    assert!(
-        out.diverged,
-        "lr 1e12 should diverge: {:?}",
-        out.curves.loss
-    );
+    let config = TrainConfig { epochs: 20, record_every: 1, ..TrainConfig::sgd(1e12) };
+    let out =
+        train::<Nd>(&ArchSpec::parse("mlp1").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {}).unwrap();
+    assert!(out.diverged, "lr 1e12 should diverge: {:?}", out.curves.loss);
     assert!(out.steps < 20 && out.test_acc.is_nan());
 }

@@ -6,33 +6,18 @@ use std::process::Command;
 
 fn nnlab(out: &Path, args: &[&str]) {
     let o = Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args([
-            "--quiet",
-            "--backend",
-            "ndarray",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(["--quiet", "--backend", "ndarray", "--out", out.to_str().unwrap()])
         .args(args)
         .output()
         .expect("run nnlab");
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// The first chromium-like browser on PATH.
 fn browser() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 #[test]
@@ -64,21 +49,12 @@ fn html_report_shows_every_figure_in_a_headless_browser() {
         .filter_map(|l| l.strip_prefix("!["))
         .filter_map(|l| l.split("](").nth(1)?.strip_suffix(')'))
         .collect();
-    assert!(
-        figures.len() >= 3,
-        "expected the activation, conv and XOR figures in:\n{md}"
-    );
+    assert!(figures.len() >= 3, "expected the activation, conv and XOR figures in:\n{md}");
     for f in &figures {
         assert!(out.join(f).is_file(), "{f} linked but missing");
-        assert!(
-            html.contains(&format!("src=\"{f}\"")),
-            "{f} not in report.html"
-        );
+        assert!(html.contains(&format!("src=\"{f}\"")), "{f} not in report.html");
     }
-    assert!(
-        html.contains("<table>") && html.contains("<td>tanh</td>"),
-        "XOR table not rendered as HTML"
-    );
+    assert!(html.contains("<table>") && html.contains("<td>tanh</td>"), "XOR table not rendered as HTML");
 
     let Some(browser) = browser() else {
         if std::env::var("NNLAB_REQUIRE_BROWSER").as_deref() == Ok("1") {
@@ -89,14 +65,7 @@ fn html_report_shows_every_figure_in_a_headless_browser() {
     };
     let page = format!("file://{}", out.join("report.html").display());
     let o = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            &page,
-        ])
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom", &page])
         .output()
         .expect("run the browser");
     let dom = String::from_utf8_lossy(&o.stdout);
@@ -104,9 +73,7 @@ fn html_report_shows_every_figure_in_a_headless_browser() {
     assert!(
         dom.contains(&expected),
         "browser did not load every figure ({expected}); body: {}",
-        dom.lines()
-            .find(|l| l.contains("<body"))
-            .unwrap_or("no <body>")
+        dom.lines().find(|l| l.contains("<body")).unwrap_or("no <body>")
     );
 }
 

@@ -6,11 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn nnlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nnlab"))
-        .args(args)
-        .env("NNLAB_DATA", "")
-        .output()
-        .expect("run nnlab")
+    Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").output().expect("run nnlab")
 }
 
 /// Fails non-zero, without a panic, with exactly one `error:` line containing every needle.
@@ -20,17 +16,9 @@ fn assert_one_clear_error(args: &[&str], needles: &[&str]) {
     assert!(!o.status.success(), "{args:?} should fail");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "{args:?}: expected one error line in:\n{err}"
-    );
+    assert_eq!(lines.len(), 1, "{args:?}: expected one error line in:\n{err}");
     for n in needles {
-        assert!(
-            lines[0].contains(n),
-            "{args:?}: expected '{n}' in: {}",
-            lines[0]
-        );
+        assert!(lines[0].contains(n), "{args:?}: expected '{n}' in: {}", lines[0]);
     }
 }
 
@@ -80,20 +68,8 @@ fn missing_data_and_data_dir_at_a_file() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let args = |data: &str| {
-        [
-            "--quiet",
-            "--offline",
-            "--data-dir",
-            data,
-            "--out",
-            o,
-            "architectures",
-            "--arch",
-            "mlp1",
-            "--epochs",
-            "1",
-        ]
-        .map(String::from)
+        ["--quiet", "--offline", "--data-dir", data, "--out", o, "architectures", "--arch", "mlp1", "--epochs", "1"]
+            .map(String::from)
     };
     let run = |data: &Path, needles: &[&str]| {
         let a = args(data.to_str().unwrap());
@@ -145,30 +121,15 @@ fn corrupt_data_names_the_file_and_the_numbers() {
 fn bad_flag_values_and_backends() {
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().to_str().unwrap();
-    assert_one_clear_error(
-        &["--out", o, "architectures", "--epochs", "0"],
-        &["--epochs"],
-    );
+    assert_one_clear_error(&["--out", o, "architectures", "--epochs", "0"], &["--epochs"]);
     assert_one_clear_error(&["--out", o, "architectures", "--arch", "cnn9"], &["cnn9"]);
-    assert_one_clear_error(
-        &["--out", o, "architectures", "--optimizer", "rmsprop"],
-        &["rmsprop"],
-    );
+    assert_one_clear_error(&["--out", o, "architectures", "--optimizer", "rmsprop"], &["rmsprop"]);
     assert_one_clear_error(&["--out", o, "learning-rate", "--arch", "mlp1"], &["mlp1"]);
-    assert_one_clear_error(
-        &["--out", o, "activation-gradients", "--input-range", "100"],
-        &["--input-range"],
-    );
+    assert_one_clear_error(&["--out", o, "activation-gradients", "--input-range", "100"], &["--input-range"]);
     assert_one_clear_error(&["--out", o, "bench", "--iters", "0"], &["--iters"]);
-    assert_one_clear_error(
-        &["--backend", "tpu", "--out", o, "activations"],
-        &["invalid value 'tpu' for '--backend"],
-    );
+    assert_one_clear_error(&["--backend", "tpu", "--out", o, "activations"], &["invalid value 'tpu' for '--backend"]);
     if !cfg!(feature = "wgpu") {
-        assert_one_clear_error(
-            &["--backend", "wgpu", "--out", o, "activations"],
-            &["--features wgpu"],
-        );
+        assert_one_clear_error(&["--backend", "wgpu", "--out", o, "activations"], &["--features wgpu"]);
     }
 }
 
@@ -179,25 +140,16 @@ fn unwritable_output_keeps_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = out.to_str().unwrap();
-    let xor = [
-        "--quiet",
-        "--backend",
-        "ndarray",
-        "--out",
-        o,
-        "xor",
-        "--activation",
-        "tanh",
-        "--epochs",
-        "20",
-    ];
+    let xor = ["--quiet", "--backend", "ndarray", "--out", o, "xor", "--activation", "tanh", "--epochs", "20"];
     assert!(nnlab(&xor).status.success());
     let study = out.join("xor");
     let before = snapshot(&study);
     assert!(before.len() >= 4, "xor wrote {} files", before.len());
     if !deny_writes(&study) {
         allow_writes(&study);
-        crate::common::skip("SKIPPED unwritable_output_keeps_what_was_written: cannot make a directory unwritable here".into());
+        crate::common::skip(
+            "SKIPPED unwritable_output_keeps_what_was_written: cannot make a directory unwritable here".into(),
+        );
         return;
     }
     let mut forced = vec!["--force"];
@@ -210,11 +162,7 @@ fn unwritable_output_keeps_what_was_written() {
     let err = String::from_utf8_lossy(&o2.stderr);
     assert!(!o2.status.success() && !err.contains("panicked"), "{err}");
     assert!(err.contains("not writable") && err.contains("xor"), "{err}");
-    assert_eq!(
-        snapshot(&study),
-        before,
-        "a failed write changed or removed existing results"
-    );
+    assert_eq!(snapshot(&study), before, "a failed write changed or removed existing results");
     if denied_root {
         let err = String::from_utf8_lossy(&o3.stderr);
         assert!(

@@ -368,10 +368,37 @@ impl TorchDevice {
 
 /// The flags a library field name stands for, for errors about a value.
 const FLAGS: &[&str] = &[
-    "arch", "activation", "seeds", "epochs", "batch-size", "record-every", "eval-batch-size", "lr", "switch-steps",
-    "schedule-epochs", "plateau-window", "plateau-patience", "plateau-min-delta", "max-train", "max-val", "max-test",
-    "val-fraction", "mode", "hidden", "noise-std", "train-samples", "val-samples", "iters", "warmup", "val-images",
-    "val-iters", "epoch-steps", "out", "data-dir", "backend", "input-range",
+    "arch",
+    "activation",
+    "seeds",
+    "epochs",
+    "batch-size",
+    "record-every",
+    "eval-batch-size",
+    "lr",
+    "switch-steps",
+    "schedule-epochs",
+    "plateau-window",
+    "plateau-patience",
+    "plateau-min-delta",
+    "max-train",
+    "max-val",
+    "max-test",
+    "val-fraction",
+    "mode",
+    "hidden",
+    "noise-std",
+    "train-samples",
+    "val-samples",
+    "iters",
+    "warmup",
+    "val-images",
+    "val-iters",
+    "epoch-steps",
+    "out",
+    "data-dir",
+    "backend",
+    "input-range",
 ];
 
 /// A library error as the command line says it: a configuration field becomes its flag.
@@ -399,7 +426,12 @@ fn architectures_config(a: &ArchArgs, seed: u64) -> Result<study::architectures:
         OptimizerArg::Adam => (OptimizerConfig::Adam, 0.001),
         OptimizerArg::Sgd => (OptimizerConfig::Sgd { momentum: 0.0 }, 0.01),
     };
-    let base = TrainConfig { optimizer, schedule: Schedule::constant(a.lr.unwrap_or(default_lr)), record_val: !a.no_val, ..TrainConfig::default() };
+    let base = TrainConfig {
+        optimizer,
+        schedule: Schedule::constant(a.lr.unwrap_or(default_lr)),
+        record_val: !a.no_val,
+        ..TrainConfig::default()
+    };
     Ok(study::architectures::ArchitecturesConfig {
         archs: parse_arch_list(&a.arch)?,
         activation: a.activation,
@@ -431,7 +463,11 @@ fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::L
         epochs: a.cifar.epochs.unwrap_or(base.epochs),
         schedule_epochs: a.schedule_epochs,
         switch_steps: a.switch_steps.clone(),
-        plateau: study::plateau::PlateauRule { window: a.plateau_window, patience: a.plateau_patience, min_delta: a.plateau_min_delta },
+        plateau: study::plateau::PlateauRule {
+            window: a.plateau_window,
+            patience: a.plateau_patience,
+            min_delta: a.plateau_min_delta,
+        },
         train: a.cifar.train(base.train, seed),
         adam: a.cifar.train(base.adam, seed),
         data: a.cifar.split(seed),
@@ -449,7 +485,11 @@ fn xor_config(a: &XorArgs, seed: u64) -> Result<study::xor::XorStudyConfig> {
             lr: a.lr,
             hidden: a.hidden,
             seed,
-            data: nnlab::xor::XorDataConfig { train_samples: a.train_samples, val_samples: a.val_samples, noise_std: a.noise_std },
+            data: nnlab::xor::XorDataConfig {
+                train_samples: a.train_samples,
+                val_samples: a.val_samples,
+                noise_std: a.noise_std,
+            },
             ..XorTrainConfig::default()
         },
     })
@@ -485,7 +525,8 @@ fn bench_config(a: &BenchArgs, seed: u64) -> Result<nnlab::bench::BenchConfig> {
 fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     let backend = match cli.backend {
         Some(kind) => kind,
-        None => BackendKind::default_compiled().ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
+        None => BackendKind::default_compiled()
+            .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
     let ctx = StudyContext {
         out: cli.out,
@@ -519,9 +560,16 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
                 s.validate()?;
             }
             let estimate = study::all::estimate(&ctx, &config)?;
-            let mut line = format!("nnlab all: {} runs on {backend}, {} on this machine (from timing cnn4 training steps here)", estimate.runs, terminal::about(estimate.seconds));
+            let mut line = format!(
+                "nnlab all: {} runs on {backend}, {} on this machine (from timing cnn4 training steps here)",
+                estimate.runs,
+                terminal::about(estimate.seconds)
+            );
             if !a.quick {
-                line += &format!(". `nnlab all --quick` runs the whole pipeline at small scale in {}.", terminal::about(estimate.quick_seconds));
+                line += &format!(
+                    ". `nnlab all --quick` runs the whole pipeline at small scale in {}.",
+                    terminal::about(estimate.quick_seconds)
+                );
             }
             terminal.note(&line);
             return study::all::run(&ctx, &config);

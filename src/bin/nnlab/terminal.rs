@@ -64,7 +64,9 @@ impl Observer for Terminal {
         self.clear_task();
         let template = match unit {
             Unit::Steps => "{prefix:>22} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}",
-            Unit::Bytes => "{prefix:>22} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            Unit::Bytes => {
+                "{prefix:>22} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
+            }
         };
         let bar = self.multi.add(ProgressBar::new(total));
         bar.set_style(Self::style(template));
@@ -96,7 +98,9 @@ impl Observer for Terminal {
         let mut overall = self.overall.lock().unwrap_or_else(|p| p.into_inner());
         let bar = overall.get_or_insert_with(|| {
             let bar = self.multi.insert(0, ProgressBar::new(1));
-            bar.set_style(Self::style("{prefix:>22} [{elapsed_precise}] {wide_bar} {percent:>3}% of planned work · {msg} · ETA {eta}"));
+            bar.set_style(Self::style(
+                "{prefix:>22} [{elapsed_precise}] {wide_bar} {percent:>3}% of planned work · {msg} · ETA {eta}",
+            ));
             bar.set_prefix("overall");
             bar
         });
