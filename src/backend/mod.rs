@@ -6,8 +6,12 @@
 //! [`BackendKind`] to a compiled-in backend type.
 
 mod autodiff;
+#[cfg(feature = "cuda")]
+mod cuda;
 #[cfg(feature = "flex")]
 mod flex;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod gpu;
 pub mod ops;
 #[cfg(feature = "wgpu")]
 mod wgpu;
@@ -31,11 +35,14 @@ pub enum BackendKind {
     /// burn-wgpu, GPU through Vulkan/Metal/DX12, or Mesa lavapipe without a GPU (feature `wgpu`).
     #[cfg_attr(feature = "cli", value(alias = "gpu"))]
     Wgpu,
+    /// Burn's CUDA backend on an NVIDIA GPU (feature `cuda`; needs the driver, NVRTC and the
+    /// CUDA headers at run time).
+    Cuda,
 }
 
 impl BackendKind {
     /// All backends, in order of preference for CPU use.
-    pub const ALL: [BackendKind; 3] = [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu];
+    pub const ALL: [BackendKind; 4] = [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu, BackendKind::Cuda];
 
     /// The lowercase name used on the command line and in results.
     pub fn name(self) -> &'static str {
@@ -43,6 +50,7 @@ impl BackendKind {
             BackendKind::Ndarray => "ndarray",
             BackendKind::Flex => "flex",
             BackendKind::Wgpu => "wgpu",
+            BackendKind::Cuda => "cuda",
         }
     }
 
@@ -52,6 +60,7 @@ impl BackendKind {
             BackendKind::Ndarray => cfg!(feature = "ndarray"),
             BackendKind::Flex => cfg!(feature = "flex"),
             BackendKind::Wgpu => cfg!(feature = "wgpu"),
+            BackendKind::Cuda => cfg!(feature = "cuda"),
         }
     }
 
@@ -79,6 +88,7 @@ impl FromStr for BackendKind {
             "ndarray" => Ok(BackendKind::Ndarray),
             "flex" => Ok(BackendKind::Flex),
             "wgpu" | "gpu" => Ok(BackendKind::Wgpu),
+            "cuda" => Ok(BackendKind::Cuda),
             other => Err(Error::invalid(
                 "backend",
                 format!("unknown backend '{other}'; expected one of ndarray, flex, wgpu"),
@@ -104,6 +114,9 @@ pub type FlexAd = burn::backend::Autodiff<burn::backend::Flex>;
 /// The autodiff wgpu backend.
 #[cfg(feature = "wgpu")]
 pub type WgpuAd = burn::backend::Autodiff<burn::backend::Wgpu>;
+/// The autodiff CUDA backend.
+#[cfg(feature = "cuda")]
+pub type CudaAd = burn::backend::Autodiff<burn::backend::Cuda>;
 
 /// Runs `task` on the backend `kind`, or explains which cargo feature is missing.
 pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
@@ -119,7 +132,31 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
         }
         BackendKind::Wgpu => {
             #[cfg(feature = "wgpu")]
-            return task.run::<WgpuAd>(Default::default(), kind);
+            {
+                let device = burn::backend::wgpu::WgpuDevice::default();
+                gpu::probe::<burn::backend::Wgpu>(&device).map_err(|why| {
+                    Error::Device(format!(
+                        "no GPU adapter for wgpu ({why}). Install a Vulkan driver (on Linux without a GPU, \
+                         Mesa's software one: mesa-vulkan-drivers libvulkan1), check VK_DRIVER_FILES, or \
+                         choose a CPU backend (flex, ndarray)"
+                    ))
+                })?;
+                return task.run::<WgpuAd>(device, kind);
+            }
+        }
+        BackendKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                let device = burn::backend::cuda::CudaDevice::default();
+                gpu::probe::<burn::backend::Cuda>(&device).map_err(|why| {
+                    Error::Device(format!(
+                        "CUDA is not usable here ({why}). The cuda backend needs an NVIDIA driver (libcuda), \
+                         NVRTC and the CUDA headers: set CUDA_PATH to the toolkit (e.g. /usr/local/cuda) and put \
+                         its lib64 on LD_LIBRARY_PATH, or choose another backend (wgpu, flex)"
+                    ))
+                })?;
+                return task.run::<CudaAd>(device, kind);
+            }
         }
     }
     #[allow(unreachable_code)]
@@ -127,7 +164,7 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
 }
 
 // nnlab's ops on each backend: flex runs the CPU kernels of `kernels::{conv2d, pool,
-// linear}` on its buffers; wgpu computes the conv weight gradient and the evaluation linear
-// with `kernels::gpu`; ndarray keeps Burn's own ops.
+// linear}` on its buffers; wgpu and cuda compute the conv weight gradient and the evaluation
+// linear with `kernels::gpu`; ndarray keeps Burn's own ops.
 #[cfg(feature = "ndarray")]
 impl NetBackend for burn::backend::NdArray {}

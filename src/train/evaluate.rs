@@ -3,7 +3,7 @@
 use crate::backend::NetBackend;
 use crate::data::DeviceSet;
 use crate::model::Net;
-use burn::tensor::ElementConversion;
+use burn::tensor::{ElementConversion, Int, Tensor};
 
 /// Fraction of `set` that `model` classifies correctly, in batches of `batch_size`.
 /// Correct counts are summed on the device and read back once.
@@ -11,10 +11,14 @@ pub fn accuracy<B: NetBackend>(model: &Net<B>, set: &DeviceSet<B>, batch_size: u
     if set.is_empty() {
         return f64::NAN;
     }
-    let correct = set
-        .chunks(batch_size)
+    correct_count(model, set, batch_size).into_scalar().elem::<f64>() / set.len() as f64
+}
+
+/// How many images of a non-empty `set` `model` classifies correctly, in batches of
+/// `batch_size`, as a one-element tensor left on the device.
+pub fn correct_count<B: NetBackend>(model: &Net<B>, set: &DeviceSet<B>, batch_size: usize) -> Tensor<B, 1, Int> {
+    set.chunks(batch_size)
         .map(|(x, y)| model.forward(x).argmax(1).squeeze_dim::<1>(1).equal(y).int().sum())
         .reduce(|a, b| a + b)
-        .expect("a non-empty set has a batch");
-    correct.into_scalar().elem::<f64>() / set.len() as f64
+        .unwrap_or_else(|| Tensor::zeros([1], &set.labels.device()))
 }

@@ -5,7 +5,7 @@
 //! record points (loss, batch accuracy, gradient norm, validation accuracy).
 
 use super::config::{OptimizerConfig, TrainConfig};
-use super::evaluate::accuracy;
+use super::evaluate::{accuracy, correct_count};
 use super::step::{StepRecord, train_step};
 use crate::activation::Activation;
 use crate::backend::TrainBackend;
@@ -17,9 +17,9 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, Optimizer, SgdConfig};
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The training, validation and test sets on one device (the non-autodiff backend).
 #[derive(Debug, Clone)]
@@ -136,8 +136,84 @@ pub fn pytorch_adam() -> AdamConfig {
     AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
 }
 
-fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
-    t.into_scalar().elem::<f64>()
+/// How long record points may wait on the device before they are read back together. A GPU
+/// then runs ahead of the host instead of stopping at every record point (each read-back
+/// empties its queue); on a CPU backend work is done when it returns, and this costs nothing.
+const READ_BACK_EVERY: Duration = Duration::from_secs(1);
+
+/// Record points whose values are still on the device.
+struct Pending<B: Backend> {
+    step: Vec<usize>,
+    epoch: Vec<usize>,
+    lr: Vec<f64>,
+    batch: Vec<usize>,
+    seconds: Vec<f64>,
+    loss: Vec<Tensor<B, 1>>,
+    correct: Vec<Tensor<B, 1, Int>>,
+    grad_norm: Vec<Tensor<B, 1>>,
+    val_correct: Vec<Tensor<B, 1, Int>>,
+}
+
+impl<B: Backend> Pending<B> {
+    fn new() -> Self {
+        Pending {
+            step: vec![],
+            epoch: vec![],
+            lr: vec![],
+            batch: vec![],
+            seconds: vec![],
+            loss: vec![],
+            correct: vec![],
+            grad_norm: vec![],
+            val_correct: vec![],
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+
+    /// Reads every pending value back (one wait for the device), appends the records to
+    /// `curves` up to and including the first whose loss is not finite, and empties itself.
+    /// Returns the index in `curves` of that diverged record, if any.
+    fn flush(&mut self, curves: &mut Curves, val_images: usize, record_grad: bool) -> Option<usize> {
+        let floats = |v: &mut Vec<Tensor<B, 1>>| -> Vec<f64> {
+            if v.is_empty() {
+                return vec![];
+            }
+            Tensor::cat(std::mem::take(v), 0).into_data().convert::<f64>().to_vec().unwrap_or_default()
+        };
+        let ints = |v: &mut Vec<Tensor<B, 1, Int>>| -> Vec<f64> {
+            if v.is_empty() {
+                return vec![];
+            }
+            Tensor::cat(std::mem::take(v), 0).into_data().convert::<f64>().to_vec().unwrap_or_default()
+        };
+        let loss = floats(&mut self.loss);
+        let correct = ints(&mut self.correct);
+        let grad = floats(&mut self.grad_norm);
+        let val = ints(&mut self.val_correct);
+        let mut diverged = None;
+        for (k, &l) in loss.iter().enumerate() {
+            curves.step.push(self.step[k]);
+            curves.loss.push(l);
+            curves.train_acc.push(correct.get(k).copied().unwrap_or(f64::NAN) / self.batch[k] as f64);
+            curves.lr.push(self.lr[k]);
+            curves.seconds.push(self.seconds[k]);
+            if record_grad {
+                curves.grad_norm.push(grad.get(k).copied().unwrap_or(f64::NAN));
+            }
+            if !l.is_finite() {
+                diverged = Some(curves.step.len() - 1);
+                break;
+            }
+            if let Some(v) = val.get(k) {
+                curves.val_acc.push(v / val_images as f64);
+            }
+        }
+        *self = Pending::new();
+        diverged
+    }
 }
 
 fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
@@ -154,8 +230,11 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     let per_epoch = crate::data::batches::batches_per_epoch(n, config.batch_size, config.drop_last);
     let total = per_epoch * config.epochs;
     let mut curves = Curves::default();
+    let mut pending = Pending::<B::InnerBackend>::new();
+    let mut last_read = Instant::now();
     let mut step = 0;
     let mut diverged = false;
+    let record_val = config.record_val && !data.val.is_empty();
     'epochs: for epoch in 0..config.epochs {
         let batches =
             EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, config.seed, epoch, device);
@@ -169,29 +248,36 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
             let asked = StepRecord { loss_and_accuracy: record, first_grad_norm: record && config.record_grad };
             let (updated, out) = train_step(model, &mut optim, &loss_fn, x, y, lr, asked);
             model = updated;
-            if record {
-                let loss_value = out.loss.map_or(f64::NAN, scalar);
-                curves.step.push(step);
-                curves.loss.push(loss_value);
-                curves.train_acc.push(out.correct.map_or(f64::NAN, |c| c.into_scalar().elem::<f64>()) / batch as f64);
-                curves.lr.push(lr);
-                if config.record_grad {
-                    curves.grad_norm.push(out.first_grad_norm.map_or(f64::NAN, scalar));
-                }
-                if !loss_value.is_finite() {
-                    diverged = true;
-                }
-            }
             step += 1;
-            if record {
-                if config.record_val && !diverged {
-                    curves.val_acc.push(accuracy(&model.valid(), &data.val, config.eval_batch_size));
+            if !record {
+                continue;
+            }
+            pending.step.push(step - 1);
+            pending.epoch.push(epoch + 1);
+            pending.lr.push(lr);
+            pending.batch.push(batch);
+            pending.seconds.push(started.elapsed().as_secs_f64());
+            pending.loss.extend(out.loss);
+            pending.correct.extend(out.correct);
+            if config.record_grad {
+                let norm = out.first_grad_norm.unwrap_or_else(|| Tensor::full([1], f64::NAN, device));
+                pending.grad_norm.push(norm);
+            }
+            if record_val {
+                pending.val_correct.push(correct_count(&model.valid(), &data.val, config.eval_batch_size));
+            }
+            let epoch_end = k + 1 == batches.len();
+            if epoch_end || last_read.elapsed() >= READ_BACK_EVERY {
+                let last_epoch = *pending.epoch.last().unwrap_or(&(epoch + 1));
+                if let Some(at) = pending.flush(&mut curves, data.val.len(), config.record_grad) {
+                    diverged = true;
+                    step = curves.step[at] + 1;
                 }
-                curves.seconds.push(started.elapsed().as_secs_f64());
+                last_read = Instant::now();
                 progress(Progress {
                     step,
                     total,
-                    epoch: epoch + 1,
+                    epoch: last_epoch,
                     loss: *curves.loss.last().unwrap_or(&f64::NAN),
                     val_acc: curves.val_acc.last().copied(),
                 });
@@ -200,6 +286,9 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
                 }
             }
         }
+    }
+    if !pending.is_empty() && pending.flush(&mut curves, data.val.len(), config.record_grad).is_some() {
+        diverged = true;
     }
     let valid = model.valid();
     let test_acc = if diverged { f64::NAN } else { accuracy(&valid, &data.test, config.eval_batch_size) };

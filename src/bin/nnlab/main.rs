@@ -150,7 +150,7 @@ struct BenchArgs {
     /// Python with torch for the reference column, or "off"
     #[arg(long, default_value = "python3", value_name = "PYTHON")]
     pytorch: String,
-    /// Torch device of the reference column [default: cuda with --backend wgpu, else cpu]
+    /// Torch device of the reference column [default: cuda with a GPU backend, else cpu]
     #[arg(long, value_enum)]
     pytorch_device: Option<TorchDevice>,
 }
@@ -546,7 +546,8 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         Command::Report => return nnlab::report::write_report(&ctx.out, &[]),
         Command::Bench(a) => {
             let mut config = bench_config(&a, seed)?;
-            let default_device = if backend == BackendKind::Wgpu { TorchDevice::Cuda } else { TorchDevice::Cpu };
+            let gpu = matches!(backend, BackendKind::Wgpu | BackendKind::Cuda);
+            let default_device = if gpu { TorchDevice::Cuda } else { TorchDevice::Cpu };
             config.pytorch_device = a.pytorch_device.unwrap_or(default_device).name().into();
             let python = (a.pytorch != "off").then_some(a.pytorch.as_str());
             let (report, files) = nnlab::bench::run(&ctx, &config, python)?;

@@ -1,0 +1,56 @@
+//! What nnlab's GPU backends share: the ops they take from [`crate::kernels::gpu`] instead
+//! of Burn's, and a first touch of the device that turns a missing driver into an error.
+
+/// `impl NetBackend for $backend`: Burn's own ops, except two reductions that Burn runs on
+/// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
+/// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
+/// reduction split into slices). Burn 0.21's wgpu and CUDA backends are the same generic
+/// `CubeBackend`, so one body serves both.
+macro_rules! gpu_net_backend {
+    ($backend:ty) => {
+        impl $crate::backend::NetBackend for $backend {
+            fn nn_linear(
+                x: burn::tensor::ops::FloatTensor<Self>,
+                weight: burn::tensor::ops::FloatTensor<Self>,
+                bias: Option<burn::tensor::ops::FloatTensor<Self>>,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                $crate::kernels::gpu::linear_split_k::<Self>(x, weight, bias)
+            }
+
+            fn nn_conv2d_param_grads(
+                x: burn::tensor::ops::FloatTensor<Self>,
+                weight: burn::tensor::ops::FloatTensor<Self>,
+                _bias: burn::tensor::ops::FloatTensor<Self>,
+                dy: burn::tensor::ops::FloatTensor<Self>,
+                padding: [usize; 2],
+            ) -> (burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>) {
+                use burn::tensor::TensorMetadata;
+                $crate::kernels::gpu::conv2d_param_grads::<Self>(x, weight.shape().dims::<4>(), dy, padding)
+            }
+        }
+    };
+}
+pub(crate) use gpu_net_backend;
+
+/// Computes one small sum on `B`'s default device. The GPU runtimes panic when no driver or
+/// adapter is found (inside their own threads and caches); the panic is caught, its
+/// message kept, and nothing printed.
+pub(crate) fn probe<B: burn::tensor::backend::Backend>(device: &B::Device) -> Result<(), String>
+where
+    B::Device: std::panic::RefUnwindSafe,
+{
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| {
+        let t = burn::tensor::Tensor::<B, 1>::ones([4], device);
+        t.sum().into_scalar()
+    });
+    std::panic::set_hook(hook);
+    result.map(|_| ()).map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the runtime panicked without a message".into())
+    })
+}
