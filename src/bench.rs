@@ -421,42 +421,44 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
     serde_json::from_str(line).map_err(|e| format!("cannot read the PyTorch reference's JSON: {e}"))
 }
 
-/// `nnlab bench`: runs nnlab's measurements on `ctx.backend`, then the PyTorch reference
-/// with `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`.
-/// Progress goes to the context's observer as one task.
+/// `nnlab bench`: runs nnlab's measurements on `backend`, then the PyTorch reference with
+/// `python` (unless `None`), and writes `<out>/bench/bench.json` and `bench.md`. Progress
+/// goes to `observer` as one task.
 pub fn run(
-    ctx: &crate::study::StudyContext,
+    out: &std::path::Path,
+    backend: crate::backend::BackendKind,
+    observer: &dyn crate::progress::Observer,
     config: &BenchConfig,
     python: Option<&str>,
 ) -> Result<(BenchReport, Vec<std::path::PathBuf>)> {
     /// nnlab's side on whichever backend [`run_task`](crate::backend::run_task) picks.
-    struct Measure<'a>(&'a crate::study::StudyContext, &'a BenchConfig, u64);
+    struct Measure<'a>(&'a dyn crate::progress::Observer, &'a BenchConfig, u64);
     impl crate::backend::BackendTask for Measure<'_> {
         type Output = Side;
         fn run<B: TrainBackend>(self, device: B::Device, kind: crate::backend::BackendKind) -> Result<Side> {
-            let (ctx, config, mut done) = (self.0, self.1, self.2);
+            let (observer, config, mut done) = (self.0, self.1, self.2);
             bench_nnlab::<B>(config, &device, kind.name(), &mut |what| {
                 done += 1;
-                ctx.observer.advanced(done, what);
+                observer.advanced(done, what);
             })
         }
     }
     config.validate()?;
-    let dir = crate::results::prepare_dir(&ctx.dir("bench"))?;
+    let dir = crate::results::prepare_dir(&out.join("bench"))?;
     let per_net = 2 + usize::from(config.epoch_steps.is_some());
     let total = config.archs.len() * per_net + usize::from(python.is_some());
-    ctx.observer.started("bench", total as u64, crate::progress::Unit::Steps, 0.0);
-    let nnlab = crate::backend::run_task(ctx.backend, Measure(ctx, config, 0))?;
+    observer.started("bench", total as u64, crate::progress::Unit::Steps, 0.0);
+    let nnlab = crate::backend::run_task(backend, Measure(observer, config, 0))?;
     let pytorch = match python {
         Some(python) => {
-            ctx.observer.advanced(total as u64 - 1, "PyTorch reference");
+            observer.advanced(total as u64 - 1, "PyTorch reference");
             let scratch = tempfile::tempdir()
                 .map_err(|e| Error::io("cannot create a temporary directory in", std::env::temp_dir(), e))?;
             bench_pytorch(python, config, scratch.path())
         }
         None => Err("not run (--pytorch off)".to_string()),
     };
-    ctx.observer.finished("");
+    observer.finished("");
     let report = BenchReport::new(config.clone(), nnlab, pytorch);
     let json = dir.join("bench.json");
     crate::results::write_json(&json, &report)?;

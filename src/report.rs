@@ -2,9 +2,8 @@
 //! from an output directory, with relative links, so it renders wherever the directory goes;
 //! and `<out>/report.html`, the same report as a page a browser opens directly.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::results::{read_json, write_atomic, write_json};
-use crate::study::Studies;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -28,23 +27,12 @@ pub fn write_all_record(out: &Path, header: &[String], config: serde_json::Value
     Ok(vec![path])
 }
 
-/// Whether `out` holds the results of any study.
-pub fn has_results(out: &Path) -> bool {
-    Studies::names().iter().any(|s| out.join(s).is_dir())
-}
-
-/// Writes `<out>/report.md` and `<out>/report.html` from whatever studies have results in
-/// `out`, one section per study of [`Studies`], in order; returns both paths. `header`
-/// lines (backend, wall times, quick-run notice) go under the title; when empty, those of
-/// the last `nnlab all` in `out` (its `all.json`) are used. An `out` without results is an
-/// error.
-pub fn write_report(out: &Path, header: &[String]) -> Result<Vec<PathBuf>> {
-    if !has_results(out) {
-        return Err(Error::invalid(
-            "out",
-            format!("'{}' holds no study results; run a study into the same output directory first", out.display()),
-        ));
-    }
+/// Writes `<out>/report.md` and `<out>/report.html` from `sections` (heading, Markdown with
+/// links relative to `out`), in order; returns both paths. `header` lines (backend, wall
+/// times, quick-run notice) go under the title; when empty, those of the last `nnlab all`
+/// in `out` (its `all.json`) are used. [`crate::study::write_report`] gathers the sections
+/// of every study.
+pub fn write(out: &Path, header: &[String], sections: &[(String, String)]) -> Result<Vec<PathBuf>> {
     let stored: Vec<String>;
     let header = if header.is_empty() {
         stored = read_json::<AllRecord>(&out.join(ALL_RECORD)).map(|r| r.header).unwrap_or_default();
@@ -57,10 +45,8 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<Vec<PathBuf>> {
         md.push_str(&format!("{line}  \n"));
     }
     md.push_str(&format!("nnlab {}\n\n", env!("CARGO_PKG_VERSION")));
-    for study in Studies::default().each() {
-        if let Some(section) = study.report(out) {
-            md.push_str(&format!("## {}\n\n{section}", study.title()));
-        }
+    for (title, section) in sections {
+        md.push_str(&format!("## {title}\n\n{section}"));
     }
     let path = out.join("report.md");
     write_atomic(&path, md.as_bytes())?;

@@ -1,11 +1,10 @@
 //! `nnlab activations`: tanh, sigmoid and ReLU with their closed-form derivatives, plotted.
 
-use super::{PlannedRun, Study, StudyContext, cost};
+use super::{PlannedRun, Study, StudyContext};
 use crate::activation::Activation;
 use crate::backend::TrainBackend;
 use crate::error::Result;
 use crate::plot::{self, activations::ActivationsFigure};
-use crate::progress::Unit;
 use crate::results::{prepare_dir, write_json};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
@@ -81,17 +80,13 @@ impl Study for ActivationsConfig {
     }
 
     fn plan(&self) -> Vec<PlannedRun> {
-        vec![PlannedRun { label: "activations".into(), cost: cost::STEP_OVERHEAD }]
+        super::single_task(Self::NAME)
     }
 
     fn set_seed(&mut self, _seed: u64) {}
 
     fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
-        let task = &self.plan()[0];
-        ctx.observer.started(&task.label, 1, Unit::Steps, task.cost);
-        let files = run_with::<B::InnerBackend>(ctx, self, device)?;
-        ctx.observer.finished("");
-        Ok(files)
+        super::as_single_task(ctx, &self.plan(), || run_with::<B::InnerBackend>(ctx, self, device))
     }
 
     fn report(out: &Path) -> Option<String> {

@@ -1,14 +1,13 @@
 //! `nnlab conv`: the from-scratch conv2d on a batch of digit images and a kernel bank
 //! (homework part 2). `.npy` in; `out.npy` and an image grid out.
 
-use super::{PlannedRun, Study, StudyContext, cost};
+use super::{PlannedRun, Study, StudyContext};
 use crate::assets;
 use crate::backend::TrainBackend;
 use crate::conv::{conv2d_on, output_shape};
 use crate::error::Result;
 use crate::npy::{HostArray, parse_npy, read_npy, write_npy_f32};
 use crate::plot::{self, grid::ImageGrid, grid::Tile};
-use crate::progress::Unit;
 use crate::results::prepare_dir;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
@@ -83,17 +82,13 @@ impl Study for ConvStudyConfig {
     }
 
     fn plan(&self) -> Vec<PlannedRun> {
-        vec![PlannedRun { label: "conv".into(), cost: cost::STEP_OVERHEAD }]
+        super::single_task(Self::NAME)
     }
 
     fn set_seed(&mut self, _seed: u64) {}
 
     fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
-        let task = &self.plan()[0];
-        ctx.observer.started(&task.label, 1, Unit::Steps, task.cost);
-        let files = run::<B::InnerBackend>(ctx, self, device)?;
-        ctx.observer.finished("");
-        Ok(files)
+        super::as_single_task(ctx, &self.plan(), || run::<B::InnerBackend>(ctx, self, device))
     }
 
     fn report(out: &Path) -> Option<String> {

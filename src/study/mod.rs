@@ -239,6 +239,47 @@ impl Studies {
     }
 }
 
+/// Whether `out` holds the results of any study.
+pub fn has_results(out: &Path) -> bool {
+    Studies::names().iter().any(|s| out.join(s).is_dir())
+}
+
+/// Writes `<out>/report.md` and `report.html` from whatever studies have results in `out`:
+/// each study's [`Study::report`] section, in the order of [`Studies`] (see
+/// [`crate::report::write`] for `header`). An `out` without results is an error.
+pub fn write_report(out: &Path, header: &[String]) -> Result<Vec<PathBuf>> {
+    if !has_results(out) {
+        return Err(crate::error::Error::invalid(
+            "out",
+            format!("'{}' holds no study results; run a study into the same output directory first", out.display()),
+        ));
+    }
+    let sections: Vec<(String, String)> = Studies::default()
+        .each()
+        .iter()
+        .filter_map(|s| s.report(out).map(|section| (s.title().to_string(), section)))
+        .collect();
+    crate::report::write(out, header, &sections)
+}
+
+/// The plan of a study that is one small task (no training): its name, one overhead of cost.
+pub(crate) fn single_task(name: &str) -> Vec<PlannedRun> {
+    vec![PlannedRun { label: name.into(), cost: cost::STEP_OVERHEAD }]
+}
+
+/// Runs `work` as the one task of `plan` (see [`single_task`]), reporting its start and end.
+pub(crate) fn as_single_task<T>(
+    ctx: &StudyContext,
+    plan: &[PlannedRun],
+    work: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let task = &plan[0];
+    ctx.observer.started(&task.label, 1, crate::progress::Unit::Steps, task.cost);
+    let out = work()?;
+    ctx.observer.finished("");
+    Ok(out)
+}
+
 /// Writes a study's `config.json` into `dir` and returns its path.
 pub(crate) fn write_config<S: Serialize>(dir: &Path, config: &S) -> Result<PathBuf> {
     let path = dir.join("config.json");

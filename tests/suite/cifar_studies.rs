@@ -384,3 +384,73 @@ fn report_shows_the_weight_figure_of_a_custom_spec() {
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.contains(&format!("]({figure})")), "report.md does not show {figure}:\n{md}");
 }
+
+/// `nnlab all`'s overall progress counts planned work: it only grows, ends at the planned
+/// total, and visits the studies in order; a second invocation reuses every finished run
+/// and takes them off the total instead of counting them as done.
+#[test]
+fn all_reports_overall_progress_in_planned_work() {
+    use nnlab::progress::{Observer, SharedObserver};
+    use nnlab::study::{StudyContext, all::AllConfig};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Seen {
+        overall: Mutex<Vec<(f64, f64, String)>>,
+        reused: Mutex<usize>,
+    }
+    impl Observer for Seen {
+        fn overall(&self, done: f64, total: f64, message: &str) {
+            self.overall.lock().unwrap().push((done, total, message.to_string()));
+        }
+        fn reused(&self, _label: &str, _cost: f64, _summary: &str) {
+            *self.reused.lock().unwrap() += 1;
+        }
+    }
+
+    let data = synthetic_cifar().to_path_buf();
+    let out = tempfile::tempdir().unwrap();
+    let mut config = AllConfig::quick();
+    let s = &mut config.studies;
+    s.xor.run.epochs = 200;
+    s.architectures.archs = nnlab::model::parse_arch_list("mlp1").unwrap();
+    s.gradients.archs = s.architectures.archs.clone();
+    s.learning_rate.arch = nnlab::model::ArchSpec::parse("mlp2").unwrap();
+    for split in [&mut s.architectures.data, &mut s.gradients.data, &mut s.learning_rate.data] {
+        (split.max_train, split.max_val, split.max_test) = (Some(200), Some(50), Some(100));
+    }
+    let planned: f64 = config.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost)).sum();
+    let runs: usize = config.plan().iter().map(|(_, runs)| runs.len()).sum();
+
+    let seen = Arc::new(Seen::default());
+    let mut ctx = StudyContext::new(out.path(), nnlab::BackendKind::Ndarray);
+    ctx.data_source.data_dir = Some(data);
+    ctx.observer = SharedObserver(seen.clone());
+    nnlab::study::all::run(&ctx, &config).unwrap();
+    let events = seen.overall.lock().unwrap().clone();
+    assert!(!events.is_empty());
+    let mut last = 0.0;
+    for (done, total, _) in &events {
+        assert!(*done >= last - 1e-6 && *done <= *total + 1e-6, "progress went back or past the total: {events:?}");
+        assert!((total - planned).abs() < 1e-6 * planned, "total {total} is not the planned cost {planned}");
+        last = *done;
+    }
+    assert!((last - planned).abs() < 1e-6 * planned, "ended at {last} of {planned}");
+    let order: Vec<&str> = nnlab::study::Studies::names();
+    let mut at = 0;
+    for (_, _, message) in &events {
+        let k = order.iter().position(|n| message.contains(&format!(": {n}"))).expect("a study in the message");
+        assert!(k >= at, "studies out of order: {message}");
+        at = k;
+    }
+    assert_eq!(at, order.len() - 1);
+
+    // Again: every run is reused (Adam of the learning-rate study already was), none counted as work.
+    let seen = Arc::new(Seen::default());
+    ctx.observer = SharedObserver(seen.clone());
+    nnlab::study::all::run(&ctx, &config).unwrap();
+    assert_eq!(*seen.reused.lock().unwrap(), runs - 2, "activations and conv rerun; everything else is reused");
+    let events = seen.overall.lock().unwrap().clone();
+    let (done, total, _) = events.last().unwrap();
+    assert!(*total < 0.01 * planned && (done - total).abs() < 1e-6 * planned.max(1.0), "{events:?}");
+}

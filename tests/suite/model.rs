@@ -196,10 +196,25 @@ fn schedule_switches_at_exactly_the_requested_steps() {
 fn divergence_is_recorded_not_a_crash() {
     let _rng = crate::common::rng_lock();
     let device = Default::default();
-    let data = tiny_data::<burn::backend::NdArray>(50, &device);
-    let config = TrainConfig { epochs: 20, record_every: 1, ..TrainConfig::sgd(1e12) };
-    let out =
-        train::<Nd>(&ArchSpec::parse("mlp1").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {}).unwrap();
-    assert!(out.diverged, "lr 1e12 should diverge: {:?}", out.curves.loss);
-    assert!(out.steps < 20 && out.test_acc.is_nan());
+    // One step per epoch, then four: records are read back at each epoch's end, one or four at a time.
+    for (images, epochs) in [(50, 20), (200, 5)] {
+        let data = tiny_data::<burn::backend::NdArray>(images, &device);
+        let config = TrainConfig { epochs, record_every: 1, ..TrainConfig::sgd(1e12) };
+        let out =
+            train::<Nd>(&ArchSpec::parse("mlp1").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {})
+                .unwrap();
+        assert!(out.diverged, "lr 1e12 should diverge: {:?}", out.curves.loss);
+        assert!(out.steps < 20 && out.test_acc.is_nan());
+        // The curves stop at the first non-finite loss, wherever the loop read values back:
+        // every record before it is finite, it is the last, and training stopped right after it.
+        let loss = &out.curves.loss;
+        let first_bad = loss.iter().position(|l| !l.is_finite()).expect("a non-finite loss");
+        assert_eq!(first_bad, loss.len() - 1, "records continue past divergence: {loss:?}");
+        assert_eq!(out.steps, out.curves.step[first_bad] + 1);
+        for curve in [&out.curves.train_acc, &out.curves.lr, &out.curves.seconds] {
+            assert_eq!(curve.len(), loss.len());
+        }
+        // Validation is recorded at every record point but the diverged one.
+        assert_eq!(out.curves.val_acc.len(), loss.len() - 1);
+    }
 }

@@ -76,47 +76,99 @@ struct Cli {
 enum Command {
     /// Plot tanh, sigmoid and ReLU with their closed-form derivatives (homework part 1.1)
     #[command(
-        after_help = "Example:\n  nnlab activations --out results\n  → results/activations/activations.{png,svg,json}"
+        after_help = concat!(
+            "Example:\n",
+            "  nnlab activations --out results\n",
+            "  → results/activations/activations.{png,svg,json}"
+        )
     )]
     Activations,
     /// Train the from-scratch MLP on the XOR blobs (homework parts 1.2–1.3)
     #[command(
-        after_help = "Examples:\n  nnlab xor                         all activations, 1 seed, 10 000 full-batch epochs\n  nnlab xor --seeds 20              spread of accuracy and boundaries over 20 seeds\n  nnlab xor --activation relu --mode sample --epochs 200 --lr 0.01"
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab xor                         all activations, 1 seed, 10 000 full-batch epochs\n",
+            "  nnlab xor --seeds 20              spread of accuracy and boundaries over 20 seeds\n",
+            "  nnlab xor --activation relu --mode sample --epochs 200 --lr 0.01"
+        )
     )]
     Xor(XorArgs),
     /// conv2d from scratch on digit images and a kernel bank, `.npy` in, image grid out (part 2)
     #[command(
-        after_help = "Examples:\n  nnlab conv                                        the shipped five 7s and eight 4×4 kernels\n  nnlab conv --input samples_7.npy --kernel kernel.npy   the course's files\n  → <out>/conv/out.npy (float32 [N, O, H−kh+1, W−kw+1]) and conv.{png,svg}"
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab conv                                        the shipped five 7s and eight 4×4 kernels\n",
+            "  nnlab conv --input samples_7.npy --kernel kernel.npy   the course's files\n",
+            "  → <out>/conv/out.npy (float32 [N, O, H−kh+1, W−kw+1]) and conv.{png,svg}"
+        )
     )]
     Conv(ConvArgs),
     /// The five networks on CIFAR-10 with Adam: curves, test accuracy, weights (part 3)
     #[command(
-        after_help = "Examples:\n  nnlab architectures                               mlp1, mlp2, cnn3, cnn4, cnn5; Adam; 15 epochs\n  nnlab architectures --arch mlp1,cnn4 --seeds 2\n  nnlab architectures --arch \"conv3x3x16,relu,maxpool2,fc32,relu\"   your own spec (FC10 appended)\n  nnlab architectures --epochs 1 --max-train 5000 --max-val 1000 --max-test 1000   a quick run\n\nSpec notation: fcN, fcN-nobias, convKxKxN, maxpoolK, relu (= the activation), comma-separated;\nthe homework's own notation works too: \"Conv-3×3×16, ReLU, MaxPool-2×2\".\nSeveral specs: separate with ';'."
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab architectures                               mlp1, mlp2, cnn3, cnn4, cnn5; Adam; 15 epochs\n",
+            "  nnlab architectures --arch mlp1,cnn4 --seeds 2\n",
+            "  nnlab architectures --arch \"conv3x3x16,relu,maxpool2,fc32,relu\"   your own spec (FC10 appended)\n",
+            "  nnlab architectures --epochs 1 --max-train 5000 --max-val 1000 --max-test 1000   a quick run\n",
+            "\n",
+            "Spec notation: fcN, fcN-nobias, convKxKxN, maxpoolK, relu (= the activation), comma-separated;\n",
+            "the homework's own notation works too: \"Conv-3×3×16, ReLU, MaxPool-2×2\".\n",
+            "Several specs: separate with ';'."
+        )
     )]
     Architectures(ArchArgs),
     /// ReLU vs sigmoid with SGD lr 0.01: loss and first-layer gradient magnitude (part 4)
     #[command(
-        after_help = "Examples:\n  nnlab activation-gradients                      five nets × {relu, sigmoid}, SGD 0.01, 15 epochs\n  nnlab activation-gradients --arch cnn4 --input-range 255   unscaled [0, 255] inputs (the bonus question)\n  nnlab activation-gradients --linear-scale       gradient panel on a linear axis"
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab activation-gradients                      five nets × {relu, sigmoid}, SGD 0.01, 15 epochs\n",
+            "  nnlab activation-gradients --arch cnn4 --input-range 255   unscaled [0, 255] inputs (the bonus question)\n",
+            "  nnlab activation-gradients --linear-scale       gradient panel on a linear axis"
+        )
     )]
     ActivationGradients(GradArgs),
     /// SGD at lr 0.1 / 0.01 / 0.001, then step schedules with detected switch points, vs Adam (part 5)
     #[command(
-        after_help = "Examples:\n  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002"
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab learning-rate                             cnn4; 3 rates × 20 epochs, then two 30-epoch schedules\n",
+            "  nnlab learning-rate --arch cnn3 --switch-steps 1500,4000   skip detection\n",
+            "  nnlab learning-rate --plateau-window 5 --plateau-patience 30 --plateau-min-delta 0.002"
+        )
     )]
     LearningRate(LrArgs),
     /// Run every study in order with the homework protocol (hours on a CPU, minutes on a GPU)
     #[command(
-        after_help = "Examples:\n  nnlab --out results all        → results/<study>/... and results/report.md, report.html\n  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n  cargo run --release --features wgpu -- --backend wgpu all   on a GPU"
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab --out results all        → results/<study>/... and results/report.md, report.html\n",
+            "  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n",
+            "  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n",
+            "  cargo run --release --features wgpu -- --backend wgpu all   on a GPU"
+        )
     )]
     All(AllArgs),
     /// Gather whatever studies <out> holds into <out>/report.md and report.html
     #[command(
-        after_help = "Example:\n  nnlab --out results xor && nnlab --out results conv && nnlab --out results report\n  → results/report.md and results/report.html (open it in a browser)"
+        after_help = concat!(
+            "Example:\n",
+            "  nnlab --out results xor && nnlab --out results conv && nnlab --out results report\n",
+            "  → results/report.md and results/report.html (open it in a browser)"
+        )
     )]
     Report,
     /// Time training steps, validation passes and a protocol epoch per net, vs PyTorch
     #[command(
-        after_help = "Examples:\n  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n  nnlab bench --pytorch off                    nnlab alone\n  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n  nnlab bench --backend wgpu                   the GPU against PyTorch on CUDA (--pytorch-device)\n  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)"
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab bench                                  five nets, nnlab and PyTorch side by side (python3 + torch)\n",
+            "  nnlab bench --arch cnn4 --no-epoch           one net, steps and validation only\n",
+            "  nnlab bench --pytorch off                    nnlab alone\n",
+            "  nnlab bench --pytorch .venv/bin/python --epoch-steps 100\n",
+            "  nnlab bench --backend wgpu                   the GPU against PyTorch on CUDA (--pytorch-device)\n",
+            "  → <out>/bench/bench.json and bench.md (milliseconds and nnlab / PyTorch ratios)"
+        )
     )]
     Bench(BenchArgs),
 }
@@ -543,14 +595,14 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         Command::Architectures(a) => Box::new(architectures_config(&a, seed)?),
         Command::ActivationGradients(a) => Box::new(gradients_config(&a, seed)?),
         Command::LearningRate(a) => Box::new(learning_rate_config(&a, seed)?),
-        Command::Report => return nnlab::report::write_report(&ctx.out, &[]),
+        Command::Report => return study::write_report(&ctx.out, &[]),
         Command::Bench(a) => {
             let mut config = bench_config(&a, seed)?;
             let gpu = matches!(backend, BackendKind::Wgpu | BackendKind::Cuda);
             let default_device = if gpu { TorchDevice::Cuda } else { TorchDevice::Cpu };
             config.pytorch_device = a.pytorch_device.unwrap_or(default_device).name().into();
             let python = (a.pytorch != "off").then_some(a.pytorch.as_str());
-            let (report, files) = nnlab::bench::run(&ctx, &config, python)?;
+            let (report, files) = nnlab::bench::run(&ctx.out, backend, &*ctx.observer, &config, python)?;
             terminal.finish();
             println!("{}", report.markdown());
             return Ok(files);
