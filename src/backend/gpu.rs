@@ -57,6 +57,21 @@ where
     let first = messages.lock().unwrap_or_else(|p| p.into_inner()).first().cloned();
     match result {
         Ok(_) => Ok(()),
-        Err(_) => Err(first.unwrap_or_else(|| "the runtime panicked without a message".into())),
+        Err(_) => Err(short(&first.unwrap_or_else(|| "the runtime panicked without a message".into()))),
+    }
+}
+
+/// The gist of a runtime's panic message: the line that names a missing file when the GPU
+/// compiler could not find one (CUDA's NVRTC prints whole kernels after it), else the first
+/// line, cut at 300 characters.
+fn short(message: &str) -> String {
+    let line = message
+        .lines()
+        .find(|l| l.contains("cannot open source file"))
+        .map(|l| format!("the GPU compiler (NVRTC) reports: {}", l.trim()))
+        .unwrap_or_else(|| message.lines().next().unwrap_or("").to_string());
+    match line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
     }
 }

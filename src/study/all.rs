@@ -2,7 +2,7 @@
 //! then the report. Progress counts planned work ([`super::cost`]), not runs, and
 //! [`estimate`] says before the start roughly how long the whole will take here.
 
-use super::{PlannedRun, Studies, StudyContext};
+use super::{PlannedRun, Studies, StudyContext, cost};
 use crate::backend::{BackendKind, BackendTask, TrainBackend, run_task};
 use crate::error::Result;
 use crate::progress::{Observer, SharedObserver, Unit};
@@ -49,32 +49,63 @@ pub struct Estimate {
     pub seconds: f64,
     /// Expected wall time of [`AllConfig::quick`], in seconds.
     pub quick_seconds: f64,
-    /// Measured seconds per [`super::cost`] unit on this backend.
-    pub seconds_per_unit: f64,
+    /// What one unit of each kind of work took here.
+    pub rates: Rates,
 }
 
-/// Times a few cnn4 training steps on `ctx.backend` (synthetic data, about a second on a
-/// CPU) and scales the planned cost of `config` and of the quick configuration by it.
-/// Finished runs that would be reused are still counted.
+/// Seconds per unit of each part of [`cost::Work`], measured on one backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    /// Per multiply-add.
+    pub per_mac: f64,
+    /// Per training step or evaluation batch, beyond its arithmetic.
+    pub per_step: f64,
+    /// Per XOR epoch.
+    pub per_xor_epoch: f64,
+}
+
+impl Rates {
+    /// Expected seconds of `work`.
+    pub fn seconds(&self, work: &cost::Work) -> f64 {
+        work.macs * self.per_mac + work.steps * self.per_step + work.xor_epochs * self.per_xor_epoch
+    }
+}
+
+/// Measures [`Rates`] on `ctx.backend` (synthetic data, about a second on a CPU): training
+/// steps of mlp2 and cnn4 give the cost of a step and of a multiply-add (a line through
+/// two points), 200 XOR epochs the cost of one. Then scales the planned work of `config`
+/// and of the quick configuration by them. Finished runs that would be reused are counted;
+/// loading CIFAR-10 and a GPU runtime's first compilation of its kernels are not.
 pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
-    /// Seconds per cost unit of cnn4 training steps.
     struct Calibrate;
     impl BackendTask for Calibrate {
-        type Output = f64;
-        fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Result<f64> {
-            let arch = crate::model::ArchSpec::parse("cnn4")?;
-            let bench = crate::bench::BenchConfig { warmup: 2, iters: 3, ..Default::default() };
-            let step = crate::bench::time_steps::<B>(&arch, &bench, &device)?;
-            Ok(step.median_ms / 1e3 / super::cost::train_step(&arch, bench.batch_size))
+        type Output = Rates;
+        fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Result<Rates> {
+            let bench = crate::bench::BenchConfig { warmup: 2, iters: 5, ..Default::default() };
+            let mut points = Vec::new();
+            for name in ["mlp2", "cnn4"] {
+                let arch = crate::model::ArchSpec::parse(name)?;
+                let seconds = crate::bench::time_steps::<B>(&arch, &bench, &device)?.median_ms / 1e3;
+                points.push((cost::train_step(&arch, bench.batch_size).macs, seconds));
+            }
+            let [(m1, t1), (m2, t2)] = [points[0], points[1]];
+            let per_mac = ((t2 - t1) / (m2 - m1)).max(0.0);
+            let per_step = (t1 - per_mac * m1).max(0.0);
+            let xor = crate::xor::XorTrainConfig { epochs: 200, ..Default::default() };
+            let started = std::time::Instant::now();
+            crate::xor::train_xor::<B::InnerBackend>(&xor, "calibration", &device, |_| {})?;
+            let per_xor_epoch = started.elapsed().as_secs_f64() / xor.epochs as f64;
+            Ok(Rates { per_mac, per_step, per_xor_epoch })
         }
     }
-    let seconds_per_unit = run_task(ctx.backend, Calibrate)?;
-    let total = |c: &AllConfig| c.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost)).sum::<f64>();
+    let rates = run_task(ctx.backend, Calibrate)?;
+    let seconds =
+        |c: &AllConfig| c.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| rates.seconds(&r.work))).sum();
     Ok(Estimate {
         runs: config.plan().iter().map(|(_, runs)| runs.len()).sum(),
-        seconds: total(config) * seconds_per_unit,
-        quick_seconds: total(&AllConfig::quick()) * seconds_per_unit,
-        seconds_per_unit,
+        seconds: seconds(config),
+        quick_seconds: seconds(&AllConfig::quick()),
+        rates,
     })
 }
 

@@ -94,10 +94,10 @@ impl ArchitecturesConfig {
                 let train = TrainConfig { seed: self.train.seed + k as u64, ..self.train.clone() };
                 let key = RunKey { arch: spec.clone(), activation: self.activation, train, split: self.data.clone() };
                 let name = run_name(spec, key.train.seed);
-                let task = PlannedRun {
-                    label: format!("[{}/{total}] {name}", out.len() + 1),
-                    cost: cost::cifar_run(spec, &key.train, &key.split),
-                };
+                let task = PlannedRun::new(
+                    format!("[{}/{total}] {name}", out.len() + 1),
+                    cost::cifar_run(spec, &key.train, &key.split),
+                );
                 out.push(Planned { spec: spec.clone(), key, name, task });
             }
         }

@@ -71,7 +71,7 @@ impl GradientsConfig {
                     RunKey { arch: spec.clone(), activation, train: self.train.clone(), split: self.data.clone() };
                 let label = format!("[{}/{total}] {}", out.len() + 1, run_name(spec, activation));
                 let cost = cost::cifar_run(spec, &key.train, &key.split);
-                out.push((i, activation, key, PlannedRun { label, cost }));
+                out.push((i, activation, key, PlannedRun::new(label, cost)));
             }
         }
         out

@@ -123,8 +123,8 @@ struct Tasks {
 }
 
 impl Tasks {
-    fn task(&self, k: usize, what: String, cost: f64) -> PlannedRun {
-        PlannedRun { label: format!("[{k}/{}] {what}", self.total), cost }
+    fn task(&self, k: usize, what: String, work: cost::Work) -> PlannedRun {
+        PlannedRun::new(format!("[{k}/{}] {what}", self.total), work)
     }
 }
 

@@ -59,13 +59,22 @@ impl StudyContext {
     }
 }
 
-/// One run a study plans, with its expected cost (see [`cost`]).
+/// One run a study plans, with its expected work (see [`cost`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedRun {
     /// The run's label, as its progress is reported.
     pub label: String,
-    /// Expected work in [`cost`] units.
+    /// Expected work in [`cost`] units (`work.cost()`).
     pub cost: f64,
+    /// What the work is made of.
+    pub work: cost::Work,
+}
+
+impl PlannedRun {
+    /// A run labelled `label` that does `work`.
+    pub fn new(label: impl Into<String>, work: cost::Work) -> Self {
+        PlannedRun { label: label.into(), cost: work.cost(), work }
+    }
 }
 
 /// Expected cost of work, in multiply-adds, with a fixed charge per step for what does not
@@ -75,9 +84,46 @@ pub mod cost {
     use crate::data::SplitConfig;
     use crate::model::ArchSpec;
     use crate::train::TrainConfig;
+    use serde::{Deserialize, Serialize};
 
-    /// What one step, one evaluation batch or one XOR epoch costs beyond its arithmetic.
+    /// What one training step or evaluation batch costs beyond its arithmetic.
     pub const STEP_OVERHEAD: f64 = 1e7;
+    /// What one epoch of the XOR MLP costs (a few small ops on 1 000 points).
+    pub const XOR_EPOCH: f64 = 2e6;
+
+    /// Work of a run: arithmetic, and the counts of what costs time whatever its size. A
+    /// machine's time for it is `macs · a + steps · b + xor_epochs · c`, with `a`, `b`, `c`
+    /// measured there ([`crate::study::all::estimate`]).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Work {
+        /// Multiply-adds.
+        pub macs: f64,
+        /// Training steps and evaluation batches.
+        pub steps: f64,
+        /// Epochs of the XOR MLP.
+        pub xor_epochs: f64,
+    }
+
+    impl Work {
+        /// The work as one number: multiply-adds, with [`STEP_OVERHEAD`] per step and
+        /// [`XOR_EPOCH`] per XOR epoch.
+        pub fn cost(&self) -> f64 {
+            self.macs + self.steps * STEP_OVERHEAD + self.xor_epochs * XOR_EPOCH
+        }
+    }
+
+    impl std::ops::Add for Work {
+        type Output = Work;
+        fn add(self, o: Work) -> Work {
+            Work { macs: self.macs + o.macs, steps: self.steps + o.steps, xor_epochs: self.xor_epochs + o.xor_epochs }
+        }
+    }
+
+    impl std::iter::Sum for Work {
+        fn sum<I: Iterator<Item = Work>>(iter: I) -> Work {
+            iter.fold(Work::default(), |a, b| a + b)
+        }
+    }
 
     /// Training, validation and test images of `split` (CIFAR-10: 50 000 + 10 000).
     pub fn split_sizes(split: &SplitConfig) -> [usize; 3] {
@@ -86,24 +132,34 @@ pub mod cost {
         [cap(50_000 - val, split.max_train), cap(val, split.max_val), cap(10_000, split.max_test)]
     }
 
-    /// Passes of `arch` over `images` in batches of `batch`.
-    pub fn evaluation(arch: &ArchSpec, images: usize, batch: usize) -> f64 {
-        images as f64 * arch.forward_macs() as f64 + images.div_ceil(batch.max(1)) as f64 * STEP_OVERHEAD
+    /// A pass of `arch` over `images` in batches of `batch`.
+    pub fn evaluation(arch: &ArchSpec, images: usize, batch: usize) -> Work {
+        Work {
+            macs: images as f64 * arch.forward_macs() as f64,
+            steps: images.div_ceil(batch.max(1)) as f64,
+            xor_epochs: 0.0,
+        }
     }
 
     /// One training step of `arch` on `batch` images (forward and backward ≈ 3 forwards).
-    pub fn train_step(arch: &ArchSpec, batch: usize) -> f64 {
-        3.0 * batch as f64 * arch.forward_macs() as f64 + STEP_OVERHEAD
+    pub fn train_step(arch: &ArchSpec, batch: usize) -> Work {
+        Work { macs: 3.0 * batch as f64 * arch.forward_macs() as f64, steps: 1.0, xor_epochs: 0.0 }
     }
 
     /// A whole CIFAR-10 run: its steps, the validation passes at record points, the test pass.
-    pub fn cifar_run(arch: &ArchSpec, train: &TrainConfig, split: &SplitConfig) -> f64 {
+    pub fn cifar_run(arch: &ArchSpec, train: &TrainConfig, split: &SplitConfig) -> Work {
         let [n_train, n_val, n_test] = split_sizes(split);
         let per_epoch = n_train.div_ceil(train.batch_size.max(1));
         let steps = per_epoch * train.epochs;
         let records = steps.div_ceil(train.record_every.max(1));
-        let val = if train.record_val { records as f64 * evaluation(arch, n_val, train.eval_batch_size) } else { 0.0 };
-        steps as f64 * train_step(arch, train.batch_size) + val + evaluation(arch, n_test, train.eval_batch_size)
+        let one_step = train_step(arch, train.batch_size);
+        let mut work = Work { macs: one_step.macs * steps as f64, steps: steps as f64, xor_epochs: 0.0 };
+        if train.record_val {
+            let pass = evaluation(arch, n_val, train.eval_batch_size);
+            work =
+                work + Work { macs: pass.macs * records as f64, steps: pass.steps * records as f64, xor_epochs: 0.0 };
+        }
+        work + evaluation(arch, n_test, train.eval_batch_size)
     }
 }
 
@@ -264,7 +320,7 @@ pub fn write_report(out: &Path, header: &[String]) -> Result<Vec<PathBuf>> {
 
 /// The plan of a study that is one small task (no training): its name, one overhead of cost.
 pub(crate) fn single_task(name: &str) -> Vec<PlannedRun> {
-    vec![PlannedRun { label: name.into(), cost: cost::STEP_OVERHEAD }]
+    vec![PlannedRun::new(name, cost::Work { steps: 1.0, ..Default::default() })]
 }
 
 /// Runs `work` as the one task of `plan` (see [`single_task`]), reporting its start and end.

@@ -614,7 +614,7 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
             }
             let estimate = study::all::estimate(&ctx, &config)?;
             let mut line = format!(
-                "nnlab all: {} runs on {backend}, {} on this machine (from timing cnn4 training steps here)",
+                "nnlab all: {} runs on {backend}, {} on this machine (from timing a few training steps here)",
                 estimate.runs,
                 terminal::about(estimate.seconds)
             );
