@@ -123,7 +123,7 @@ pub mod burn_ops {
     use super::conv_options;
     use burn::tensor::backend::Backend;
     use burn::tensor::ops::{FloatTensor, IntTensor};
-    use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+    use burn::tensor::{Tensor, TensorPrimitive};
 
     /// Burn's conv2d, stride 1, with bias.
     pub fn conv2d<B: Backend>(
@@ -157,15 +157,7 @@ pub mod burn_ops {
         (dw, B::conv2d_bias_backward(x, bias, dy))
     }
 
-    /// `x` `[N, …]` as a `[N, rest]` tensor (a reshape; a rank-2 `x` as it is).
-    pub fn flat_batch<B: Backend>(x: FloatTensor<B>) -> Tensor<B, 2> {
-        let shape = x.shape();
-        let x = match shape.num_dims() {
-            2 => x,
-            _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
-        };
-        Tensor::from_primitive(TensorPrimitive::Float(x))
-    }
+    pub use crate::kernels::gpu::flat_batch;
 
     /// Burn's linear, `x` flattened to `[N, in]` first.
     pub fn linear<B: Backend>(

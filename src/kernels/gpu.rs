@@ -19,10 +19,19 @@
 //! 3 072 inputs into `S` slices, multiply each slice as one tile of a batched product
 //! `[S, N, K/S] · [S, K/S, out]`, and add the `S` partial results.
 
-use crate::backend::burn_ops::flat_batch;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+
+/// `x` `[N, …]` as a `[N, rest]` tensor (a reshape; a rank-2 `x` as it is).
+pub fn flat_batch<B: Backend>(x: FloatTensor<B>) -> Tensor<B, 2> {
+    let shape = x.shape();
+    let x = match shape.num_dims() {
+        2 => x,
+        _ => B::float_reshape(x, [shape[0], shape.num_elements() / shape[0].max(1)].into()),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(x))
+}
 
 /// Weight `[O, C, kh, kw]` and bias `[O]` gradients of a stride-1 conv2d with zero
 /// `padding`, from its input `x` `[N, C, H, W]` and output gradient `dy` `[N, O, H', W']`.

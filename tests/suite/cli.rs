@@ -141,3 +141,14 @@ fn xor_run_writes_results_figures_and_summary() {
     assert!(again.status.success());
     assert_eq!(std::fs::metadata(dir.join("tanh_seed0.json")).unwrap().modified().unwrap(), before);
 }
+
+/// Every study of the one list (`nnlab::study::Studies`) is a subcommand of the same name.
+#[test]
+fn every_study_in_the_list_is_a_subcommand() {
+    let help = String::from_utf8_lossy(&nnlab(&["--help"]).stdout).into_owned();
+    for name in nnlab::study::Studies::names() {
+        let o = nnlab(&[name, "--help"]);
+        assert!(o.status.success(), "`nnlab {name} --help` failed: {}", stderr(&o));
+        assert!(help.contains(&format!("  {name}")), "{name} missing from `nnlab --help`:\n{help}");
+    }
+}
