@@ -73,9 +73,10 @@ impl Rates {
 
 /// Measures [`Rates`] on `ctx.backend` (synthetic data, about a second on a CPU): training
 /// steps of mlp2 and cnn4 give the cost of a step and of a multiply-add (a line through
-/// two points), 200 XOR epochs the cost of one. Then scales the planned work of `config`
-/// and of the quick configuration by them. Finished runs that would be reused are counted;
-/// loading CIFAR-10 and a GPU runtime's first compilation of its kernels are not.
+/// two points), 200 XOR epochs (after 20 untimed ones) the cost of one. Then scales the
+/// planned work of `config` and of the quick configuration by them. Finished runs that
+/// would be reused are counted; loading CIFAR-10 and a GPU runtime's first compilation of
+/// its kernels are not.
 pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
     struct Calibrate;
     impl BackendTask for Calibrate {
@@ -91,6 +92,9 @@ pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
             let [(m1, t1), (m2, t2)] = [points[0], points[1]];
             let per_mac = ((t2 - t1) / (m2 - m1)).max(0.0);
             let per_step = (t1 - per_mac * m1).max(0.0);
+            // 20 untimed epochs first: a GPU runtime compiles each kernel on its first use.
+            let warm = crate::xor::XorTrainConfig { epochs: 20, ..Default::default() };
+            crate::xor::train_xor::<B::InnerBackend>(&warm, "calibration", &device, |_| {})?;
             let xor = crate::xor::XorTrainConfig { epochs: 200, ..Default::default() };
             let started = std::time::Instant::now();
             crate::xor::train_xor::<B::InnerBackend>(&xor, "calibration", &device, |_| {})?;
