@@ -6,7 +6,7 @@
 //! 1. one Adam training step, batch 50 (forward, loss, backward, optimiser update);
 //! 2. one validation pass over 5 000 images in batches of 1 000;
 //! 3. one epoch of the homework protocol with validation every 10 steps, through the same
-//!    [`train`](crate::train::train) loop the studies use.
+//!    [`crate::train::train`] loop the studies use.
 //!
 //! The PyTorch side is `benches/pytorch_reference.py --bench`, embedded in the binary and run
 //! with the Python the user names (default `python3`); when Python or torch is missing the

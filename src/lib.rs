@@ -19,7 +19,7 @@
 //!   to an [`Observer`](progress::Observer) (the library never prints).
 //! - [`study`]: one module per study, owning its config, plan, run and report section.
 //! - [`report`]: `report.md` / `report.html` from the studies' sections.
-//! - [`bench`]: timings of the homework's workloads against the PyTorch reference.
+//! - [`bench`](mod@bench): timings of the homework's workloads against the PyTorch reference.
 
 pub mod activation;
 pub mod assets;

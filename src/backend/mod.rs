@@ -1,7 +1,7 @@
 //! The backend seam: the one place that names concrete Burn backends.
 //!
 //! Everything else in nnlab is generic over [`Backend`](burn::tensor::backend::Backend) /
-//! [`AutodiffBackend`]. A piece of work that must run on "whatever backend the user picked"
+//! [`AutodiffBackend`](burn::tensor::backend::AutodiffBackend). A piece of work that must run on "whatever backend the user picked"
 //! is written as a [`BackendTask`] and started with [`run_task`], which maps the run-time
 //! [`BackendKind`] to a compiled-in backend type.
 

@@ -1,7 +1,7 @@
 //! The conv2d, max pooling and linear layers the models call, as a Burn backend extension:
 //! [`NetBackend`] has Burn's own ops and gradients as defaults ([`burn_ops`]), a backend may
 //! override them with faster kernels (flex and wgpu do, in their adapters beside this
-//! module), and [`super::autodiff`] wires the backend's gradients into Burn's autodiff graph
+//! module), and `backend/autodiff.rs` wires the backend's gradients into Burn's autodiff graph
 //! as one custom backward step per op.
 //!
 //! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias; max
