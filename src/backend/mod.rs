@@ -1,9 +1,10 @@
 //! The backend seam: the one place that names concrete Burn backends.
 //!
 //! Everything else in nnlab is generic over [`Backend`](burn::tensor::backend::Backend) /
-//! [`AutodiffBackend`](burn::tensor::backend::AutodiffBackend). A piece of work that must run on "whatever backend the user picked"
-//! is written as a [`BackendTask`] and started with [`run_task`], which maps the run-time
-//! [`BackendKind`] to a compiled-in backend type.
+//! [`AutodiffBackend`](burn::tensor::backend::AutodiffBackend). A piece of work that must
+//! run on "whatever backend the user picked" is written as a [`BackendTask`] and started with
+//! [`run_task`], which maps the run-time [`BackendKind`] to a compiled-in backend type; the
+//! GPU backends first touch their device, so a missing driver is an error, not a panic.
 
 mod autodiff;
 #[cfg(feature = "cuda")]
