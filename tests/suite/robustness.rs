@@ -174,3 +174,15 @@ fn unwritable_output_keeps_what_was_written() {
         );
     }
 }
+
+/// Configurations that cannot work are refused before anything is trained or written: an
+/// empty list of specs, switch steps out of order (both checked by the studies' `validate`).
+#[test]
+fn impossible_configurations_fail_before_any_work() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().join("out");
+    let o = o.to_str().unwrap();
+    assert_one_clear_error(&["--out", o, "architectures", "--arch", ";"], &["--arch", "at least one"]);
+    assert_one_clear_error(&["--out", o, "learning-rate", "--switch-steps", "30,10"], &["--switch-steps", "[30, 10]"]);
+    assert!(!out.path().join("out").exists(), "something was written for a refused configuration");
+}
