@@ -17,7 +17,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, Optimizer, SgdConfig};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{BasicOps, Int, Tensor};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -141,10 +141,17 @@ pub fn pytorch_adam() -> AdamConfig {
 /// empties its queue); on a CPU backend work is done when it returns, and this costs nothing.
 const READ_BACK_EVERY: Duration = Duration::from_secs(1);
 
+/// One-element tensors, read back to the host as one.
+fn read_back<B: Backend, K: BasicOps<B>>(values: Vec<Tensor<B, 1, K>>) -> Vec<f64> {
+    if values.is_empty() {
+        return vec![];
+    }
+    Tensor::cat(values, 0).into_data().convert::<f64>().to_vec().unwrap_or_default()
+}
+
 /// Record points whose values are still on the device.
 struct Pending<B: Backend> {
     step: Vec<usize>,
-    epoch: Vec<usize>,
     lr: Vec<f64>,
     batch: Vec<usize>,
     seconds: Vec<f64>,
@@ -158,7 +165,6 @@ impl<B: Backend> Pending<B> {
     fn new() -> Self {
         Pending {
             step: vec![],
-            epoch: vec![],
             lr: vec![],
             batch: vec![],
             seconds: vec![],
@@ -177,22 +183,10 @@ impl<B: Backend> Pending<B> {
     /// `curves` up to and including the first whose loss is not finite, and empties itself.
     /// Returns the index in `curves` of that diverged record, if any.
     fn flush(&mut self, curves: &mut Curves, val_images: usize, record_grad: bool) -> Option<usize> {
-        let floats = |v: &mut Vec<Tensor<B, 1>>| -> Vec<f64> {
-            if v.is_empty() {
-                return vec![];
-            }
-            Tensor::cat(std::mem::take(v), 0).into_data().convert::<f64>().to_vec().unwrap_or_default()
-        };
-        let ints = |v: &mut Vec<Tensor<B, 1, Int>>| -> Vec<f64> {
-            if v.is_empty() {
-                return vec![];
-            }
-            Tensor::cat(std::mem::take(v), 0).into_data().convert::<f64>().to_vec().unwrap_or_default()
-        };
-        let loss = floats(&mut self.loss);
-        let correct = ints(&mut self.correct);
-        let grad = floats(&mut self.grad_norm);
-        let val = ints(&mut self.val_correct);
+        let loss = read_back(std::mem::take(&mut self.loss));
+        let correct = read_back(std::mem::take(&mut self.correct));
+        let grad = read_back(std::mem::take(&mut self.grad_norm));
+        let val = read_back(std::mem::take(&mut self.val_correct));
         let mut diverged = None;
         for (k, &l) in loss.iter().enumerate() {
             curves.step.push(self.step[k]);
@@ -249,26 +243,24 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
             let (updated, out) = train_step(model, &mut optim, &loss_fn, x, y, lr, asked);
             model = updated;
             step += 1;
-            if !record {
-                continue;
+            if record {
+                pending.step.push(step - 1);
+                pending.lr.push(lr);
+                pending.batch.push(batch);
+                pending.seconds.push(started.elapsed().as_secs_f64());
+                pending.loss.extend(out.loss);
+                pending.correct.extend(out.correct);
+                if config.record_grad {
+                    let norm = out.first_grad_norm.unwrap_or_else(|| Tensor::full([1], f64::NAN, device));
+                    pending.grad_norm.push(norm);
+                }
+                if record_val {
+                    pending.val_correct.push(correct_count(&model.valid(), &data.val, config.eval_batch_size));
+                }
             }
-            pending.step.push(step - 1);
-            pending.epoch.push(epoch + 1);
-            pending.lr.push(lr);
-            pending.batch.push(batch);
-            pending.seconds.push(started.elapsed().as_secs_f64());
-            pending.loss.extend(out.loss);
-            pending.correct.extend(out.correct);
-            if config.record_grad {
-                let norm = out.first_grad_norm.unwrap_or_else(|| Tensor::full([1], f64::NAN, device));
-                pending.grad_norm.push(norm);
-            }
-            if record_val {
-                pending.val_correct.push(correct_count(&model.valid(), &data.val, config.eval_batch_size));
-            }
+            // Every epoch ends with its records read back: the last step of training is one.
             let epoch_end = k + 1 == batches.len();
-            if epoch_end || last_read.elapsed() >= READ_BACK_EVERY {
-                let last_epoch = *pending.epoch.last().unwrap_or(&(epoch + 1));
+            if !pending.is_empty() && (epoch_end || last_read.elapsed() >= READ_BACK_EVERY) {
                 if let Some(at) = pending.flush(&mut curves, data.val.len(), config.record_grad) {
                     diverged = true;
                     step = curves.step[at] + 1;
@@ -277,7 +269,7 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
                 progress(Progress {
                     step,
                     total,
-                    epoch: last_epoch,
+                    epoch: epoch + 1,
                     loss: *curves.loss.last().unwrap_or(&f64::NAN),
                     val_acc: curves.val_acc.last().copied(),
                 });
@@ -286,9 +278,6 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
                 }
             }
         }
-    }
-    if !pending.is_empty() && pending.flush(&mut curves, data.val.len(), config.record_grad).is_some() {
-        diverged = true;
     }
     let valid = model.valid();
     let test_acc = if diverged { f64::NAN } else { accuracy(&valid, &data.test, config.eval_batch_size) };
