@@ -89,10 +89,7 @@ impl BenchConfig {
         if let Some(steps) = self.epoch_steps {
             ensure_positive("epoch_steps", steps)?;
         }
-        if self.archs.is_empty() {
-            return Err(Error::invalid("arch", "name at least one architecture"));
-        }
-        Ok(())
+        crate::model::ensure_some(&self.archs)
     }
 }
 

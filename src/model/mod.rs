@@ -5,4 +5,4 @@ pub mod net;
 pub mod spec;
 
 pub use net::{Layer, Net};
-pub use spec::{ArchSpec, LayerSpec, Shape, parse_arch_list};
+pub use spec::{ArchSpec, LayerSpec, Shape, ensure_some, parse_arch_list};

@@ -281,6 +281,14 @@ impl ArchSpec {
     }
 }
 
+/// Checks that a list of architectures (a config's `arch` field) names at least one.
+pub fn ensure_some(archs: &[ArchSpec]) -> Result<()> {
+    if archs.is_empty() {
+        return Err(Error::invalid("arch", "name at least one architecture"));
+    }
+    Ok(())
+}
+
 /// Parses a list of architectures: `all`, or names / specs separated by `;`
 /// (a spec's own layers are separated by commas).
 pub fn parse_arch_list(text: &str) -> Result<Vec<ArchSpec>> {

@@ -28,6 +28,11 @@ impl AllConfig {
         AllConfig { studies: Studies::quick(), quick: true }
     }
 
+    /// Checks every study's configuration.
+    pub fn validate(&self) -> Result<()> {
+        self.studies.each().iter().try_for_each(|s| s.validate())
+    }
+
     /// Every planned run, study by study (name, runs), in order.
     pub fn plan(&self) -> Vec<(&'static str, Vec<PlannedRun>)> {
         self.studies.each().iter().map(|s| (s.name(), s.plan())).collect()
@@ -118,13 +123,11 @@ pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
 /// any work starts. Besides each task's own progress, the context's observer hears
 /// [`Observer::overall`]: planned cost done of the total, with the current study.
 pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
+    config.validate()?;
     let studies = config.studies.each();
-    for s in studies {
-        s.validate()?;
-    }
     let started = Instant::now();
     let plan = config.plan();
-    let total: f64 = plan.iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost)).sum();
+    let total: f64 = plan.iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost())).sum();
     let tracker = std::sync::Arc::new(Tracker {
         inner: ctx.observer.clone(),
         state: Mutex::new(TrackState { total, ..TrackState::default() }),

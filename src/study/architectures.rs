@@ -1,7 +1,7 @@
 //! `nnlab architectures`: the homework's five networks (or any spec) on CIFAR-10 with Adam
 //! (part 3): curves every 10 steps, test accuracy, first-layer weights, over seeds.
 
-use super::cifar_runs::{self, CifarRun, RunKey, SeedStats, cifar_run};
+use super::cifar_runs::{self, CifarRun, RunKey, SeedStats};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
 use crate::backend::TrainBackend;
@@ -78,7 +78,6 @@ pub fn weights_figure(spec: &ArchSpec) -> String {
 
 /// One planned run: its key, its file stem and its progress task.
 struct Planned {
-    spec: ArchSpec,
     key: RunKey,
     name: String,
     task: PlannedRun,
@@ -98,7 +97,7 @@ impl ArchitecturesConfig {
                     format!("[{}/{total}] {name}", out.len() + 1),
                     cost::cifar_run(spec, &key.train, &key.split),
                 );
-                out.push(Planned { spec: spec.clone(), key, name, task });
+                out.push(Planned { key, name, task });
             }
         }
         out
@@ -117,7 +116,6 @@ impl ArchitecturesConfig {
         let mut runs = Vec::new();
         for p in self.runs() {
             let path = dir.join(format!("{}.json", p.name));
-            let make = |outcome| cifar_run(&p.spec, p.key.clone(), outcome, ctx.backend.name());
             let summary = |run: &CifarRun| {
                 format!(
                     "{:<14} params {:>7}  test acc {:.4}  {:.0} s{}",
@@ -134,8 +132,7 @@ impl ArchitecturesConfig {
                     }
                 )
             };
-            let run =
-                cifar_runs::reuse_or_train::<B, _>(ctx, &path, &p.key, &p.task, &mut data, device, make, summary)?;
+            let run = cifar_runs::reuse_or_train::<B>(ctx, &path, &p.key, &p.task, &mut data, device, summary)?;
             files.push(path);
             runs.push(run);
         }
@@ -157,9 +154,7 @@ impl Study for ArchitecturesConfig {
 
     fn validate(&self) -> Result<()> {
         crate::error::ensure_positive("seeds", self.seeds)?;
-        if self.archs.is_empty() {
-            return Err(crate::error::Error::invalid("arch", "name at least one architecture"));
-        }
+        crate::model::ensure_some(&self.archs)?;
         self.train.validate_learning()?;
         self.data.validate()
     }

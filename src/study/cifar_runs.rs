@@ -10,7 +10,7 @@ use crate::model::ArchSpec;
 use crate::progress::Unit;
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig, TrainOutcome, train};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Everything that determines a run's result; a stored run is reused only if its key
@@ -27,45 +27,35 @@ pub struct RunKey {
     pub split: SplitConfig,
 }
 
-/// A stored result that knows which [`RunKey`] produced it.
-pub trait Keyed {
-    /// The key it was trained with.
-    fn key(&self) -> &RunKey;
-}
-
-impl Keyed for CifarRun {
-    fn key(&self) -> &RunKey {
-        &self.key
+/// The run stored at `path`, if it was trained with `key` and `ctx.force` is off.
+pub fn stored(ctx: &StudyContext, path: &Path, key: &RunKey) -> Option<CifarRun> {
+    if ctx.force {
+        return None;
     }
+    read_json::<CifarRun>(path).ok().filter(|run| run.key == *key)
 }
 
-/// Returns the stored result at `path` if its key matches (and `ctx.force` is off),
-/// reporting it as reused; otherwise trains `key` (loading the data on first need) as the
-/// task `planned`, turns the outcome into a result with `make`, and writes it atomically.
-/// `summary` gives the one line the observer hears about the result.
-#[allow(clippy::too_many_arguments)]
-pub fn reuse_or_train<B: TrainBackend, R: Keyed + Serialize + DeserializeOwned>(
+/// Returns the [`stored`] run at `path`, reporting it as reused; otherwise trains `key`
+/// (loading the data on first need) as the task `planned` and writes its [`CifarRun`]
+/// atomically. `summary` gives the one line the observer hears about the result.
+pub fn reuse_or_train<B: TrainBackend>(
     ctx: &StudyContext,
     path: &Path,
     key: &RunKey,
     planned: &PlannedRun,
     data: &mut Option<DeviceData<B::InnerBackend>>,
     device: &B::Device,
-    make: impl FnOnce(TrainOutcome) -> R,
-    summary: impl Fn(&R) -> String,
-) -> Result<R> {
-    if !ctx.force
-        && let Ok(stored) = read_json::<R>(path)
-        && stored.key() == key
-    {
-        ctx.observer.reused(&planned.label, planned.cost, &summary(&stored));
-        return Ok(stored);
+    summary: impl Fn(&CifarRun) -> String,
+) -> Result<CifarRun> {
+    if let Some(run) = stored(ctx, path, key) {
+        ctx.observer.reused(&planned.label, planned.cost(), &summary(&run));
+        return Ok(run);
     }
     let outcome = train_key::<B>(ctx, key, planned, data, device)?;
-    let result = make(outcome);
-    write_json(path, &result)?;
-    ctx.observer.finished(&summary(&result));
-    Ok(result)
+    let run = cifar_run(key.clone(), outcome, ctx.backend.name());
+    write_json(path, &run)?;
+    ctx.observer.finished(&summary(&run));
+    Ok(run)
 }
 
 /// Trains one [`RunKey`] as the task `planned`, reporting each record point (epoch, step,
@@ -86,7 +76,7 @@ pub fn train_key<B: TrainBackend>(
     };
     let steps = key.train.epochs
         * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
-    ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost);
+    ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost());
     train::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
         let val = p.val_acc.map(|v| format!(" val {v:.3}")).unwrap_or_default();
         ctx.observer.advanced(p.step as u64, &format!("ep {}/{} loss {:.3}{val}", p.epoch, key.train.epochs, p.loss));
@@ -163,18 +153,18 @@ fn nest(shape: &[usize], v: &[f32]) -> Vec<Vec<Vec<Vec<f32>>>> {
         .collect()
 }
 
-/// The run result for `outcome`.
-pub fn cifar_run(spec: &ArchSpec, key: RunKey, outcome: TrainOutcome, backend: &str) -> CifarRun {
+/// The run result of `key`'s training `outcome` on `backend`.
+pub fn cifar_run(key: RunKey, outcome: TrainOutcome, backend: &str) -> CifarRun {
     let (shape, values) = pytorch_weights(&outcome.first_weights);
     let dead = is_dead(&outcome.curves.loss);
     CifarRun {
-        name: spec.name.clone(),
+        name: key.arch.name.clone(),
         loss_curve: outcome.curves.loss.clone(),
         train_acc_curve: outcome.curves.train_acc.clone(),
         val_acc_curve: outcome.curves.val_acc.clone(),
         test_acc: outcome.test_acc,
         weights: nest(&shape, &values),
-        params: spec.param_count(),
+        params: key.arch.param_count(),
         key,
         steps: outcome.steps,
         diverged: outcome.diverged,

@@ -2,7 +2,7 @@
 //! place of every ReLU, SGD at lr 0.01 (part 4): training loss and the magnitude of the
 //! first layer's weight gradient every 10 steps.
 
-use super::cifar_runs::{self, CifarRun, RunKey, cifar_run};
+use super::cifar_runs::{self, CifarRun, RunKey};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
 use crate::backend::TrainBackend;
@@ -90,9 +90,7 @@ impl Study for GradientsConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.archs.is_empty() {
-            return Err(Error::invalid("arch", "name at least one architecture"));
-        }
+        crate::model::ensure_some(&self.archs)?;
         if self.activations.is_empty() {
             return Err(Error::invalid("activations", "name at least one activation"));
         }
@@ -157,7 +155,6 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
     for (i, activation, key, task) in config.runs() {
         let spec = &config.archs[i];
         let stem = run_name(spec, activation);
-        let make = |o| cifar_run(spec, key.clone(), o, ctx.backend.name());
         let summary = |run: &CifarRun| {
             let grad = &run.outcome_curves.grad_norm;
             format!(
@@ -167,14 +164,13 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
                 if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
             )
         };
-        let run = cifar_runs::reuse_or_train::<B, _>(
+        let run = cifar_runs::reuse_or_train::<B>(
             ctx,
             &runs_dir.join(format!("{stem}.json")),
             &key,
             &task,
             &mut data,
             device,
-            make,
             summary,
         )?;
         let result = &mut results[i];

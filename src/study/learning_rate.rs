@@ -2,7 +2,7 @@
 //! (part 5), then step schedules 0.1 → 0.01 and 0.1 → 0.01 → 0.001 whose switch steps are
 //! found on the validation curves by [`find_plateau`], compared with Adam.
 
-use super::cifar_runs::{self, CifarRun, RunKey, cifar_run};
+use super::cifar_runs::{self, CifarRun, RunKey};
 use super::plateau::{Plateau, PlateauRule, find_plateau};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
@@ -116,18 +116,6 @@ pub const SCHEDULE_FIGURE: &str = "schedule";
 /// The schedules' outcome, [`ScheduleResult`].
 pub const SCHEDULE_RESULT: &str = "schedule.json";
 
-/// The study's runs in order, each with its task; the schedules' keys depend on switch
-/// steps found during the study, so they are made when their turn comes.
-struct Tasks {
-    total: usize,
-}
-
-impl Tasks {
-    fn task(&self, k: usize, what: String, work: cost::Work) -> PlannedRun {
-        PlannedRun::new(format!("[{k}/{}] {what}", self.total), work)
-    }
-}
-
 impl LearningRateConfig {
     fn key(&self, train: TrainConfig) -> RunKey {
         RunKey { arch: self.arch.clone(), activation: Activation::Relu, train, split: self.data.clone() }
@@ -145,8 +133,10 @@ impl LearningRateConfig {
         TrainConfig { seed: self.train.seed, ..self.adam.clone() }
     }
 
-    fn tasks(&self) -> Tasks {
-        Tasks { total: self.lrs.len() + 3 }
+    /// The progress task of the study's `k`-th run (the constant rates, the two schedules,
+    /// Adam), labelled "[k/total] what".
+    fn task(&self, k: usize, what: String, work: cost::Work) -> PlannedRun {
+        PlannedRun::new(format!("[{k}/{}] {what}", self.lrs.len() + 3), work)
     }
 
     /// Rates of the schedules: the first three constant rates (0.1, 0.01, 0.001).
@@ -202,20 +192,19 @@ impl Study for LearningRateConfig {
     }
 
     fn plan(&self) -> Vec<PlannedRun> {
-        let tasks = self.tasks();
         let cost = |train: &TrainConfig| cost::cifar_run(&self.arch, train, &self.data);
         let mut plan: Vec<PlannedRun> = self
             .lrs
             .iter()
             .enumerate()
-            .map(|(i, &lr)| tasks.task(i + 1, format!("lr {lr}"), cost(&self.constant_train(lr))))
+            .map(|(i, &lr)| self.task(i + 1, format!("lr {lr}"), cost(&self.constant_train(lr))))
             .collect();
         let scheduled = cost(&self.schedule_train(Schedule::constant(self.lrs[0])));
         let (hi, mid, lo) = self.stage_rates();
         let n = self.lrs.len();
-        plan.push(tasks.task(n + 1, format!("{hi}→{mid}"), scheduled));
-        plan.push(tasks.task(n + 2, format!("{hi}→{mid}→{lo}"), scheduled));
-        plan.push(tasks.task(n + 3, "adam".into(), cost(&self.adam_train())));
+        plan.push(self.task(n + 1, format!("{hi}→{mid}"), scheduled));
+        plan.push(self.task(n + 2, format!("{hi}→{mid}→{lo}"), scheduled));
+        plan.push(self.task(n + 3, "adam".into(), cost(&self.adam_train())));
         plan
     }
 
@@ -268,7 +257,6 @@ pub fn run<B: TrainBackend>(
                    key: RunKey,
                    data: &mut Option<DeviceData<B::InnerBackend>>|
      -> Result<CifarRun> {
-        let make = |o| cifar_run(arch, key.clone(), o, ctx.backend.name());
         let summary = |run: &CifarRun| {
             format!(
                 "{stem:<22} final val acc {:.4}  test acc {:.4}{}",
@@ -277,16 +265,7 @@ pub fn run<B: TrainBackend>(
                 if run.diverged { "  DIVERGED" } else { "" }
             )
         };
-        cifar_runs::reuse_or_train::<B, _>(
-            ctx,
-            &runs_dir.join(format!("{stem}.json")),
-            &key,
-            task,
-            data,
-            device,
-            make,
-            summary,
-        )
+        cifar_runs::reuse_or_train::<B>(ctx, &runs_dir.join(format!("{stem}.json")), &key, task, data, device, summary)
     };
 
     // 1. Constant rates.
@@ -323,14 +302,14 @@ pub fn run<B: TrainBackend>(
     // 3. Adam: the architectures study's run when it matches, else trained here.
     let adam_key = config.key(config.adam_train());
     let arch_file = format!("{}.json", super::architectures::run_name(arch, config.train.seed));
-    let (adam, adam_source) =
-        match read_json::<CifarRun>(&ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file)) {
-            Ok(r) if r.key == adam_key && !ctx.force => {
-                ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost, "adam: reused from the architectures study");
-                (r, format!("reused architectures/{arch_file}"))
-            }
-            _ => (run_one(names::adam(arch), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into()),
-        };
+    let arch_path = ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file);
+    let (adam, adam_source) = match cifar_runs::stored(ctx, &arch_path, &adam_key) {
+        Some(r) => {
+            ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost(), "adam: reused from the architectures study");
+            (r, format!("reused architectures/{arch_file}"))
+        }
+        None => (run_one(names::adam(arch), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into()),
+    };
 
     let result = ScheduleResult {
         switch_steps: vec![s1, s2],

@@ -64,8 +64,6 @@ impl StudyContext {
 pub struct PlannedRun {
     /// The run's label, as its progress is reported.
     pub label: String,
-    /// Expected work in [`cost`] units (`work.cost()`).
-    pub cost: f64,
     /// What the work is made of.
     pub work: cost::Work,
 }
@@ -73,7 +71,12 @@ pub struct PlannedRun {
 impl PlannedRun {
     /// A run labelled `label` that does `work`.
     pub fn new(label: impl Into<String>, work: cost::Work) -> Self {
-        PlannedRun { label: label.into(), cost: work.cost(), work }
+        PlannedRun { label: label.into(), work }
+    }
+
+    /// Expected work in [`cost`] units.
+    pub fn cost(&self) -> f64 {
+        self.work.cost()
     }
 }
 
@@ -330,7 +333,7 @@ pub(crate) fn as_single_task<T>(
     work: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     let task = &plan[0];
-    ctx.observer.started(&task.label, 1, crate::progress::Unit::Steps, task.cost);
+    ctx.observer.started(&task.label, 1, crate::progress::Unit::Steps, task.cost());
     let out = work()?;
     ctx.observer.finished("");
     Ok(out)

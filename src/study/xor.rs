@@ -181,11 +181,11 @@ pub fn run<B: Backend>(
         let (run, model) = match previous {
             Some(run) => {
                 let model = ScratchMlp::<B>::from_weights(&run.weights, activation, device);
-                observer.reused(&task.label, task.cost, &summary(&run));
+                observer.reused(&task.label, task.cost(), &summary(&run));
                 (run, model)
             }
             None => {
-                observer.started(&task.label, rc.epochs as u64, Unit::Steps, task.cost);
+                observer.started(&task.label, rc.epochs as u64, Unit::Steps, task.cost());
                 let (run, model) = train_xor::<B>(&rc, ctx.backend.name(), device, |e| {
                     if e % 100 == 0 {
                         observer.advanced(e as u64, "epochs");

@@ -419,7 +419,7 @@ fn all_reports_overall_progress_in_planned_work() {
     for split in [&mut s.architectures.data, &mut s.gradients.data, &mut s.learning_rate.data] {
         (split.max_train, split.max_val, split.max_test) = (Some(200), Some(50), Some(100));
     }
-    let planned: f64 = config.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost)).sum();
+    let planned: f64 = config.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost())).sum();
     let runs: usize = config.plan().iter().map(|(_, runs)| runs.len()).sum();
 
     let seen = Arc::new(Seen::default());

@@ -5,7 +5,7 @@
 
 mod terminal;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use nnlab::activation::{Activation, parse_activation_list};
 use nnlab::backend::BackendKind;
 use nnlab::data::InputScale;
@@ -418,47 +418,18 @@ impl TorchDevice {
     }
 }
 
-/// The flags a library field name stands for, for errors about a value.
-const FLAGS: &[&str] = &[
-    "arch",
-    "activation",
-    "seeds",
-    "epochs",
-    "batch-size",
-    "record-every",
-    "eval-batch-size",
-    "lr",
-    "switch-steps",
-    "schedule-epochs",
-    "plateau-window",
-    "plateau-patience",
-    "plateau-min-delta",
-    "max-train",
-    "max-val",
-    "max-test",
-    "val-fraction",
-    "mode",
-    "hidden",
-    "noise-std",
-    "train-samples",
-    "val-samples",
-    "iters",
-    "warmup",
-    "val-images",
-    "val-iters",
-    "epoch-steps",
-    "out",
-    "data-dir",
-    "backend",
-    "input-range",
-];
+/// Whether `flag` (without its dashes) is a flag of `nnlab` or of one of its commands.
+fn is_flag(flag: &str) -> bool {
+    let cli = Cli::command();
+    cli.get_arguments().chain(cli.get_subcommands().flat_map(|c| c.get_arguments())).any(|a| a.get_long() == Some(flag))
+}
 
 /// A library error as the command line says it: a configuration field becomes its flag.
 fn in_flag_terms(e: Error) -> Error {
     match e {
         Error::InvalidArgument { name, message } => {
             let flag = name.replace('_', "-");
-            let name = if FLAGS.contains(&flag.as_str()) { format!("--{flag}") } else { name };
+            let name = if is_flag(&flag) { format!("--{flag}") } else { name };
             Error::InvalidArgument { name, message }
         }
         other => other,
@@ -609,9 +580,7 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         }
         Command::All(a) => {
             let config = all_config(&a, seed)?;
-            for s in config.studies.each() {
-                s.validate()?;
-            }
+            config.validate()?;
             let estimate = study::all::estimate(&ctx, &config)?;
             let mut line = format!(
                 "nnlab all: {} runs on {backend}, {} on this machine (from timing a few training steps here)",
