@@ -89,7 +89,8 @@ impl BenchConfig {
         if let Some(steps) = self.epoch_steps {
             ensure_positive("epoch_steps", steps)?;
         }
-        crate::model::ensure_some(&self.archs)
+        crate::model::ensure_some(&self.archs)?;
+        crate::model::memory::ensure_fits(&self.archs, self.batch_size, self.eval_batch_size)
     }
 }
 

@@ -34,6 +34,9 @@ pub trait Observer: Send + Sync {
     fn reused(&self, _label: &str, _cost: f64, _summary: &str) {}
     /// A line worth showing a person that belongs to no task (an estimate, a notice).
     fn note(&self, _line: &str) {}
+    /// Something the person should know because a result may not be what they expect (a
+    /// tiny validation set, a study the report had to leave out); shown apart from notes.
+    fn warning(&self, _message: &str) {}
     /// Progress of a command made of many tasks: `done` of `total` planned cost, and what
     /// runs now.
     fn overall(&self, _done: f64, _total: f64, _message: &str) {}

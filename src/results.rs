@@ -2,7 +2,9 @@
 //!
 //! Every file nnlab produces goes through [`write_atomic`]: the bytes are written to a
 //! temporary file in the same directory, flushed, then renamed over the target, so an
-//! interrupted run never leaves a half-written result behind.
+//! interrupted run never leaves a half-written result behind. Temporary files carry the
+//! writer's process id, so the ones a killed process leaves are removed the next time the
+//! directory is prepared; [`DirLock`] keeps two configurations from writing one study at once.
 
 use crate::error::{Error, Result};
 use serde::{Serialize, de::DeserializeOwned};
@@ -23,16 +25,110 @@ pub fn prepare_dir(dir: &Path) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create output directory", dir, e))?;
     // Probe writability now, so a read-only directory fails before any work is done.
-    tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| Error::io("output directory is not writable (choose another with --out)", dir, e))?;
+    temp_file(dir).map_err(|e| Error::io("output directory is not writable (choose another with --out)", dir, e))?;
+    remove_stale_temp_files(dir);
     Ok(dir.to_path_buf())
+}
+
+/// Prefix of nnlab's temporary files: `.nnlab-tmp-<pid>-<random>`.
+const TEMP_PREFIX: &str = ".nnlab-tmp-";
+
+/// A temporary file in `dir` named after this process, so that one left behind by a killed
+/// process can be recognised and removed ([`remove_stale_temp_files`]).
+fn temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(&format!("{TEMP_PREFIX}{}-", std::process::id())).tempfile_in(dir)
+}
+
+/// Whether process `pid` is running. On Linux from `/proc`; elsewhere every process is taken
+/// as running (temporary files are then removed only once a day old).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") { Path::new("/proc").join(pid.to_string()).exists() } else { true }
+}
+
+/// Removes temporary files in `dir` left by nnlab processes that are gone (killed while
+/// writing, e.g. by `kill -9`), and any older than a day. Files of running processes stay.
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 24 * 3600);
+        let orphan = pid.is_some_and(|p| p != std::process::id() && !process_alive(p));
+        if orphan || old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The lock file of a study directory.
+pub const LOCK_FILE: &str = ".nnlab-lock";
+
+/// Who holds a study directory: a process and the fingerprint of its configuration.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct LockOwner {
+    pid: u32,
+    fingerprint: String,
+}
+
+/// A study directory held by this process while it writes there with one configuration.
+///
+/// Processes with the same configuration may share a directory (they write the same runs,
+/// each atomically); a process with another configuration is refused while the holder runs,
+/// so results and `config.json` never mix two settings. Released on drop.
+#[derive(Debug)]
+pub struct DirLock {
+    path: PathBuf,
+    owner: LockOwner,
+}
+
+impl DirLock {
+    /// Takes `dir` for a configuration whose fingerprint is `fingerprint`; an error names the
+    /// process that holds it with another configuration.
+    pub fn acquire(dir: &Path, fingerprint: &str) -> Result<DirLock> {
+        let path = dir.join(LOCK_FILE);
+        let owner = LockOwner { pid: std::process::id(), fingerprint: fingerprint.to_string() };
+        if let Ok(held) = read_json::<LockOwner>(&path) {
+            let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+            let live = held.pid != owner.pid && process_alive(held.pid) && age.is_none_or(|a| a.as_secs() < 24 * 3600);
+            if live && held.fingerprint != owner.fingerprint {
+                return Err(Error::io(
+                    "another nnlab is writing this study with other settings in",
+                    dir,
+                    std::io::Error::other(format!(
+                        "process {} holds it; wait for it to finish or choose another output directory \
+                         (if no nnlab is running, delete {})",
+                        held.pid,
+                        path.display()
+                    )),
+                ));
+            }
+        }
+        write_json(&path, &owner)?;
+        Ok(DirLock { path, owner })
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Only our own lock is removed (another process with the same settings may have
+        // taken it over meanwhile).
+        if read_json::<LockOwner>(&self.path).is_ok_and(|o| o == self.owner) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("cannot write in", dir, e))?;
+    let mut tmp = temp_file(dir).map_err(|e| Error::io("cannot write in", dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io("cannot write", path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io("cannot write", path, e))?;
     // Temporary files are private (0600); results are ordinary files others may read.

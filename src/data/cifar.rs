@@ -91,7 +91,8 @@ impl Layout {
     }
     /// Whether `dir` itself holds this layout's first training file.
     fn holds(self, dir: &Path) -> bool {
-        dir.join(self.train_file(1)).is_file()
+        // Exists rather than is_file: a directory in its place is then reported by name.
+        dir.join(self.train_file(1)).exists()
     }
 }
 
@@ -146,6 +147,13 @@ pub fn read_dir_with(dir: &Path, records_per_file: usize) -> Result<Cifar10> {
     })?;
     let read = |name: &str| -> Result<RawImages> {
         let path = root.join(name);
+        if path.is_dir() {
+            return Err(Error::Data(format!(
+                "{} is a directory; the {} layout needs a file there (data_batch_1..5 and test_batch)",
+                path.display(),
+                layout.dir_name()
+            )));
+        }
         if !path.is_file() {
             return Err(Error::Data(format!(
                 "missing file {} ({} layout needs data_batch_1..5 and test_batch)",
@@ -179,16 +187,26 @@ fn check_labels(path: &Path, labels: &[u8]) -> Result<()> {
 
 /// Reads one binary-layout file of exactly `records` records.
 pub fn read_binary_file(path: &Path, records: usize) -> Result<RawImages> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let record = 1 + IMAGE_BYTES;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Data(format!("{} is not a regular file; CIFAR-10 files are plain files", path.display())));
+    }
+    // The size is known: a wrong file is refused before it is read.
+    let bytes = if meta.len() == (records * record) as u64 {
+        std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?
+    } else {
+        Vec::new()
+    };
+    let found = if bytes.is_empty() { meta.len() as usize } else { bytes.len() };
     if bytes.len() != records * record {
         return Err(Error::Data(format!(
             "{}: expected {} bytes ({records} records of {record} bytes), found {} bytes{}; \
              the file is truncated or not CIFAR-10 — delete it and download again",
             path.display(),
             records * record,
-            bytes.len(),
-            if bytes.len() % record == 0 { format!(" ({} records)", bytes.len() / record) } else { String::new() },
+            found,
+            if found % record == 0 { format!(" ({} records)", found / record) } else { String::new() },
         )));
     }
     let mut out = RawImages { images: Vec::with_capacity(records * IMAGE_BYTES), labels: Vec::with_capacity(records) };
@@ -203,7 +221,20 @@ pub fn read_binary_file(path: &Path, records: usize) -> Result<RawImages> {
 /// Reads one python-layout file (a pickled dict with `data` and `labels`).
 pub fn read_python_file(path: &Path, records: usize) -> Result<RawImages> {
     let bad = |what: String| Error::Data(format!("{}: {what}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file; CIFAR-10 files are plain files".into()));
+    }
+    let size = meta.len();
+    if size > MAX_PYTHON_BATCH_BYTES {
+        return Err(bad(format!(
+            "{size} bytes; a CIFAR-10 python batch of {records} images is about {} bytes",
+            records * (IMAGE_BYTES + 40)
+        )));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    check_pickle_structure(&bytes)
+        .map_err(|why| bad(format!("not a readable pickle ({why}); expected a CIFAR-10 python batch")))?;
     // numpy arrays are pickled as calls to numpy globals; with those replaced by None the
     // array's state tuple (version, shape, dtype, fortran, raw bytes) remains readable.
     let options = DeOptions::new().replace_unresolved_globals().replace_recursive_structures();
@@ -242,6 +273,87 @@ pub fn read_python_file(path: &Path, records: usize) -> Result<RawImages> {
         )));
     }
     Ok(RawImages { images, labels })
+}
+
+/// The largest python-layout file read (a real batch is about 31 MB).
+const MAX_PYTHON_BATCH_BYTES: u64 = 256 << 20;
+
+/// Most containers (lists, dicts, tuples, marks, calls) a python batch may build: a real one
+/// builds fewer than a hundred. Nesting can be no deeper, so reading stays within the stack.
+const MAX_PICKLE_CONTAINERS: usize = 10_000;
+
+/// Walks the opcodes of a pickle without running it, and refuses what a CIFAR-10 batch never
+/// holds: more than [`MAX_PICKLE_CONTAINERS`] containers (a deeply nested pickle would
+/// otherwise overflow the stack while it is converted), out-of-band buffers (protocol 5's
+/// `NEXT_BUFFER`), and opcodes that are not pickle opcodes at all.
+fn check_pickle_structure(bytes: &[u8]) -> std::result::Result<(), String> {
+    let mut pos = 0usize;
+    let mut containers = 0usize;
+    let take = |pos: &mut usize, n: usize| -> std::result::Result<(), String> {
+        *pos = pos.checked_add(n).filter(|&p| p <= bytes.len()).ok_or("the pickle ends in the middle of an opcode")?;
+        Ok(())
+    };
+    let length = |pos: &mut usize, n: usize| -> std::result::Result<usize, String> {
+        let field = bytes.get(*pos..*pos + n).ok_or("the pickle ends in the middle of an opcode")?;
+        *pos += n;
+        Ok(field.iter().rev().fold(0usize, |acc, &b| acc.saturating_mul(256).saturating_add(b as usize)))
+    };
+    let line = |pos: &mut usize| -> std::result::Result<(), String> {
+        let end = bytes[*pos..].iter().position(|&b| b == b'\n').ok_or("the pickle ends inside a text argument")?;
+        *pos += end + 1;
+        Ok(())
+    };
+    while pos < bytes.len() {
+        let op = bytes[pos];
+        pos += 1;
+        match op {
+            b'.' => return Ok(()),
+            // Containers and calls: each can add one level of nesting.
+            b'(' | b']' | b'}' | b')' | b'l' | b'd' | b't' | b'\x85' | b'\x86' | b'\x87' | b'R' | b'b' | b'o'
+            | b'\x81' | b'\x92' | b'\x8f' | b'\x91' => {
+                containers += 1;
+                if containers > MAX_PICKLE_CONTAINERS {
+                    return Err(format!(
+                        "the pickle builds more than {MAX_PICKLE_CONTAINERS} containers (nested or repeated \
+                         structures a CIFAR-10 batch does not have)"
+                    ));
+                }
+            }
+            // No argument.
+            b'N' | b'\x88' | b'\x89' | b'0' | b'1' | b'2' | b'a' | b'e' | b's' | b'u' | b'\x90' | b'\x93' | b'\x94'
+            | b'Q' | b'\x98' => {}
+            b'\x97' => return Err("the pickle refers to out-of-band buffers (protocol 5 NEXT_BUFFER)".into()),
+            // Text arguments ended by a newline (two lines for GLOBAL and INST).
+            b'I' | b'L' | b'F' | b'S' | b'V' | b'g' | b'p' | b'P' => line(&mut pos)?,
+            b'c' | b'i' => {
+                line(&mut pos)?;
+                line(&mut pos)?;
+                if op == b'i' {
+                    containers += 1;
+                }
+            }
+            // Fixed-size arguments.
+            b'K' | b'h' | b'q' | b'\x80' | b'\x82' => take(&mut pos, 1)?,
+            b'M' | b'\x83' => take(&mut pos, 2)?,
+            b'J' | b'j' | b'r' | b'\x84' => take(&mut pos, 4)?,
+            b'G' | b'\x95' => take(&mut pos, 8)?,
+            // Length-prefixed arguments.
+            b'U' | b'C' | b'\x8c' | b'\x8a' => {
+                let n = length(&mut pos, 1)?;
+                take(&mut pos, n)?;
+            }
+            b'T' | b'X' | b'B' | b'\x8b' => {
+                let n = length(&mut pos, 4)?;
+                take(&mut pos, n)?;
+            }
+            b'\x8d' | b'\x8e' | b'\x96' => {
+                let n = length(&mut pos, 8)?;
+                take(&mut pos, n)?;
+            }
+            other => return Err(format!("byte {other:#04x} at offset {} is not a pickle opcode", pos - 1)),
+        }
+    }
+    Err("the pickle has no STOP opcode (truncated?)".into())
 }
 
 /// The longest byte string inside a pickled value: the raw buffer of a numpy array.

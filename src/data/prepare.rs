@@ -159,6 +159,17 @@ pub fn prepare(data: &Cifar10, config: &SplitConfig) -> Result<Prepared> {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let all: Vec<usize> = (0..data.train.len()).collect();
     let val_count = (data.train.len() as f64 * config.val_fraction).round() as usize;
+    if val_count == 0 {
+        return Err(Error::invalid(
+            "val_fraction",
+            format!(
+                "{} of {} training images holds out no image for validation; use at least {:.0e}",
+                config.val_fraction,
+                data.train.len(),
+                1.0 / data.train.len().max(1) as f64
+            ),
+        ));
+    }
     let (val, train) = stratified_take(&data.train.labels, &all, val_count, &mut rng);
     let cap = |idx: Vec<usize>, labels: &[u8], max: Option<usize>, rng: &mut StdRng| match max {
         Some(m) if m < idx.len() => stratified_take(labels, &idx, m, rng).0,

@@ -1,6 +1,7 @@
-//! The CIFAR-10 networks: architectures as data ([`spec`]) and the one Burn module built
-//! from any of them ([`net`]).
+//! The CIFAR-10 networks: architectures as data ([`spec`]), the one Burn module built
+//! from any of them ([`net`]), and what training one costs in memory ([`memory`]).
 
+pub mod memory;
 pub mod net;
 pub mod spec;
 

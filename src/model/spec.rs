@@ -79,7 +79,19 @@ impl Shape {
             Shape::Flat(n) => n,
         }
     }
+
+    /// Number of values per example, or `None` if it overflows `usize`.
+    pub fn checked_size(self) -> Option<usize> {
+        match self {
+            Shape::Image(c, h, w) => c.checked_mul(h)?.checked_mul(w),
+            Shape::Flat(n) => Some(n),
+        }
+    }
 }
+
+/// The most values a layer may output per image, and the most weights it may hold (2^31):
+/// far beyond what a CIFAR-10 net needs, and within the index range of every backend.
+pub const MAX_LAYER_VALUES: usize = 1 << 31;
 
 impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -232,6 +244,28 @@ impl ArchSpec {
                 }
                 (LayerSpec::Act, s) => s,
             };
+            let params = match (*layer, out.last().copied().unwrap_or(INPUT)) {
+                (LayerSpec::Fc { out, .. }, before) => before.checked_size().and_then(|n| n.checked_mul(out)),
+                (LayerSpec::Conv { kh, kw, out }, Shape::Image(c, _, _)) => {
+                    c.checked_mul(kh).and_then(|n| n.checked_mul(kw)).and_then(|n| n.checked_mul(out))
+                }
+                _ => Some(0),
+            };
+            match (shape.checked_size(), params) {
+                (Some(values), Some(params)) if values <= MAX_LAYER_VALUES && params <= MAX_LAYER_VALUES => {}
+                _ => {
+                    return Err(Error::Spec {
+                        arch: self.name.clone(),
+                        message: format!(
+                            "layer {} ({layer}) is too large: {} values per image and {} weights; a layer may hold \
+                             at most {MAX_LAYER_VALUES} of each",
+                            i + 1,
+                            shape.checked_size().map_or("more than 2^64".into(), |n| n.to_string()),
+                            params.map_or("more than 2^64".into(), |n| n.to_string()),
+                        ),
+                    });
+                }
+            }
             out.push(shape);
         }
         Ok(out)
@@ -270,8 +304,17 @@ impl ArchSpec {
 
     /// The name made safe for file names (a user spec's commas, spaces and slashes become
     /// `_`); every study names its result files with it.
+    ///
+    /// Long names are cut to a readable prefix plus a hash of the whole name, so every file
+    /// name stays far below file systems' limit (255 bytes) and distinct specs stay distinct.
     pub fn file_stem(&self) -> String {
-        self.name.replace(['/', ' ', ','], "_")
+        let safe = self.name.replace(['/', '\\', ' ', ',', ';', ':'], "_");
+        if safe.len() <= MAX_STEM_BYTES {
+            return safe;
+        }
+        let cut = (0..=MAX_STEM_BYTES - 9).rev().find(|&i| safe.is_char_boundary(i)).unwrap_or(0);
+        let digest = crate::data::source::md5_hex(self.name.as_bytes()).unwrap_or_default();
+        format!("{}_{}", &safe[..cut], &digest[..8])
     }
 
     /// The spec in the homework's notation, e.g. `[FC-32, ReLU] + FC10`.
@@ -281,10 +324,27 @@ impl ArchSpec {
     }
 }
 
-/// Checks that a list of architectures (a config's `arch` field) names at least one.
+/// The longest [`ArchSpec::file_stem`], in bytes.
+const MAX_STEM_BYTES: usize = 64;
+
+/// Checks that a list of architectures (a config's `arch` field) names at least one, and
+/// each only once (a net listed twice would train twice into the same files).
 pub fn ensure_some(archs: &[ArchSpec]) -> Result<()> {
     if archs.is_empty() {
         return Err(Error::invalid("arch", "name at least one architecture"));
+    }
+    for (i, a) in archs.iter().enumerate() {
+        if let Some(b) = archs[..i].iter().find(|b| b.layers == a.layers || b.file_stem() == a.file_stem()) {
+            let same = if a.name == b.name {
+                format!("{} is listed twice", a.name)
+            } else {
+                format!("{} and {} are the same network", b.name, a.name)
+            };
+            return Err(Error::invalid(
+                "arch",
+                format!("{same}; list each network once (for repeated runs use seeds)"),
+            ));
+        }
     }
     Ok(())
 }

@@ -114,7 +114,9 @@ impl Figure for ImageGrid {
         let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0).max(self.column_labels.len());
         let w = self.row_label_w() + GAP + cols * (cw + GAP);
         let h = self.top() + self.rows.len() * (ch + GAP) + GAP;
-        (w.max(320) as u32, h as u32)
+        // Wide enough for the title: DejaVu Sans at 18 px averages under 10 px a character.
+        let title_w = 2 * GAP + 10 * self.title.chars().count();
+        (w.max(title_w).max(320) as u32, h as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult {

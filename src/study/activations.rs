@@ -89,9 +89,12 @@ impl Study for ActivationsConfig {
         super::as_single_task(ctx, &self.plan(), || run_with::<B::InnerBackend>(ctx, self, device))
     }
 
-    fn report(out: &Path) -> Option<String> {
+    fn report(out: &Path) -> Result<Option<String>> {
+        if super::study_file::<serde_json::Value>(out, Self::NAME, &format!("{FIGURE}.json"))?.is_none() {
+            return Ok(None);
+        }
         let rel = format!("{}/{FIGURE}.png", Self::NAME);
-        out.join(&rel).exists().then(|| super::figure(out, &rel, "tanh, sigmoid, ReLU and their derivatives"))
+        Ok(Some(super::figure(out, &rel, "tanh, sigmoid, ReLU and their derivatives")))
     }
 }
 

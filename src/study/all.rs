@@ -153,7 +153,7 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
     ]);
     let config_json = serde_json::to_value(config).unwrap_or_default();
     files.extend(crate::report::write_all_record(&ctx.out, &header, config_json)?);
-    files.extend(super::write_report(&ctx.out, &header)?);
+    files.extend(super::write_report(&ctx.out, &header, &*ctx.observer)?);
     Ok(files)
 }
 

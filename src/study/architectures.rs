@@ -11,7 +11,7 @@ use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Point, Series};
 use crate::plot::grid::{ImageGrid, Tile, min_max};
 use crate::plot::{self};
-use crate::results::{Stats, read_json, write_atomic, write_json};
+use crate::results::{Stats, write_atomic, write_json};
 use crate::train::{DeviceData, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -110,8 +110,9 @@ impl ArchitecturesConfig {
         device: &B::Device,
     ) -> Result<(Vec<CifarRun>, Vec<PathBuf>)> {
         Study::validate(self)?;
-        let dir = crate::results::prepare_dir(&ctx.dir(Self::NAME))?;
-        let mut files = vec![super::write_config(&dir, self)?];
+        let study_dir = super::StudyDir::open(ctx, Self::NAME, self)?;
+        let dir = study_dir.path.clone();
+        let mut files = Vec::new();
         let mut data: Option<DeviceData<B::InnerBackend>> = None;
         let mut runs = Vec::new();
         for p in self.runs() {
@@ -137,6 +138,7 @@ impl ArchitecturesConfig {
             runs.push(run);
         }
         files.extend(write_outputs(&dir, self, &runs)?);
+        study_dir.finish(self, &mut files)?;
         Ok((runs, files))
     }
 }
@@ -156,7 +158,8 @@ impl Study for ArchitecturesConfig {
         crate::error::ensure_positive("seeds", self.seeds)?;
         crate::model::ensure_some(&self.archs)?;
         self.train.validate_learning()?;
-        self.data.validate()
+        self.data.validate()?;
+        crate::model::memory::ensure_fits(&self.archs, self.train.batch_size, self.train.eval_batch_size)
     }
 
     fn plan(&self) -> Vec<PlannedRun> {
@@ -172,8 +175,10 @@ impl Study for ArchitecturesConfig {
         Ok(self.run_all::<B>(ctx, device)?.1)
     }
 
-    fn report(out: &Path) -> Option<String> {
-        let rows = read_json::<Vec<SummaryRow>>(&out.join(Self::NAME).join("summary.json")).ok()?;
+    fn report(out: &Path) -> Result<Option<String>> {
+        let Some(rows) = super::study_file::<Vec<SummaryRow>>(out, Self::NAME, "summary.json")? else {
+            return Ok(None);
+        };
         let config: Option<Self> = super::read_config(out, Self::NAME);
         let mut md = super::config_link(out, Self::NAME);
         md.push_str(&summary_table(&rows));
@@ -190,7 +195,7 @@ impl Study for ArchitecturesConfig {
                 &format!("{} first-layer weights", spec.name),
             ));
         }
-        Some(md)
+        Ok(Some(md))
     }
 }
 

@@ -27,6 +27,9 @@ pub struct RunKey {
     pub split: SplitConfig,
 }
 
+/// Validation sets smaller than this get a warning: their accuracy is too coarse to compare.
+pub const SMALL_VALIDATION_SET: usize = 100;
+
 /// The run stored at `path`, if it was trained with `key` and `ctx.force` is off.
 pub fn stored(ctx: &StudyContext, path: &Path, key: &RunKey) -> Option<CifarRun> {
     if ctx.force {
@@ -71,6 +74,17 @@ pub fn train_key<B: TrainBackend>(
         Some(d) => d,
         None => {
             let prepared = crate::data::load(&ctx.data_source, &key.split, &*ctx.observer)?;
+            let val = prepared.val.len();
+            if key.train.record_val && val < SMALL_VALIDATION_SET {
+                ctx.observer.warning(&format!(
+                    "the validation set holds only {val} image{} (val_fraction {}{}): its accuracy moves in steps \
+                     of {:.1} points and says little; hold out a few hundred images or more",
+                    if val == 1 { "" } else { "s" },
+                    key.split.val_fraction,
+                    key.split.max_val.map(|m| format!(", max_val {m}")).unwrap_or_default(),
+                    100.0 / val.max(1) as f64
+                ));
+            }
             data.insert(DeviceData::new(&prepared, device))
         }
     };

@@ -8,7 +8,6 @@ use crate::conv::{conv2d_on, output_shape};
 use crate::error::Result;
 use crate::npy::{HostArray, parse_npy, read_npy, write_npy_f32};
 use crate::plot::{self, grid::ImageGrid, grid::Tile};
-use crate::results::prepare_dir;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -31,7 +30,19 @@ pub fn load_inputs(config: &ConvStudyConfig) -> Result<(HostArray, HostArray)> {
     };
     let input = load(&config.input, assets::DIGITS_NPY, "assets/digits_7.npy")?;
     let kernel = load(&config.kernel, assets::KERNELS_NPY, "assets/kernels.npy")?;
-    output_shape(&input.shape, &kernel.shape)?;
+    output_shape(&input.shape, &kernel.shape).map_err(|e| {
+        let name =
+            |p: &Option<PathBuf>, shipped: &str| p.as_ref().map_or(shipped.to_string(), |p| p.display().to_string());
+        let message = match e {
+            crate::error::Error::Shape(m) => m,
+            other => other.to_string(),
+        };
+        crate::error::Error::Shape(format!(
+            "input {} and kernel {}: {message}",
+            name(&config.input, "(shipped digits)"),
+            name(&config.kernel, "(shipped kernels)")
+        ))
+    })?;
     Ok((input, kernel))
 }
 
@@ -91,24 +102,24 @@ impl Study for ConvStudyConfig {
         super::as_single_task(ctx, &self.plan(), || run::<B::InnerBackend>(ctx, self, device))
     }
 
-    fn report(out: &Path) -> Option<String> {
-        let rel = format!("{}/{FIGURE}.png", Self::NAME);
-        if !out.join(&rel).exists() {
-            return None;
+    fn report(out: &Path) -> Result<Option<String>> {
+        if super::study_file::<Self>(out, Self::NAME, "config.json")?.is_none() {
+            return Ok(None);
         }
+        let rel = format!("{}/{FIGURE}.png", Self::NAME);
         let mut md = format!("Output: `{}/{OUTPUT}`.\n\n", Self::NAME);
         md.push_str(&super::config_link(out, Self::NAME));
         md.push_str(&super::figure(out, &rel, "conv2d outputs"));
-        Some(md)
+        Ok(Some(md))
     }
 }
 
 /// Runs the study on backend `B`: writes `out.npy`, `conv.png`, `conv.svg`, `config.json`.
 pub fn run<B: Backend>(ctx: &StudyContext, config: &ConvStudyConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     let (input, kernel) = load_inputs(config)?;
-    let dir = prepare_dir(&ctx.dir(ConvStudyConfig::NAME))?;
+    let study_dir = super::StudyDir::open(ctx, ConvStudyConfig::NAME, config)?;
+    let dir = study_dir.path.clone();
     let out = conv2d_on::<B>(&input, &kernel, device)?;
-    let config_path = super::write_config(&dir, config)?;
     let npy = dir.join(OUTPUT);
     write_npy_f32(&npy, &out)?;
     let names: Vec<String> = if config.kernel.is_none() {
@@ -116,7 +127,8 @@ pub fn run<B: Backend>(ctx: &StudyContext, config: &ConvStudyConfig, device: &B:
     } else {
         (0..kernel.shape[0]).map(|k| format!("kernel {k}")).collect()
     };
-    let mut files = vec![config_path, npy];
+    let mut files = vec![npy];
     files.extend(plot::save(&figure(&input, &kernel, &out, &names), &dir, FIGURE)?);
+    study_dir.finish(config, &mut files)?;
     Ok(files)
 }

@@ -2,7 +2,7 @@
 //! place of every ReLU, SGD at lr 0.01 (part 4): training loss and the magnitude of the
 //! first layer's weight gradient every 10 steps.
 
-use super::cifar_runs::{self, CifarRun, RunKey};
+use super::cifar_runs::{self, CifarRun, RunKey, SeedStats};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
 use crate::backend::TrainBackend;
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
-use crate::results::{read_json, write_json};
+use crate::results::{Stats, write_json};
 use crate::train::{DeviceData, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,9 @@ pub struct GradientsConfig {
     pub archs: Vec<ArchSpec>,
     /// The activations compared (ReLU and sigmoid in the homework).
     pub activations: Vec<Activation>,
+    /// Runs per network and activation; seeds are `train.seed, train.seed + 1, ...`.
+    #[serde(default = "one")]
+    pub seeds: usize,
     /// SGD lr 0.01, momentum 0, 15 epochs, gradient norms recorded, no validation.
     pub train: TrainConfig,
     /// Data split and scaling (`Raw255` for the [0, 255] inputs question).
@@ -31,11 +34,16 @@ pub struct GradientsConfig {
     pub log_scale: bool,
 }
 
+fn one() -> usize {
+    1
+}
+
 impl Default for GradientsConfig {
     fn default() -> Self {
         Self {
             archs: ArchSpec::builtins(),
             activations: vec![Activation::Relu, Activation::Sigmoid],
+            seeds: 1,
             train: TrainConfig { record_val: false, record_grad: true, ..TrainConfig::sgd(0.01) },
             data: SplitConfig::default(),
             log_scale: true,
@@ -45,37 +53,77 @@ impl Default for GradientsConfig {
 
 /// `<out>/activation-gradients/<arch>.json`: the course's keys (`relu_loss_curve`,
 /// `sigmoid_loss_curve`, `relu_grad_curve`, `sigmoid_grad_curve`, ...), one pair per
-/// activation compared, plus whether each run diverged.
+/// activation compared (the mean over seeds when several ran), plus how many runs diverged.
 pub type GradientsResult = serde_json::Map<String, serde_json::Value>;
+
+/// One row of `summary.json`: a network with one activation, over its seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradientsRow {
+    /// Network.
+    pub name: String,
+    /// Activation.
+    pub activation: Activation,
+    /// Runs (seeds).
+    pub runs: usize,
+    /// Final training loss, over seeds (diverged runs give NaN and are left out).
+    pub final_loss: Stats,
+    /// Mean first-layer gradient norm over training, over seeds.
+    pub mean_grad: Stats,
+    /// Runs whose loss became NaN/inf.
+    pub diverged_runs: usize,
+    /// Runs stuck at chance (loss at ln 10).
+    pub dead_runs: usize,
+}
 
 fn curve(values: &[f64]) -> serde_json::Value {
     values.iter().map(|v| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null }).collect()
 }
 
-/// The file stem of one run's result under `runs/`, `<arch>_<activation>`.
-pub fn run_name(spec: &ArchSpec, activation: Activation) -> String {
-    format!("{}_{activation}", spec.file_stem())
+/// The file stem of one run's result under `runs/`, `<arch>_<activation>_seed<k>`.
+pub fn run_name(spec: &ArchSpec, activation: Activation, seed: u64) -> String {
+    format!("{}_{activation}_seed{seed}", spec.file_stem())
 }
 
 /// The name of the figure, `activation_gradients` (`.png` and `.svg`).
 pub const FIGURE: &str = "activation_gradients";
+/// The table of the study, [`GradientsRow`]s.
+pub const SUMMARY: &str = "summary.json";
+
+/// One planned run.
+struct Planned {
+    arch: usize,
+    activation: Activation,
+    key: RunKey,
+    name: String,
+    task: PlannedRun,
+}
 
 impl GradientsConfig {
-    /// Every run, network by network, activation by activation.
-    fn runs(&self) -> Vec<(usize, Activation, RunKey, PlannedRun)> {
-        let total = self.archs.len() * self.activations.len();
+    /// Every run, network by network, activation by activation, seed by seed.
+    fn runs(&self) -> Vec<Planned> {
+        let total = self.archs.len() * self.activations.len() * self.seeds;
         let mut out = Vec::with_capacity(total);
-        for (i, spec) in self.archs.iter().enumerate() {
+        for (arch, spec) in self.archs.iter().enumerate() {
             for &activation in &self.activations {
-                let key =
-                    RunKey { arch: spec.clone(), activation, train: self.train.clone(), split: self.data.clone() };
-                let label = format!("[{}/{total}] {}", out.len() + 1, run_name(spec, activation));
-                let cost = cost::cifar_run(spec, &key.train, &key.split);
-                out.push((i, activation, key, PlannedRun::new(label, cost)));
+                for k in 0..self.seeds {
+                    let train = TrainConfig { seed: self.train.seed + k as u64, ..self.train.clone() };
+                    let key = RunKey { arch: spec.clone(), activation, train, split: self.data.clone() };
+                    let name = run_name(spec, activation, key.train.seed);
+                    let task = PlannedRun::new(
+                        format!("[{}/{total}] {name}", out.len() + 1),
+                        cost::cifar_run(spec, &key.train, &key.split),
+                    );
+                    out.push(Planned { arch, activation, key, name, task });
+                }
             }
         }
         out
     }
+}
+
+fn mean_grad(run: &CifarRun) -> f64 {
+    let grads: Vec<f64> = run.outcome_curves.grad_norm.iter().copied().filter(|g| g.is_finite()).collect();
+    if grads.is_empty() { f64::NAN } else { grads.iter().sum::<f64>() / grads.len() as f64 }
 }
 
 impl Study for GradientsConfig {
@@ -90,16 +138,18 @@ impl Study for GradientsConfig {
     }
 
     fn validate(&self) -> Result<()> {
+        crate::error::ensure_positive("seeds", self.seeds)?;
         crate::model::ensure_some(&self.archs)?;
         if self.activations.is_empty() {
             return Err(Error::invalid("activations", "name at least one activation"));
         }
         self.train.validate_learning()?;
-        self.data.validate()
+        self.data.validate()?;
+        crate::model::memory::ensure_fits(&self.archs, self.train.batch_size, self.train.eval_batch_size)
     }
 
     fn plan(&self) -> Vec<PlannedRun> {
-        self.runs().into_iter().map(|r| r.3).collect()
+        self.runs().into_iter().map(|r| r.task).collect()
     }
 
     fn set_seed(&mut self, seed: u64) {
@@ -111,73 +161,95 @@ impl Study for GradientsConfig {
         run::<B>(ctx, self, device)
     }
 
-    fn report(out: &Path) -> Option<String> {
-        let config: Self = super::read_config(out, Self::NAME)?;
-        let dir = out.join(Self::NAME);
-        if !dir.join(format!("{FIGURE}.png")).exists() {
-            return None;
-        }
+    fn report(out: &Path) -> Result<Option<String>> {
+        let Some(rows) = super::study_file::<Vec<GradientsRow>>(out, Self::NAME, SUMMARY)? else { return Ok(None) };
         let mut md = super::config_link(out, Self::NAME);
         md.push_str(
-            "| net | activation | final loss | mean first-layer gradient norm | diverged |\n|---|---|---:|---:|---|\n",
+            "| net | activation | runs | final loss | mean first-layer gradient norm | diverged | dead |\n\
+             |---|---|---:|---:|---:|---:|---:|\n",
         );
-        for spec in &config.archs {
-            for &act in &config.activations {
-                let Ok(run) = read_json::<CifarRun>(&dir.join("runs").join(format!("{}.json", run_name(spec, act))))
-                else {
-                    continue;
-                };
-                let grads: Vec<f64> = run.outcome_curves.grad_norm.iter().copied().filter(|g| g.is_finite()).collect();
-                let mean = grads.iter().sum::<f64>() / grads.len().max(1) as f64;
-                let last = run.loss_curve.last().filter(|l| l.is_finite()).map_or("NaN".into(), |l| format!("{l:.4}"));
-                md.push_str(&format!("| {} | {act} | {last} | {mean:.3e} | {} |\n", spec.name, run.diverged));
-            }
+        for r in &rows {
+            let pm = |s: &Stats, f: fn(f64) -> String| {
+                if r.runs > 1 { format!("{} ± {}", f(s.mean), f(s.std)) } else { f(s.mean) }
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                r.name,
+                r.activation,
+                r.runs,
+                pm(&r.final_loss, |v| if v.is_finite() { format!("{v:.4}") } else { "NaN".into() }),
+                pm(&r.mean_grad, |v| format!("{v:.3e}")),
+                r.diverged_runs,
+                r.dead_runs
+            ));
+        }
+        if rows.iter().any(|r| r.runs > 1) {
+            md.push_str("\nWith several runs: mean ± standard deviation over seeds.\n");
         }
         md.push('\n');
         md.push_str(&super::figure(out, &format!("{}/{FIGURE}.png", Self::NAME), "loss and gradient magnitude"));
-        Some(md)
+        Ok(Some(md))
     }
 }
 
 /// Runs the study on backend `B`; returns the files written.
 pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
-    let dir = crate::results::prepare_dir(&ctx.dir(GradientsConfig::NAME))?;
+    let study_dir = super::StudyDir::open(ctx, GradientsConfig::NAME, config)?;
+    let dir = study_dir.path.clone();
     let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;
-    let mut files = vec![super::write_config(&dir, config)?];
+    let mut files = Vec::new();
     let mut data: Option<DeviceData<B::InnerBackend>> = None;
     let mut all: Vec<(usize, Activation, CifarRun)> = Vec::new();
+    for p in config.runs() {
+        let summary = |run: &CifarRun| {
+            format!(
+                "{:<22} final loss {:.4}  mean |grad W1| {:.3e}{}",
+                p.name,
+                run.loss_curve.last().copied().unwrap_or(f64::NAN),
+                mean_grad(run),
+                if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
+            )
+        };
+        let path = runs_dir.join(format!("{}.json", p.name));
+        let run = cifar_runs::reuse_or_train::<B>(ctx, &path, &p.key, &p.task, &mut data, device, summary)?;
+        files.push(path);
+        all.push((p.arch, p.activation, run));
+    }
+    // Per network and activation: the runs of every seed, and their mean curves.
+    let groups: Vec<(usize, Activation, Vec<&CifarRun>)> = config
+        .archs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, _)| config.activations.iter().map(move |&a| (i, a)))
+        .map(|(i, a)| (i, a, all.iter().filter(|(j, b, _)| *j == i && *b == a).map(|(_, _, r)| r).collect()))
+        .collect();
+    let mut rows = Vec::new();
     let mut results: Vec<GradientsResult> = config
         .archs
         .iter()
         .map(|spec| GradientsResult::from_iter([("name".to_string(), serde_json::Value::from(spec.name.clone()))]))
         .collect();
-    for (i, activation, key, task) in config.runs() {
-        let spec = &config.archs[i];
-        let stem = run_name(spec, activation);
-        let summary = |run: &CifarRun| {
-            let grad = &run.outcome_curves.grad_norm;
-            format!(
-                "{stem:<16} final loss {:.4}  mean |grad W1| {:.3e}{}",
-                run.loss_curve.last().copied().unwrap_or(f64::NAN),
-                grad.iter().filter(|g| g.is_finite()).sum::<f64>() / grad.len().max(1) as f64,
-                if run.diverged { "  DIVERGED (loss NaN/inf)" } else { "" }
-            )
-        };
-        let run = cifar_runs::reuse_or_train::<B>(
-            ctx,
-            &runs_dir.join(format!("{stem}.json")),
-            &key,
-            &task,
-            &mut data,
-            device,
-            summary,
-        )?;
-        let result = &mut results[i];
-        result.insert(format!("{activation}_loss_curve"), curve(&run.loss_curve));
-        result.insert(format!("{activation}_grad_curve"), curve(&run.outcome_curves.grad_norm));
-        result.insert(format!("{activation}_diverged"), run.diverged.into());
-        all.push((i, activation, run));
+    for (i, activation, runs) in &groups {
+        let loss = SeedStats::of(&runs.iter().map(|r| &r.loss_curve).collect::<Vec<_>>());
+        let grad = SeedStats::of(&runs.iter().map(|r| &r.outcome_curves.grad_norm).collect::<Vec<_>>());
+        let diverged = runs.iter().filter(|r| r.diverged).count();
+        let result = &mut results[*i];
+        result.insert(format!("{activation}_loss_curve"), curve(&loss.mean));
+        result.insert(format!("{activation}_grad_curve"), curve(&grad.mean));
+        result.insert(format!("{activation}_diverged"), (diverged > 0).into());
+        result.insert(format!("{activation}_runs"), runs.len().into());
+        rows.push(GradientsRow {
+            name: config.archs[*i].name.clone(),
+            activation: *activation,
+            runs: runs.len(),
+            final_loss: Stats::of(
+                &runs.iter().map(|r| r.loss_curve.last().copied().unwrap_or(f64::NAN)).collect::<Vec<_>>(),
+            ),
+            mean_grad: Stats::of(&runs.iter().map(|r| mean_grad(r)).collect::<Vec<_>>()),
+            diverged_runs: diverged,
+            dead_runs: runs.iter().filter(|r| r.dead).count(),
+        });
     }
     for (spec, mut result) in config.archs.iter().zip(results) {
         result.insert("input_scale".into(), serde_json::to_value(config.data.input_scale).unwrap_or_default());
@@ -186,17 +258,23 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
         files.push(path);
     }
     let series = |grad: bool| -> Vec<Series> {
-        all.iter()
-            .map(|(i, act, run)| {
-                let c = &run.outcome_curves;
-                let y = if grad { c.grad_norm.clone() } else { c.loss.clone() };
+        groups
+            .iter()
+            .map(|(i, act, runs)| {
+                let stats = SeedStats::of(
+                    &runs
+                        .iter()
+                        .map(|r| if grad { &r.outcome_curves.grad_norm } else { &r.outcome_curves.loss })
+                        .collect::<Vec<_>>(),
+                );
+                let diverged = runs.iter().any(|r| r.diverged);
                 Series {
-                    label: format!("{} {act}{}", config.archs[*i].name, if run.diverged { " (diverged)" } else { "" }),
+                    label: format!("{} {act}{}", config.archs[*i].name, if diverged { " (diverged)" } else { "" }),
                     colour: *i,
                     dashed: *act != Activation::Relu,
-                    x: c.step.iter().map(|&s| s as f64).collect(),
-                    y,
-                    std: None,
+                    x: runs[0].outcome_curves.step.iter().map(|&s| s as f64).collect(),
+                    y: stats.mean,
+                    std: (runs.len() > 1).then_some(stats.std),
                 }
             })
             .collect()
@@ -223,5 +301,9 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
         panel_size: (760, 520),
     };
     files.extend(plot::save(&fig, &dir, FIGURE)?);
+    let summary = dir.join(SUMMARY);
+    write_json(&summary, &rows)?;
+    files.push(summary);
+    study_dir.finish(config, &mut files)?;
     Ok(files)
 }

@@ -2,7 +2,7 @@
 //! (part 5), then step schedules 0.1 → 0.01 and 0.1 → 0.01 → 0.001 whose switch steps are
 //! found on the validation curves by [`find_plateau`], compared with Adam.
 
-use super::cifar_runs::{self, CifarRun, RunKey};
+use super::cifar_runs::{self, CifarRun, RunKey, SeedStats};
 use super::plateau::{Plateau, PlateauRule, find_plateau};
 use super::{PlannedRun, Study, StudyContext, cost};
 use crate::activation::Activation;
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
-use crate::results::{read_json, write_json};
+use crate::results::{Stats, write_json};
 use crate::train::{DeviceData, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -22,6 +22,10 @@ use std::path::{Path, PathBuf};
 pub struct LearningRateConfig {
     /// The network (any but mlp1 in the homework; cnn4 by default).
     pub arch: ArchSpec,
+    /// Runs of the whole comparison; seeds are `train.seed, train.seed + 1, ...` (each seed
+    /// detects its own switch steps on its own curves).
+    #[serde(default = "one")]
+    pub seeds: usize,
     /// The constant rates compared.
     pub lrs: Vec<f64>,
     /// Epochs of the constant-rate runs (20).
@@ -40,10 +44,15 @@ pub struct LearningRateConfig {
     pub data: SplitConfig,
 }
 
+fn one() -> usize {
+    1
+}
+
 impl Default for LearningRateConfig {
     fn default() -> Self {
         Self {
             arch: ArchSpec::parse("cnn4").expect("built-in"),
+            seeds: 1,
             lrs: vec![0.1, 0.01, 0.001],
             epochs: 20,
             schedule_epochs: 30,
@@ -62,9 +71,12 @@ pub fn lr_suffix(lr: f64) -> String {
     s.strip_prefix("0.").map(str::to_string).unwrap_or_else(|| s.replace('.', "_"))
 }
 
-/// The scheduled runs' outcome, `schedule.json`.
+/// The scheduled runs' outcome for one seed; `schedule.json` holds one per seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleResult {
+    /// The seed of this comparison's runs.
+    #[serde(default)]
+    pub seed: u64,
     /// The switch steps used (0.1 → 0.01, then 0.01 → 0.001).
     pub switch_steps: Vec<usize>,
     /// How each was chosen.
@@ -91,17 +103,17 @@ fn last(v: &[f64]) -> f64 {
 pub mod names {
     use crate::model::ArchSpec;
 
-    /// A constant-rate run, `<arch>_lr<lr>`.
-    pub fn constant(arch: &ArchSpec, lr: f64) -> String {
-        format!("{}_lr{lr}", arch.file_stem())
+    /// A constant-rate run, `<arch>_lr<lr>_seed<k>`.
+    pub fn constant(arch: &ArchSpec, lr: f64, seed: u64) -> String {
+        format!("{}_lr{lr}_seed{seed}", arch.file_stem())
     }
-    /// The scheduled run with `stages` rates, `<arch>_schedule_<stages>`.
-    pub fn schedule(arch: &ArchSpec, stages: usize) -> String {
-        format!("{}_schedule_{stages}", arch.file_stem())
+    /// The scheduled run with `stages` rates, `<arch>_schedule_<stages>_seed<k>`.
+    pub fn schedule(arch: &ArchSpec, stages: usize, seed: u64) -> String {
+        format!("{}_schedule_{stages}_seed{seed}", arch.file_stem())
     }
-    /// The Adam run trained here, `<arch>_adam`.
-    pub fn adam(arch: &ArchSpec) -> String {
-        format!("{}_adam", arch.file_stem())
+    /// The Adam run trained here, `<arch>_adam_seed<k>`.
+    pub fn adam(arch: &ArchSpec, seed: u64) -> String {
+        format!("{}_adam_seed{seed}", arch.file_stem())
     }
     /// The constant-rate curves together (`<arch>.json`, course keys).
     pub fn combined(arch: &ArchSpec) -> String {
@@ -121,22 +133,43 @@ impl LearningRateConfig {
         RunKey { arch: self.arch.clone(), activation: Activation::Relu, train, split: self.data.clone() }
     }
 
-    fn constant_train(&self, lr: f64) -> TrainConfig {
-        TrainConfig { epochs: self.epochs, schedule: Schedule::constant(lr), ..self.train.clone() }
+    fn constant_train(&self, lr: f64, seed: u64) -> TrainConfig {
+        TrainConfig { epochs: self.epochs, schedule: Schedule::constant(lr), seed, ..self.train.clone() }
     }
 
-    fn schedule_train(&self, schedule: Schedule) -> TrainConfig {
-        TrainConfig { epochs: self.schedule_epochs, schedule, ..self.train.clone() }
+    fn schedule_train(&self, schedule: Schedule, seed: u64) -> TrainConfig {
+        TrainConfig { epochs: self.schedule_epochs, schedule, seed, ..self.train.clone() }
     }
 
-    fn adam_train(&self) -> TrainConfig {
-        TrainConfig { seed: self.train.seed, ..self.adam.clone() }
+    fn adam_train(&self, seed: u64) -> TrainConfig {
+        TrainConfig { seed, ..self.adam.clone() }
+    }
+
+    /// The seeds of the study's runs.
+    fn seed_list(&self) -> Vec<u64> {
+        (0..self.seeds as u64).map(|k| self.train.seed + k).collect()
+    }
+
+    /// Runs per seed: the constant rates, the two schedules, Adam.
+    fn runs_per_seed(&self) -> usize {
+        self.lrs.len() + 3
     }
 
     /// The progress task of the study's `k`-th run (the constant rates, the two schedules,
-    /// Adam), labelled "[k/total] what".
+    /// Adam, seed by seed), labelled "[k/total] what".
     fn task(&self, k: usize, what: String, work: cost::Work) -> PlannedRun {
-        PlannedRun::new(format!("[{k}/{}] {what}", self.lrs.len() + 3), work)
+        PlannedRun::new(format!("[{k}/{}] {what}", self.runs_per_seed() * self.seeds), work)
+    }
+
+    /// Training steps of a scheduled run (its epochs of the training split's batches).
+    fn schedule_steps(&self) -> usize {
+        let [n_train, _, _] = cost::split_sizes(&self.data);
+        let per_epoch = if self.train.drop_last {
+            n_train / self.train.batch_size.max(1)
+        } else {
+            n_train.div_ceil(self.train.batch_size.max(1))
+        };
+        per_epoch * self.schedule_epochs
     }
 
     /// Rates of the schedules: the first three constant rates (0.1, 0.01, 0.001).
@@ -161,6 +194,7 @@ impl Study for LearningRateConfig {
     }
 
     fn validate(&self) -> Result<()> {
+        crate::error::ensure_positive("seeds", self.seeds)?;
         self.train.validate()?;
         self.adam.validate_learning()?;
         self.data.validate()?;
@@ -187,24 +221,40 @@ impl Study for LearningRateConfig {
             Schedule::piecewise(vec![1.0; s.len() + 1], s.clone()).map_err(|_| {
                 Error::invalid("switch_steps", format!("must be increasing and greater than 0, got {s:?}"))
             })?;
+            let steps = self.schedule_steps();
+            if let Some(late) = s.iter().find(|&&x| x >= steps) {
+                return Err(Error::invalid(
+                    "switch_steps",
+                    format!(
+                        "step {late} is past the end of the scheduled runs ({steps} steps: {} epochs); give steps \
+                         below {steps} or train the schedules longer (schedule_epochs)",
+                        self.schedule_epochs
+                    ),
+                ));
+            }
         }
-        self.plateau.validate()
+        self.plateau.validate()?;
+        crate::model::memory::ensure_fits(
+            std::slice::from_ref(&self.arch),
+            self.train.batch_size,
+            self.train.eval_batch_size,
+        )
     }
 
     fn plan(&self) -> Vec<PlannedRun> {
         let cost = |train: &TrainConfig| cost::cifar_run(&self.arch, train, &self.data);
-        let mut plan: Vec<PlannedRun> = self
-            .lrs
-            .iter()
-            .enumerate()
-            .map(|(i, &lr)| self.task(i + 1, format!("lr {lr}"), cost(&self.constant_train(lr))))
-            .collect();
-        let scheduled = cost(&self.schedule_train(Schedule::constant(self.lrs[0])));
         let (hi, mid, lo) = self.stage_rates();
-        let n = self.lrs.len();
-        plan.push(self.task(n + 1, format!("{hi}→{mid}"), scheduled));
-        plan.push(self.task(n + 2, format!("{hi}→{mid}→{lo}"), scheduled));
-        plan.push(self.task(n + 3, "adam".into(), cost(&self.adam_train())));
+        let mut plan = Vec::new();
+        for seed in self.seed_list() {
+            let suffix = if self.seeds > 1 { format!(" seed {seed}") } else { String::new() };
+            for &lr in &self.lrs {
+                plan.push(self.task(plan.len() + 1, format!("lr {lr}{suffix}"), cost(&self.constant_train(lr, seed))));
+            }
+            let scheduled = cost(&self.schedule_train(Schedule::constant(hi), seed));
+            plan.push(self.task(plan.len() + 1, format!("{hi}→{mid}{suffix}"), scheduled));
+            plan.push(self.task(plan.len() + 1, format!("{hi}→{mid}→{lo}{suffix}"), scheduled));
+            plan.push(self.task(plan.len() + 1, format!("adam{suffix}"), cost(&self.adam_train(seed))));
+        }
         plan
     }
 
@@ -218,138 +268,221 @@ impl Study for LearningRateConfig {
         run::<B>(ctx, self, device)
     }
 
-    fn report(out: &Path) -> Option<String> {
-        let s = read_json::<ScheduleResult>(&out.join(Self::NAME).join(SCHEDULE_RESULT)).ok()?;
+    fn report(out: &Path) -> Result<Option<String>> {
+        let Some(results) = super::study_file::<Vec<ScheduleResult>>(out, Self::NAME, SCHEDULE_RESULT)? else {
+            return Ok(None);
+        };
         let mut md = super::config_link(out, Self::NAME);
         md.push_str(&super::figure(out, &format!("{}/{RATES_FIGURE}.png", Self::NAME), "SGD at three learning rates"));
-        md.push_str(&format!(
-            "Switch steps: **{}**.\n\n",
-            s.switch_steps.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
-        ));
-        for (i, r) in s.reasons.iter().enumerate() {
-            md.push_str(&format!("{}. {r}\n", i + 1));
+        md.push_str(
+            "| seed | switch steps | 0.1 → 0.01 final val acc | 0.1 → 0.01 → 0.001 final val acc | its test acc | \
+             Adam final val acc | Adam test acc | Adam run |\n|---:|---|---:|---:|---:|---:|---:|---|\n",
+        );
+        for s in &results {
+            md.push_str(&format!(
+                "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
+                s.seed,
+                s.switch_steps.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+                s.two_stage_val_acc,
+                s.three_stage_val_acc,
+                s.three_stage_test_acc,
+                s.adam_val_acc,
+                s.adam_test_acc,
+                s.adam_source
+            ));
         }
-        md.push_str(&format!(
-            "\n| run | final val acc | test acc |\n|---|---:|---:|\n| 0.1 → 0.01 | {:.4} | |\n| 0.1 → 0.01 → 0.001 | {:.4} | {:.4} |\n| Adam ({}) | {:.4} | {:.4} |\n\n",
-            s.two_stage_val_acc, s.three_stage_val_acc, s.three_stage_test_acc, s.adam_source, s.adam_val_acc, s.adam_test_acc
-        ));
+        if results.len() > 1 {
+            let stats = |f: fn(&ScheduleResult) -> f64| Stats::of(&results.iter().map(f).collect::<Vec<_>>());
+            let (sched, adam) = (stats(|s| s.three_stage_test_acc), stats(|s| s.adam_test_acc));
+            md.push_str(&format!(
+                "\nTest accuracy over {} seeds (mean ± standard deviation): scheduled SGD {:.4} ± {:.4}, Adam {:.4} ± {:.4}.\n",
+                results.len(),
+                sched.mean,
+                sched.std,
+                adam.mean,
+                adam.std
+            ));
+        }
+        md.push_str("\nHow each switch step was chosen:\n\n");
+        for s in &results {
+            for (i, r) in s.reasons.iter().enumerate() {
+                md.push_str(&format!("- seed {}, switch {}: {r}\n", s.seed, i + 1));
+            }
+        }
+        md.push('\n');
         md.push_str(&super::figure(out, &format!("{}/{SCHEDULE_FIGURE}.png", Self::NAME), "scheduled SGD vs Adam"));
-        Some(md)
+        Ok(Some(md))
     }
 }
 
-/// Runs the study on backend `B`: the constant rates, then the schedules with switch steps
-/// detected on their curves (or given), then Adam; returns the files written.
+/// Runs the study on backend `B`: for each seed the constant rates, then the schedules with
+/// switch steps detected on that seed's curves (or given), then Adam; returns the files
+/// written.
 pub fn run<B: TrainBackend>(
     ctx: &StudyContext,
     config: &LearningRateConfig,
     device: &B::Device,
 ) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
-    let dir = crate::results::prepare_dir(&ctx.dir(LearningRateConfig::NAME))?;
+    let study_dir = super::StudyDir::open(ctx, LearningRateConfig::NAME, config)?;
+    let dir = study_dir.path.clone();
     let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;
-    let mut files = vec![super::write_config(&dir, config)?];
+    let mut files = Vec::new();
     let mut data: Option<DeviceData<B::InnerBackend>> = None;
     let plan = config.plan();
     let arch = &config.arch;
-    let run_one = |stem: String,
-                   task: &PlannedRun,
-                   key: RunKey,
-                   data: &mut Option<DeviceData<B::InnerBackend>>|
+    let mut run_one = |stem: String,
+                       task: &PlannedRun,
+                       key: RunKey,
+                       data: &mut Option<DeviceData<B::InnerBackend>>|
      -> Result<CifarRun> {
         let summary = |run: &CifarRun| {
             format!(
-                "{stem:<22} final val acc {:.4}  test acc {:.4}{}",
+                "{stem:<28} final val acc {:.4}  test acc {:.4}{}",
                 last(&run.val_acc_curve),
                 run.test_acc,
                 if run.diverged { "  DIVERGED" } else { "" }
             )
         };
-        cifar_runs::reuse_or_train::<B>(ctx, &runs_dir.join(format!("{stem}.json")), &key, task, data, device, summary)
+        let path = runs_dir.join(format!("{stem}.json"));
+        let run = cifar_runs::reuse_or_train::<B>(ctx, &path, &key, task, data, device, summary)?;
+        files.push(path);
+        Ok(run)
     };
+    let (hi, mid, lo) = config.stage_rates();
+    let n = config.lrs.len();
+    let schedule_steps = config.schedule_steps();
+    let mut constant: Vec<Vec<(f64, CifarRun)>> = Vec::new();
+    let mut schedules: Vec<[CifarRun; 3]> = Vec::new();
+    let mut results = Vec::new();
+    for (k, seed) in config.seed_list().into_iter().enumerate() {
+        let plan = &plan[k * config.runs_per_seed()..(k + 1) * config.runs_per_seed()];
+        // 1. Constant rates.
+        let mut rates = Vec::new();
+        for (i, &lr) in config.lrs.iter().enumerate() {
+            let key = config.key(config.constant_train(lr, seed));
+            rates.push((lr, run_one(names::constant(arch, lr, seed), &plan[i], key, &mut data)?));
+        }
 
-    // 1. Constant rates.
-    let mut constant = Vec::new();
-    for (i, &lr) in config.lrs.iter().enumerate() {
-        let run = run_one(names::constant(arch, lr), &plan[i], config.key(config.constant_train(lr)), &mut data)?;
-        constant.push((lr, run));
+        // 2. Schedules with detected (or given) switch steps.
+        let (s1, why1) = match config.switch_steps.as_deref() {
+            Some([a, ..]) => (*a, "given as a switch step".to_string()),
+            _ => switch_after(config, &rates[0].1, 0),
+        };
+        if s1 + 1 >= schedule_steps {
+            return Err(Error::invalid(
+                "schedule_epochs",
+                format!(
+                    "the first switch step, detected at step {s1} on the lr {hi} curve ({} epochs), is at or past \
+                     the end of the scheduled runs ({schedule_steps} steps); train the schedules longer or give \
+                     switch steps",
+                    config.epochs
+                ),
+            ));
+        }
+        let two = config.schedule_train(Schedule::piecewise(vec![hi, mid], vec![s1])?, seed);
+        let two_run = run_one(names::schedule(arch, 2, seed), &plan[n], config.key(two), &mut data)?;
+        let (s2, why2) = match config.switch_steps.as_deref() {
+            Some([_, b, ..]) => (*b, "given as a switch step".to_string()),
+            _ => switch_after(config, &two_run, s1 + 1),
+        };
+        if s2 <= s1 {
+            return Err(Error::Data(format!(
+                "the second switch step ({s2}) was found before the first ({s1}) on the seed {seed} curves"
+            )));
+        }
+        let three = config.schedule_train(Schedule::piecewise(vec![hi, mid, lo], vec![s1, s2])?, seed);
+        let three_run = run_one(names::schedule(arch, 3, seed), &plan[n + 1], config.key(three), &mut data)?;
+
+        // 3. Adam: the architectures study's run when it matches, else trained here.
+        let adam_key = config.key(config.adam_train(seed));
+        let arch_file = format!("{}.json", super::architectures::run_name(arch, seed));
+        let arch_path = ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file);
+        let (adam, adam_source) = match cifar_runs::stored(ctx, &arch_path, &adam_key) {
+            Some(r) => {
+                let what = format!("adam seed {seed}: reused from the architectures study");
+                ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost(), &what);
+                (r, format!("reused architectures/{arch_file}"))
+            }
+            None => {
+                (run_one(names::adam(arch, seed), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into())
+            }
+        };
+        let result = ScheduleResult {
+            seed,
+            switch_steps: vec![s1, s2],
+            reasons: vec![why1, why2],
+            two_stage_val_acc: last(&two_run.val_acc_curve),
+            three_stage_val_acc: last(&three_run.val_acc_curve),
+            three_stage_test_acc: three_run.test_acc,
+            adam_val_acc: last(&adam.val_acc_curve),
+            adam_test_acc: adam.test_acc,
+            adam_source,
+        };
+        ctx.observer.note(&format!(
+            "seed {seed}: switch steps {s1}, {s2}: scheduled test acc {:.4} vs Adam {:.4}",
+            result.three_stage_test_acc, result.adam_test_acc
+        ));
+        results.push(result);
+        constant.push(rates);
+        schedules.push([two_run, three_run, adam]);
     }
     files.push(write_constant_results(&dir, config, &constant)?);
     files.extend(plot::save(&rates_figure(config, &constant), &dir, RATES_FIGURE)?);
-
-    // 2. Schedules with detected (or given) switch steps.
-    let n = config.lrs.len();
-    let (hi, mid, lo) = config.stage_rates();
-    let (s1, why1) = match config.switch_steps.as_deref() {
-        Some([a, ..]) => (*a, "given as a switch step".to_string()),
-        _ => switch_after(config, &constant[0].1, 0),
-    };
-    let two = config.schedule_train(Schedule::piecewise(vec![hi, mid], vec![s1])?);
-    let two_run = run_one(names::schedule(arch, 2), &plan[n], config.key(two), &mut data)?;
-    let (s2, why2) = match config.switch_steps.as_deref() {
-        Some([_, b, ..]) => (*b, "given as a switch step".to_string()),
-        _ => switch_after(config, &two_run, s1 + 1),
-    };
-    if s2 <= s1 {
-        return Err(Error::invalid(
-            "switch_steps",
-            format!("the second switch ({s2}) must come after the first ({s1})"),
-        ));
-    }
-    let three = config.schedule_train(Schedule::piecewise(vec![hi, mid, lo], vec![s1, s2])?);
-    let three_run = run_one(names::schedule(arch, 3), &plan[n + 1], config.key(three), &mut data)?;
-
-    // 3. Adam: the architectures study's run when it matches, else trained here.
-    let adam_key = config.key(config.adam_train());
-    let arch_file = format!("{}.json", super::architectures::run_name(arch, config.train.seed));
-    let arch_path = ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file);
-    let (adam, adam_source) = match cifar_runs::stored(ctx, &arch_path, &adam_key) {
-        Some(r) => {
-            ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost(), "adam: reused from the architectures study");
-            (r, format!("reused architectures/{arch_file}"))
-        }
-        None => (run_one(names::adam(arch), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into()),
-    };
-
-    let result = ScheduleResult {
-        switch_steps: vec![s1, s2],
-        reasons: vec![why1, why2],
-        two_stage_val_acc: last(&two_run.val_acc_curve),
-        three_stage_val_acc: last(&three_run.val_acc_curve),
-        three_stage_test_acc: three_run.test_acc,
-        adam_val_acc: last(&adam.val_acc_curve),
-        adam_test_acc: adam.test_acc,
-        adam_source,
-    };
-    ctx.observer.note(&format!(
-        "switch steps {s1}, {s2}: scheduled test acc {:.4} vs Adam {:.4}",
-        result.three_stage_test_acc, result.adam_test_acc
-    ));
     let path = dir.join(SCHEDULE_RESULT);
-    write_json(&path, &result)?;
+    write_json(&path, &results)?;
     files.push(path);
-    let runs = [
-        (format!("{hi}→{mid} (switch at {s1})"), &two_run),
-        (format!("{hi}→{mid}→{lo} (switches at {s1}, {s2})"), &three_run),
-        ("Adam".to_string(), &adam),
-    ];
-    files.extend(plot::save(&schedule_figure(config, &result, &runs), &dir, SCHEDULE_FIGURE)?);
+    let labels = match results.as_slice() {
+        [r] => {
+            let (s1, s2) = (r.switch_steps[0], r.switch_steps[1]);
+            [
+                format!("{hi}→{mid} (switch at {s1})"),
+                format!("{hi}→{mid}→{lo} (switches at {s1}, {s2})"),
+                "Adam".to_string(),
+            ]
+        }
+        _ => [
+            format!("{hi}→{mid} (switch detected per seed)"),
+            format!("{hi}→{mid}→{lo} (switches detected per seed)"),
+            "Adam".to_string(),
+        ],
+    };
+    files.extend(plot::save(&schedule_figure(config, &results, &labels, &schedules), &dir, SCHEDULE_FIGURE)?);
+    study_dir.finish(config, &mut files)?;
     Ok(files)
 }
 
-/// The constant-rate curves under the course's keys (`loss_curve_1`, `val_acc_curve_01`, …).
-fn write_constant_results(dir: &Path, config: &LearningRateConfig, constant: &[(f64, CifarRun)]) -> Result<PathBuf> {
+/// Mean curve over seeds, with the standard deviation as a band when there are several.
+fn seed_series(label: String, colour: usize, runs: &[&CifarRun], curve: fn(&CifarRun) -> &Vec<f64>) -> Series {
+    let stats = SeedStats::of(&runs.iter().map(|r| curve(r)).collect::<Vec<_>>());
+    Series {
+        label,
+        colour,
+        x: runs[0].outcome_curves.step.iter().map(|&s| s as f64).collect(),
+        y: stats.mean,
+        std: (runs.len() > 1).then_some(stats.std),
+        ..Default::default()
+    }
+}
+
+/// The constant-rate curves under the course's keys (`loss_curve_1`, `val_acc_curve_01`, …),
+/// the mean over seeds when several ran.
+fn write_constant_results(
+    dir: &Path,
+    config: &LearningRateConfig,
+    constant: &[Vec<(f64, CifarRun)>],
+) -> Result<PathBuf> {
     let mut combined = serde_json::Map::new();
     combined.insert("name".into(), config.arch.name.clone().into());
-    for (lr, run) in constant {
-        combined.insert(
-            format!("loss_curve_{}", lr_suffix(*lr)),
-            serde_json::to_value(&run.loss_curve).unwrap_or_default(),
-        );
-        combined.insert(
-            format!("val_acc_curve_{}", lr_suffix(*lr)),
-            serde_json::to_value(&run.val_acc_curve).unwrap_or_default(),
-        );
+    combined.insert("seeds".into(), constant.len().into());
+    for (i, lr) in config.lrs.iter().enumerate() {
+        let runs: Vec<&CifarRun> = constant.iter().map(|rates| &rates[i].1).collect();
+        let mean = |f: fn(&CifarRun) -> &Vec<f64>| SeedStats::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>()).mean;
+        let curve = |v: Vec<f64>| -> serde_json::Value {
+            v.iter().map(|x| if x.is_finite() { serde_json::json!(x) } else { serde_json::Value::Null }).collect()
+        };
+        combined.insert(format!("loss_curve_{}", lr_suffix(*lr)), curve(mean(|r| &r.loss_curve)));
+        combined.insert(format!("val_acc_curve_{}", lr_suffix(*lr)), curve(mean(|r| &r.val_acc_curve)));
     }
     let path = dir.join(format!("{}.json", names::combined(&config.arch)));
     write_json(&path, &combined)?;
@@ -381,31 +514,31 @@ fn switch_after(config: &LearningRateConfig, run: &CifarRun, after: usize) -> (u
     }
 }
 
-fn rates_figure(config: &LearningRateConfig, constant: &[(f64, CifarRun)]) -> PanelFigure {
+fn rates_figure(config: &LearningRateConfig, constant: &[Vec<(f64, CifarRun)>]) -> PanelFigure {
     let lr_series = |val: bool| -> Vec<Series> {
-        constant
+        config
+            .lrs
             .iter()
             .enumerate()
-            .map(|(i, (lr, r))| Series {
-                label: format!("lr {lr}"),
-                colour: i,
-                x: r.outcome_curves.step.iter().map(|&s| s as f64).collect(),
-                y: if val { r.val_acc_curve.clone() } else { r.loss_curve.clone() },
-                ..Default::default()
+            .map(|(i, lr)| {
+                let runs: Vec<&CifarRun> = constant.iter().map(|rates| &rates[i].1).collect();
+                let curve: fn(&CifarRun) -> &Vec<f64> = if val { |r| &r.val_acc_curve } else { |r| &r.loss_curve };
+                seed_series(format!("lr {lr}"), i, &runs, curve)
             })
             .collect()
     };
+    let seeds = if constant.len() > 1 { format!(", mean ± std of {} seeds", constant.len()) } else { String::new() };
     PanelFigure {
         panels: vec![
             Panel {
-                title: format!("{}: training loss, SGD", config.arch.name),
+                title: format!("{}: training loss, SGD{seeds}", config.arch.name),
                 x_label: "step".into(),
                 y_label: "loss".into(),
                 log_y: false,
                 kind: PanelKind::Lines(lr_series(false)),
             },
             Panel {
-                title: format!("{}: validation accuracy, SGD", config.arch.name),
+                title: format!("{}: validation accuracy, SGD{seeds}", config.arch.name),
                 x_label: "step".into(),
                 y_label: "accuracy".into(),
                 log_y: false,
@@ -417,23 +550,27 @@ fn rates_figure(config: &LearningRateConfig, constant: &[(f64, CifarRun)]) -> Pa
     }
 }
 
-fn schedule_figure(config: &LearningRateConfig, result: &ScheduleResult, runs: &[(String, &CifarRun)]) -> PanelFigure {
-    let val_series = runs
-        .iter()
-        .enumerate()
-        .map(|(i, (label, r))| Series {
-            label: label.clone(),
-            colour: i,
-            x: r.outcome_curves.step.iter().map(|&s| s as f64).collect(),
-            y: r.val_acc_curve.clone(),
-            ..Default::default()
+fn schedule_figure(
+    config: &LearningRateConfig,
+    results: &[ScheduleResult],
+    labels: &[String; 3],
+    schedules: &[[CifarRun; 3]],
+) -> PanelFigure {
+    let val_series = (0..3)
+        .map(|i| {
+            let runs: Vec<&CifarRun> = schedules.iter().map(|s| &s[i]).collect();
+            seed_series(labels[i].clone(), i, &runs, |r| &r.val_acc_curve)
         })
         .collect();
+    let mean = |f: fn(&ScheduleResult) -> f64| Stats::of(&results.iter().map(f).collect::<Vec<_>>()).mean;
+    let seeds = if results.len() > 1 { format!(" (mean of {} seeds)", results.len()) } else { String::new() };
     PanelFigure {
         panels: vec![Panel {
             title: format!(
-                "{}: scheduled SGD vs Adam — test acc {:.4} vs {:.4}",
-                config.arch.name, result.three_stage_test_acc, result.adam_test_acc
+                "{}: scheduled SGD vs Adam — test acc {:.4} vs {:.4}{seeds}",
+                config.arch.name,
+                mean(|r| r.three_stage_test_acc),
+                mean(|r| r.adam_test_acc)
             ),
             x_label: "step".into(),
             y_label: "validation accuracy".into(),

@@ -191,7 +191,7 @@ pub trait Study: Clone + std::fmt::Debug + Default + Serialize + DeserializeOwne
 
     /// Its report section (Markdown, links relative to `out`) from the files a run left in
     /// `<out>/<NAME>`, or `None` when there are none.
-    fn report(out: &Path) -> Option<String>;
+    fn report(out: &Path) -> Result<Option<String>>;
 }
 
 /// A [`Study`] behind a trait object, with the backend picked at run time from the context.
@@ -211,7 +211,7 @@ pub trait AnyStudy: Send + Sync {
     /// Validates, then runs [`Study::run`] on `ctx.backend`.
     fn run(&self, ctx: &StudyContext) -> Result<Vec<PathBuf>>;
     /// [`Study::report`].
-    fn report(&self, out: &Path) -> Option<String>;
+    fn report(&self, out: &Path) -> Result<Option<String>>;
 }
 
 impl<S: Study> AnyStudy for S {
@@ -245,7 +245,7 @@ impl<S: Study> AnyStudy for S {
         Study::validate(self)?;
         run_task(ctx.backend, OnBackend(self, ctx))
     }
-    fn report(&self, out: &Path) -> Option<String> {
+    fn report(&self, out: &Path) -> Result<Option<String>> {
         S::report(out)
     }
 }
@@ -306,19 +306,59 @@ pub fn has_results(out: &Path) -> bool {
 /// Writes `<out>/report.md` and `report.html` from whatever studies have results in `out`:
 /// each study's [`Study::report`] section, in the order of [`Studies`] (see
 /// [`crate::report::write`] for `header`). An `out` without results is an error.
-pub fn write_report(out: &Path, header: &[String]) -> Result<Vec<PathBuf>> {
+pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
     if !has_results(out) {
         return Err(crate::error::Error::invalid(
             "out",
             format!("'{}' holds no study results; run a study into the same output directory first", out.display()),
         ));
     }
-    let sections: Vec<(String, String)> = Studies::default()
-        .each()
-        .iter()
-        .filter_map(|s| s.report(out).map(|section| (s.title().to_string(), section)))
-        .collect();
+    let mut sections: Vec<(String, String)> = Vec::new();
+    let mut unreadable: Vec<String> = Vec::new();
+    for s in Studies::default().each() {
+        match s.report(out) {
+            Ok(Some(section)) => sections.push((s.title().to_string(), section)),
+            Ok(None) => {}
+            Err(e) => {
+                observer.warning(&format!("the report leaves out {}: {e}", s.name()));
+                sections.push((
+                    s.title().to_string(),
+                    format!(
+                        "**Not included: its results could not be read.** {e}. Run `nnlab {}` again into this \
+                         directory (finished runs are reused), then `nnlab report`.\n\n",
+                        s.name()
+                    ),
+                ));
+                unreadable.push(format!("{} ({e})", s.name()));
+            }
+        }
+    }
+    if sections.len() == unreadable.len() {
+        return Err(crate::error::Error::Data(format!(
+            "no study in '{}' could be read: {}; the report was not written (a previous one is kept)",
+            out.display(),
+            unreadable.join("; ")
+        )));
+    }
     crate::report::write(out, header, &sections)
+}
+
+/// The study `name`'s result file `file` under `out`: `Ok(None)` when the study never ran
+/// there (no directory), an error naming the file when the directory is there but the file
+/// is missing (the study did not finish) or cannot be read.
+pub(crate) fn study_file<T: DeserializeOwned>(out: &Path, name: &str, file: &str) -> Result<Option<T>> {
+    let dir = out.join(name);
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let path = dir.join(file);
+    if !path.exists() {
+        return Err(crate::error::Error::Data(format!(
+            "{} is missing (the study did not finish there)",
+            path.display()
+        )));
+    }
+    crate::results::read_json(&path).map(Some)
 }
 
 /// The plan of a study that is one small task (no training): its name, one overhead of cost.
@@ -344,6 +384,32 @@ pub(crate) fn write_config<S: Serialize>(dir: &Path, config: &S) -> Result<PathB
     let path = dir.join("config.json");
     crate::results::write_json(&path, config)?;
     Ok(path)
+}
+
+/// A study's output directory, prepared (created, writable, stale temporary files removed)
+/// and held against writers with other settings for as long as the study runs.
+pub(crate) struct StudyDir {
+    /// The directory, `<out>/<study>`.
+    pub path: PathBuf,
+    _lock: crate::results::DirLock,
+}
+
+impl StudyDir {
+    /// Prepares and takes `<out>/<name>` for `config`.
+    pub fn open<S: Serialize>(ctx: &StudyContext, name: &str, config: &S) -> Result<StudyDir> {
+        let path = crate::results::prepare_dir(&ctx.dir(name))?;
+        let json = serde_json::to_vec(config).unwrap_or_default();
+        let fingerprint = crate::data::source::md5_hex(json.as_slice()).unwrap_or_default();
+        Ok(StudyDir { _lock: crate::results::DirLock::acquire(&path, &fingerprint)?, path })
+    }
+
+    /// Writes `config.json` once every result is written, so a failed or interrupted attempt
+    /// never leaves a configuration that disagrees with the results beside it; adds it to
+    /// `files`.
+    pub fn finish<S: Serialize>(&self, config: &S, files: &mut Vec<PathBuf>) -> Result<()> {
+        files.insert(0, write_config(&self.path, config)?);
+        Ok(())
+    }
 }
 
 /// Reads the `config.json` a study wrote into `<out>/<name>`, if it is there and readable.

@@ -9,7 +9,7 @@ use crate::plot::{
     xor::{BoundaryFigure, BoundaryGrid, SpreadFigure},
 };
 use crate::progress::Unit;
-use crate::results::{Stats, prepare_dir, read_json, write_json};
+use crate::results::{Stats, read_json, write_json};
 use crate::xor::{ScratchMlp, XorRun, XorTrainConfig, train_xor};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
@@ -119,8 +119,8 @@ impl Study for XorStudyConfig {
         Ok(run::<B::InnerBackend>(ctx, self, device)?.1)
     }
 
-    fn report(out: &Path) -> Option<String> {
-        let summary = read_json::<XorSummary>(&out.join(Self::NAME).join("summary.json")).ok()?;
+    fn report(out: &Path) -> Result<Option<String>> {
+        let Some(summary) = super::study_file::<XorSummary>(out, Self::NAME, "summary.json")? else { return Ok(None) };
         let mut md = super::config_link(out, Self::NAME);
         md.push_str(
             "| activation | runs | mean val acc | std | min | max | diverged |\n|---|---:|---:|---:|---:|---:|---:|\n",
@@ -149,7 +149,7 @@ impl Study for XorStudyConfig {
                 &format!("{activation} decision boundary"),
             ));
         }
-        Some(md)
+        Ok(Some(md))
     }
 }
 
@@ -160,8 +160,9 @@ pub fn run<B: Backend>(
     device: &B::Device,
 ) -> Result<(Vec<XorRun>, Vec<PathBuf>)> {
     Study::validate(config)?;
-    let dir = prepare_dir(&ctx.dir(XorStudyConfig::NAME))?;
-    let mut files = vec![super::write_config(&dir, config)?];
+    let study_dir = super::StudyDir::open(ctx, XorStudyConfig::NAME, config)?;
+    let dir = study_dir.path.clone();
+    let mut files = Vec::new();
     let mut runs = Vec::new();
     let mut grids: Vec<(Activation, BoundaryGrid)> = Vec::new();
     let observer = &ctx.observer;
@@ -234,5 +235,6 @@ pub fn run<B: Backend>(
             .collect();
         files.extend(plot::save(&SpreadFigure { panels }, &dir, SPREAD_FIGURE)?);
     }
+    study_dir.finish(config, &mut files)?;
     Ok((runs, files))
 }

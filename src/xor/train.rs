@@ -145,6 +145,13 @@ impl<E: burn::tensor::ElementConversion> ToF64 for E {
     }
 }
 
+/// Whether every weight and bias of `model` is finite.
+fn weights_finite<B: Backend>(model: &ScratchMlp<B>) -> bool {
+    [&model.w1, &model.b1, &model.w2, &model.b2]
+        .iter()
+        .all(|t| t.to_data().convert::<f32>().to_vec::<f32>().is_ok_and(|v| v.iter().all(|x| x.is_finite())))
+}
+
 /// Extracts the parameters as nested vectors.
 pub fn weights_of<B: Backend>(model: &ScratchMlp<B>) -> XorWeights {
     let rows = |t: &Tensor<B, 2>| -> Vec<Vec<f32>> {
@@ -210,9 +217,12 @@ pub fn train_xor<B: Backend>(
         }
         if epoch % config.record_every == 0 || epoch == config.epochs {
             let (mse, _) = evaluate(&model, x.clone(), t.clone());
-            loss_curve.push(mse);
+            // A weight can overflow while the loss still looks finite (ReLU maps a NaN
+            // pre-activation to 0 on some backends): both count as divergence.
+            let finite = mse.is_finite() && weights_finite(&model);
+            loss_curve.push(if finite { mse } else { f64::NAN });
             loss_epochs.push(epoch);
-            if !mse.is_finite() {
+            if !finite {
                 diverged = true;
                 break;
             }

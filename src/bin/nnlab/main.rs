@@ -43,33 +43,100 @@ Examples:
   cargo run --release --features wgpu -- --backend wgpu activations   (GPU build)";
 
 /// nnlab: the classic neural-network training study (EE449 HW1) on Burn, CPU or GPU.
+///
+/// --backend, --seed, --force and the CIFAR-10 flags may come before the command or after
+/// it; each command's help lists the ones it uses.
 #[derive(Debug, Parser)]
 #[command(name = "nnlab", version, about, after_help = EXAMPLES)]
 struct Cli {
-    /// Backend [default: the fastest compiled CPU backend]
-    #[arg(long, global = true, value_enum)]
-    backend: Option<BackendKind>,
     /// Output directory; each study writes to <out>/<study>/
     #[arg(long, global = true, default_value = "nnlab-out", value_name = "DIR")]
     out: PathBuf,
-    /// Base random seed (data, weights, shuffles)
-    #[arg(long, global = true, default_value_t = 0)]
-    seed: u64,
-    /// Recompute runs whose results already exist
-    #[arg(long, global = true)]
-    force: bool,
     /// No progress bars
     #[arg(long, short, global = true)]
     quiet: bool,
-    /// CIFAR-10 directory (cifar-10-batches-bin/ or cifar-10-batches-py/, or their parent)
-    /// [default: $NNLAB_DATA, then the cache ~/.cache/nnlab, then download]
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Never download CIFAR-10; fail with instructions if it is not found
-    #[arg(long, global = true)]
-    offline: bool,
+    #[command(flatten)]
+    backend: BackendArg,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    force: ForceArg,
+    #[command(flatten)]
+    data: DataArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Default, Args)]
+struct BackendArg {
+    /// Backend [default: the fastest compiled CPU backend]
+    #[arg(long, value_enum)]
+    backend: Option<BackendKind>,
+}
+
+/// `--seed`.
+#[derive(Debug, Clone, Default, Args)]
+struct SeedArg {
+    /// Base random seed (data, weights, shuffles) [default: 0]
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// `--force`.
+#[derive(Debug, Clone, Default, Args)]
+struct ForceArg {
+    /// Recompute runs whose results already exist
+    #[arg(long)]
+    force: bool,
+}
+
+/// Where CIFAR-10 comes from.
+#[derive(Debug, Clone, Default, Args)]
+struct DataArgs {
+    /// CIFAR-10 directory (cifar-10-batches-bin/ or cifar-10-batches-py/, or their parent)
+    /// [default: $NNLAB_DATA, then the cache ~/.cache/nnlab, then download]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Never download CIFAR-10; fail with instructions if it is not found
+    #[arg(long)]
+    offline: bool,
+    /// Download CIFAR-10 from this mirror instead (the same archive; its MD5 is checked)
+    /// [default: $NNLAB_CIFAR_URL, then the official URL]
+    #[arg(long, value_name = "URL")]
+    cifar_url: Option<String>,
+}
+
+impl DataArgs {
+    fn given(&self) -> Option<&'static str> {
+        if self.data_dir.is_some() {
+            Some("--data-dir")
+        } else if self.offline {
+            Some("--offline")
+        } else if self.cifar_url.is_some() {
+            Some("--cifar-url")
+        } else {
+            None
+        }
+    }
+}
+
+/// The run settings a command uses, after those given before it were merged in.
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    backend: Option<BackendKind>,
+    seed: u64,
+    force: bool,
+    data: DataArgs,
+}
+
+/// Which of the shared flags a command takes, and the values given after it.
+#[derive(Debug, Default)]
+struct Takes<'a> {
+    backend: Option<&'a BackendArg>,
+    seed: Option<&'a SeedArg>,
+    force: Option<&'a ForceArg>,
+    data: Option<&'a DataArgs>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,7 +149,7 @@ enum Command {
             "  → results/activations/activations.{png,svg,json}"
         )
     )]
-    Activations,
+    Activations(ActivationsArgs),
     /// Train the from-scratch MLP on the XOR blobs (homework parts 1.2–1.3)
     #[command(
         after_help = concat!(
@@ -174,7 +241,17 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
+struct ActivationsArgs {
+    #[command(flatten)]
+    backend: BackendArg,
+}
+
+#[derive(Debug, Args)]
 struct BenchArgs {
+    #[command(flatten)]
+    backend: BackendArg,
+    #[command(flatten)]
+    seed: SeedArg,
     /// Networks: all, names (mlp1,cnn4), or specs separated by ';'
     #[arg(long, default_value = "all")]
     arch: String,
@@ -212,6 +289,17 @@ struct AllArgs {
     /// Small scale: 1 epoch, 2 000 / 500 / 1 000 images, 2 000 XOR epochs
     #[arg(long)]
     quick: bool,
+    /// Runs per configuration in every study (seeds seed, seed+1, ...)
+    #[arg(long, default_value_t = 1)]
+    seeds: usize,
+    #[command(flatten)]
+    backend: BackendArg,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    force: ForceArg,
+    #[command(flatten)]
+    data: DataArgs,
     /// Nets of the architectures and activation-gradients studies [default: all five]
     #[arg(long, value_name = "NETS")]
     arch: Option<String>,
@@ -223,6 +311,14 @@ struct AllArgs {
 /// Flags shared by the CIFAR-10 studies.
 #[derive(Debug, Args)]
 struct CifarArgs {
+    #[command(flatten)]
+    backend: BackendArg,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    force: ForceArg,
+    #[command(flatten)]
+    data: DataArgs,
     /// Epochs [default: the study's homework protocol]
     #[arg(long)]
     epochs: Option<usize>,
@@ -341,6 +437,8 @@ struct LrArgs {
 
 #[derive(Debug, Args)]
 struct ConvArgs {
+    #[command(flatten)]
+    backend: BackendArg,
     /// Images [N, C, H, W] as .npy (uint8, float32 or float64) [default: shipped digits]
     #[arg(long, value_name = "FILE.npy")]
     input: Option<PathBuf>,
@@ -351,6 +449,12 @@ struct ConvArgs {
 
 #[derive(Debug, Args)]
 struct XorArgs {
+    #[command(flatten)]
+    backend: BackendArg,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    force: ForceArg,
     /// relu, sigmoid, tanh, a comma list, or all
     #[arg(long, default_value = "all")]
     activation: String,
@@ -418,6 +522,97 @@ impl TorchDevice {
     }
 }
 
+impl Command {
+    /// The command's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Activations(_) => "activations",
+            Command::Xor(_) => "xor",
+            Command::Conv(_) => "conv",
+            Command::Architectures(_) => "architectures",
+            Command::ActivationGradients(_) => "activation-gradients",
+            Command::LearningRate(_) => "learning-rate",
+            Command::All(_) => "all",
+            Command::Report => "report",
+            Command::Bench(_) => "bench",
+        }
+    }
+
+    /// The shared flags this command takes, with the values given after it.
+    fn takes(&self) -> Takes<'_> {
+        fn cifar(c: &CifarArgs) -> Takes<'_> {
+            Takes { backend: Some(&c.backend), seed: Some(&c.seed), force: Some(&c.force), data: Some(&c.data) }
+        }
+        match self {
+            Command::Activations(a) => Takes { backend: Some(&a.backend), ..Takes::default() },
+            Command::Xor(a) => {
+                Takes { backend: Some(&a.backend), seed: Some(&a.seed), force: Some(&a.force), data: None }
+            }
+            Command::Conv(a) => Takes { backend: Some(&a.backend), ..Takes::default() },
+            Command::Architectures(a) => cifar(&a.cifar),
+            Command::ActivationGradients(a) => cifar(&a.cifar),
+            Command::LearningRate(a) => cifar(&a.cifar),
+            Command::All(a) => {
+                Takes { backend: Some(&a.backend), seed: Some(&a.seed), force: Some(&a.force), data: Some(&a.data) }
+            }
+            Command::Report => Takes::default(),
+            Command::Bench(a) => Takes { backend: Some(&a.backend), seed: Some(&a.seed), ..Takes::default() },
+        }
+    }
+
+    /// The commands that take a flag, for the message when another command is given it.
+    fn taking(flag: fn(&Takes<'_>) -> bool) -> String {
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .filter(|name| {
+                let cli = Cli::try_parse_from(["nnlab", name.as_str()]);
+                cli.is_ok_and(|cli| flag(&cli.command.takes()))
+            })
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// The settings of `cli`'s command: flags given after the command, else before it; a flag
+/// before a command that does not use it is a usage error rather than silently ignored.
+fn settings(cli: &Cli) -> Result<Settings> {
+    let takes = cli.command.takes();
+    let refuse = |flag: &str, by: fn(&Takes<'_>) -> bool| {
+        Error::invalid(
+            flag,
+            format!("does not apply to `nnlab {}`; it is a flag of: {}", cli.command.name(), Command::taking(by)),
+        )
+    };
+    let backend = match takes.backend {
+        Some(b) => b.backend.or(cli.backend.backend),
+        None if cli.backend.backend.is_some() => return Err(refuse("--backend", |t| t.backend.is_some())),
+        None => None,
+    };
+    let seed = match takes.seed {
+        Some(s) => s.seed.or(cli.seed.seed).unwrap_or(0),
+        None if cli.seed.seed.is_some() => return Err(refuse("--seed", |t| t.seed.is_some())),
+        None => 0,
+    };
+    let force = match takes.force {
+        Some(f) => f.force || cli.force.force,
+        None if cli.force.force => return Err(refuse("--force", |t| t.force.is_some())),
+        None => false,
+    };
+    let data = match takes.data {
+        Some(d) => DataArgs {
+            data_dir: d.data_dir.clone().or_else(|| cli.data.data_dir.clone()),
+            offline: d.offline || cli.data.offline,
+            cifar_url: d.cifar_url.clone().or_else(|| cli.data.cifar_url.clone()),
+        },
+        None => match cli.data.given() {
+            Some(flag) => return Err(refuse(flag, |t| t.data.is_some())),
+            None => DataArgs::default(),
+        },
+    };
+    Ok(Settings { backend, seed, force, data })
+}
+
 /// Whether `flag` (without its dashes) is a flag of `nnlab` or of one of its commands.
 fn is_flag(flag: &str) -> bool {
     let cli = Cli::command();
@@ -472,6 +667,7 @@ fn gradients_config(a: &GradArgs, seed: u64) -> Result<study::gradients::Gradien
     let base = study::gradients::GradientsConfig::default();
     Ok(study::gradients::GradientsConfig {
         archs: parse_arch_list(&a.arch)?,
+        seeds: a.cifar.seeds,
         train: a.cifar.train(TrainConfig { schedule: Schedule::constant(a.lr), ..base.train }, seed),
         data: nnlab::data::SplitConfig { input_scale, ..a.cifar.split(seed) },
         log_scale: !a.linear_scale,
@@ -483,6 +679,7 @@ fn learning_rate_config(a: &LrArgs, seed: u64) -> Result<study::learning_rate::L
     let base = study::learning_rate::LearningRateConfig::default();
     Ok(study::learning_rate::LearningRateConfig {
         arch: nnlab::model::ArchSpec::parse(&a.arch)?,
+        seeds: a.cifar.seeds,
         epochs: a.cifar.epochs.unwrap_or(base.epochs),
         schedule_epochs: a.schedule_epochs,
         switch_steps: a.switch_steps.clone(),
@@ -520,6 +717,11 @@ fn xor_config(a: &XorArgs, seed: u64) -> Result<study::xor::XorStudyConfig> {
 
 fn all_config(a: &AllArgs, seed: u64) -> Result<study::all::AllConfig> {
     let mut config = if a.quick { study::all::AllConfig::quick() } else { study::all::AllConfig::default() };
+    let studies = &mut config.studies;
+    studies.xor.seeds = a.seeds;
+    studies.architectures.seeds = a.seeds;
+    studies.gradients.seeds = a.seeds;
+    studies.learning_rate.seeds = a.seeds;
     if let Some(archs) = &a.arch {
         config.studies.architectures.archs = parse_arch_list(archs)?;
         config.studies.gradients.archs = config.studies.architectures.archs.clone();
@@ -546,27 +748,37 @@ fn bench_config(a: &BenchArgs, seed: u64) -> Result<nnlab::bench::BenchConfig> {
 
 /// Runs one command; returns the files it wrote.
 fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
-    let backend = match cli.backend {
+    let settings = settings(&cli)?;
+    let backend = match settings.backend {
         Some(kind) => kind,
         None => BackendKind::default_compiled()
             .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
+    if backend == BackendKind::Wgpu {
+        quiet_wayland_probe();
+    }
     let ctx = StudyContext {
         out: cli.out,
         backend,
-        force: cli.force,
-        data_source: nnlab::data::DataSource { data_dir: cli.data_dir, cache_dir: None, offline: cli.offline },
+        force: settings.force,
+        data_source: nnlab::data::DataSource {
+            data_dir: settings.data.data_dir,
+            cache_dir: None,
+            offline: settings.data.offline,
+            url: settings.data.cifar_url,
+            timeout_secs: None,
+        },
         observer: SharedObserver(terminal.clone()),
     };
-    let seed = cli.seed;
+    let seed = settings.seed;
     let one: Box<dyn AnyStudy> = match cli.command {
-        Command::Activations => Box::new(study::activations::ActivationsConfig::default()),
+        Command::Activations(_) => Box::new(study::activations::ActivationsConfig::default()),
         Command::Xor(a) => Box::new(xor_config(&a, seed)?),
         Command::Conv(a) => Box::new(study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel }),
         Command::Architectures(a) => Box::new(architectures_config(&a, seed)?),
         Command::ActivationGradients(a) => Box::new(gradients_config(&a, seed)?),
         Command::LearningRate(a) => Box::new(learning_rate_config(&a, seed)?),
-        Command::Report => return study::write_report(&ctx.out, &[]),
+        Command::Report => return study::write_report(&ctx.out, &[], &*ctx.observer),
         Command::Bench(a) => {
             let mut config = bench_config(&a, seed)?;
             let gpu = matches!(backend, BackendKind::Wgpu | BackendKind::Cuda);
@@ -575,7 +787,7 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
             let python = (a.pytorch != "off").then_some(a.pytorch.as_str());
             let (report, files) = nnlab::bench::run(&ctx.out, backend, &*ctx.observer, &config, python)?;
             terminal.finish();
-            println!("{}", report.markdown());
+            terminal::say(&report.markdown());
             return Ok(files);
         }
         Command::All(a) => {
@@ -600,23 +812,63 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     one.run(&ctx)
 }
 
+/// Without `XDG_RUNTIME_DIR`, Vulkan's Wayland probe prints two "error:" lines on stderr
+/// while looking for a display nnlab never uses; a private empty runtime directory gives it
+/// nothing to find and nothing to say.
+fn quiet_wayland_probe() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("nnlab-runtime-{}", std::process::id()));
+    #[cfg(unix)]
+    let made = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok()
+    };
+    #[cfg(not(unix))]
+    let made = false;
+    if made {
+        // SAFETY: called before any backend or thread is started; nothing reads the
+        // environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let terminal = Arc::new(Terminal::new(cli.quiet));
+    let started = std::time::SystemTime::now();
     let result = run(cli, &terminal);
     terminal.finish();
+    if let Ok(dir) = std::env::var("XDG_RUNTIME_DIR")
+        && dir.contains(&format!("nnlab-runtime-{}", std::process::id()))
+    {
+        let _ = std::fs::remove_dir(dir);
+    }
     match result {
         Ok(files) => {
-            println!("wrote {} files:", files.len());
+            // Files older than this command were reused, not written.
+            let fresh = |f: &PathBuf| {
+                std::fs::metadata(f)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= started - std::time::Duration::from_secs(1))
+            };
+            let written = files.iter().filter(|f| fresh(f)).count();
+            let kept = files.len() - written;
+            let mut line = format!("wrote {written} files");
+            if kept > 0 {
+                line += &format!(" (and kept {kept} finished ones)");
+            }
+            terminal::say(&format!("{line}:"));
             for f in files {
-                println!("  {}", f.display());
+                terminal::say(&format!("  {}", f.display()));
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
             let e = in_flag_terms(e);
             // Every error's message already includes its cause.
-            eprintln!("error: {e}");
+            terminal::say_err(&format!("error: {e}"));
             ExitCode::from(exit_code(&e))
         }
     }

@@ -33,7 +33,7 @@ impl Terminal {
             return;
         }
         if self.quiet || self.multi.is_hidden() {
-            println!("{line}");
+            say(line);
         } else {
             let _ = self.multi.println(line);
         }
@@ -94,6 +94,10 @@ impl Observer for Terminal {
         self.println(line);
     }
 
+    fn warning(&self, message: &str) {
+        self.multi.suspend(|| say_err(&format!("warning: {message}")));
+    }
+
     fn overall(&self, done: f64, total: f64, message: &str) {
         let mut overall = self.overall.lock().unwrap_or_else(|p| p.into_inner());
         let bar = overall.get_or_insert_with(|| {
@@ -108,6 +112,19 @@ impl Observer for Terminal {
         bar.set_position((done / COST_SCALE) as u64);
         bar.set_message(message.to_string());
     }
+}
+
+/// Writes a line to stdout. A closed pipe (`nnlab all | head -1`) is not an error: the line
+/// is dropped and the work goes on (println! would panic and stop the study).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Writes a line to stderr, ignoring a closed stream like [`say`].
+pub fn say_err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// "about 2 h 10 min", "about 40 s".
