@@ -68,6 +68,17 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
     parse_npy(&bytes, path)
 }
 
+/// The `shape` tuple of a `.npy` header as written, when it can be read (`None` leaves the
+/// header to npyz, which reports what is wrong with it).
+fn header_shape(bytes: &[u8]) -> Option<Vec<u64>> {
+    let start = if *bytes.get(6)? == 1 { 10 } else { 12 };
+    let header = std::str::from_utf8(bytes.get(start..data_offset(bytes)?.min(bytes.len()))?).ok()?;
+    let after = &header[header.find("'shape'")? + "'shape'".len()..];
+    let tuple = &after[after.find('(')? + 1..];
+    let tuple = &tuple[..tuple.find(')')?];
+    tuple.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| t.trim_end_matches('L').parse().ok()).collect()
+}
+
 /// Where the data of a `.npy` file starts: after the magic string, the version, the header
 /// length (2 bytes in version 1, 4 in versions 2 and 3) and the header itself.
 fn data_offset(bytes: &[u8]) -> Option<usize> {
@@ -88,6 +99,12 @@ fn data_offset(bytes: &[u8]) -> Option<usize> {
 /// are refused with the index of the first one).
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<HostArray> {
     let bad = |message: String| Error::Npy { path: path.to_path_buf(), message };
+    // npyz multiplies the shape without checking: refuse a shape that overflows first.
+    if let Some(shape) = header_shape(bytes)
+        && shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).is_none_or(|n| usize::try_from(n).is_err())
+    {
+        return Err(bad(format!("shape {shape:?} has more values than this machine can address")));
+    }
     let file = npyz::NpyFile::new(bytes)
         .map_err(|e| bad(format!("not a valid .npy file ({e}); save arrays with numpy.save")))?;
     if file.order() == npyz::Order::Fortran {

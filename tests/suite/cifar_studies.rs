@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// A synthetic CIFAR-10 in the official binary layout (6 × 10 000 records), made once.
-fn synthetic_cifar() -> &'static Path {
+pub(crate) fn synthetic_cifar() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // Under cargo's per-target scratch directory: made once, reused by later runs.
@@ -271,10 +271,11 @@ fn learning_rate_schedules_switch_where_asked_and_compare_with_adam() {
         assert_eq!(r[key].as_array().map(Vec::len), Some(6), "{key}");
     }
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("schedule.json")).unwrap()).unwrap();
+    let s = &s[0]; // one seed
     assert_eq!(s["switch_steps"], serde_json::json!([3, 8]));
     // The three-stage run's recorded learning rate switches at exactly those steps.
     let run: nnlab::study::cifar_runs::CifarRun =
-        serde_json::from_slice(&std::fs::read(dir.join("runs/mlp2_schedule_3.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("runs/mlp2_schedule_3_seed0.json")).unwrap()).unwrap();
     let lr = &run.outcome_curves.lr;
     assert_eq!(lr.len(), 12);
     assert!(

@@ -17,6 +17,8 @@ mod cifar_studies;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "cli")]
+mod hardening;
+#[cfg(feature = "cli")]
 mod report;
 #[cfg(feature = "cli")]
 mod robustness;

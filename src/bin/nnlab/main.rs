@@ -851,7 +851,7 @@ fn main() -> ExitCode {
             let fresh = |f: &PathBuf| {
                 std::fs::metadata(f)
                     .and_then(|m| m.modified())
-                    .is_ok_and(|t| t >= started - std::time::Duration::from_secs(1))
+                    .is_ok_and(|t| t >= started)
             };
             let written = files.iter().filter(|f| fresh(f)).count();
             let kept = files.len() - written;
