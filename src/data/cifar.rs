@@ -237,7 +237,9 @@ pub fn read_python_file(path: &Path, records: usize) -> Result<RawImages> {
         .map_err(|why| bad(format!("not a readable pickle ({why}); expected a CIFAR-10 python batch")))?;
     // numpy arrays are pickled as calls to numpy globals; with those replaced by None the
     // array's state tuple (version, shape, dtype, fortran, raw bytes) remains readable.
-    let options = DeOptions::new().replace_unresolved_globals().replace_recursive_structures();
+    // keep_restore_state: numpy's protocol-5 pickles build the array by calling
+    // `_frombuffer(buffer, dtype, shape, order)`; its arguments (the buffer) are kept.
+    let options = DeOptions::new().replace_unresolved_globals().replace_recursive_structures().keep_restore_state();
     let value = serde_pickle::value_from_slice(&bytes, options)
         .map_err(|e| bad(format!("not a readable pickle ({e}); expected a CIFAR-10 python batch")))?;
     let Value::Dict(dict) = value else {

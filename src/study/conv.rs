@@ -67,7 +67,11 @@ pub fn figure(input: &HostArray, kernel: &HostArray, out: &HostArray, kernel_nam
     column_labels.extend(kernel_names.iter().cloned());
     let [_, _, kh, kw] = [kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3]];
     ImageGrid {
-        title: format!("conv2d, valid padding, stride 1: {n} images × {o} kernels of {kh}×{kw} → {oh}×{ow}"),
+        title: format!(
+            "conv2d, valid padding, stride 1: {n} image{} × {o} kernel{} of {kh}×{kw} → {oh}×{ow}",
+            if n == 1 { "" } else { "s" },
+            if o == 1 { "" } else { "s" }
+        ),
         column_labels,
         row_labels: (0..n).map(|b| format!("#{b}")).collect(),
         rows,

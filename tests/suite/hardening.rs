@@ -95,16 +95,8 @@ fn download_from_a_silent_server_times_out_naming_the_url() {
     let home = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{port}/cifar-10-binary.tar.gz");
     let o = home.path().join("out");
-    let mut cmd = nnlab_cmd(&[
-        "--quiet",
-        "--out",
-        o.to_str().unwrap(),
-        "architectures",
-        "--arch",
-        "mlp1",
-        "--cifar-url",
-        &url,
-    ]);
+    let mut cmd =
+        nnlab_cmd(&["--quiet", "--out", o.to_str().unwrap(), "architectures", "--arch", "mlp1", "--cifar-url", &url]);
     cmd.env("HOME", home.path()).env("XDG_CACHE_HOME", home.path().join("cache")).env("NNLAB_DOWNLOAD_TIMEOUT", "2");
     let start = Instant::now();
     let out = output_within(cmd, Duration::from_secs(60));
@@ -130,7 +122,8 @@ fn npy_inputs_that_lie_or_hold_non_finite_values_are_refused() {
         assert_clear_error(&out, &all);
     };
     // Shape product 2^64 wraps to 0 in unchecked arithmetic.
-    let overflow = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 4611686018427387904, 4), }", &[]);
+    let overflow =
+        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 4611686018427387904, 4), }", &[]);
     conv("overflow.npy", overflow, &["more values than this machine can address"]);
     let huge = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1000000, 1000000), }", &[0; 64]);
     conv("huge.npy", huge, &["truncated or corrupt", "needs 4000000000000 bytes"]);
@@ -162,7 +155,9 @@ fn conv_input_that_is_not_a_file_is_refused_at_once() {
         let out = nnlab(&["--quiet", "--out", o, "conv", "--input", fifo.to_str().unwrap()]);
         assert_clear_error(&out, &["fifo.npy", "not a regular file"]);
     } else {
-        crate::common::skip("SKIPPED the FIFO case of conv_input_that_is_not_a_file_is_refused_at_once: no mkfifo".into());
+        crate::common::skip(
+            "SKIPPED the FIFO case of conv_input_that_is_not_a_file_is_refused_at_once: no mkfifo".into(),
+        );
     }
     let d = dir.path().join("a_directory.npy");
     std::fs::create_dir(&d).unwrap();
@@ -189,7 +184,17 @@ fn nested_pickles_and_directories_in_the_data_are_named() {
     let o = dir.path().join("out");
     let o = o.to_str().unwrap();
     let run = |data: &Path| {
-        nnlab(&["--quiet", "--out", o, "architectures", "--arch", "mlp1", "--offline", "--data-dir", data.to_str().unwrap()])
+        nnlab(&[
+            "--quiet",
+            "--out",
+            o,
+            "architectures",
+            "--arch",
+            "mlp1",
+            "--offline",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
     };
     assert_clear_error(&run(dir.path()), &["data_batch_1", "not a readable pickle", "containers"]);
 
@@ -351,9 +356,8 @@ fn config_json_always_describes_the_results_beside_it() {
         ])
     };
     ok(&xor("20", "1"));
-    let config = || -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(o.join("xor/config.json")).unwrap()).unwrap()
-    };
+    let config =
+        || -> serde_json::Value { serde_json::from_slice(&std::fs::read(o.join("xor/config.json")).unwrap()).unwrap() };
     assert_eq!(config()["run"]["epochs"], 20);
     // The second attempt fails on its second run (a directory where its result goes).
     std::fs::create_dir(o.join("xor/tanh_seed1.json")).unwrap();
@@ -384,7 +388,18 @@ fn temp_files_of_killed_processes_are_removed() {
     let live = xor_dir.join(format!(".nnlab-tmp-{}-def456", std::process::id()));
     std::fs::write(&orphan, vec![0u8; 1000]).unwrap();
     std::fs::write(&live, b"in progress").unwrap();
-    ok(&nnlab(&["--quiet", "--out", o.to_str().unwrap(), "xor", "--backend", "ndarray", "--activation", "tanh", "--epochs", "10"]));
+    ok(&nnlab(&[
+        "--quiet",
+        "--out",
+        o.to_str().unwrap(),
+        "xor",
+        "--backend",
+        "ndarray",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "10",
+    ]));
     if cfg!(target_os = "linux") {
         assert!(!orphan.exists(), "the killed process's temporary file is still there");
     }
@@ -530,7 +545,20 @@ fn flags_belong_to_the_commands_that_use_them() {
     let os = o.to_str().unwrap();
     assert_clear_error(&nnlab(&["--data-dir", "x", "--out", os, "activations"]), &["--data-dir", "does not apply"]);
     assert_clear_error(&nnlab(&["--seed", "3", "--out", os, "report"]), &["--seed", "does not apply"]);
-    let xor = ["--quiet", "--out", os, "--seed", "1", "xor", "--backend", "ndarray", "--activation", "tanh", "--epochs", "10"];
+    let xor = [
+        "--quiet",
+        "--out",
+        os,
+        "--seed",
+        "1",
+        "xor",
+        "--backend",
+        "ndarray",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "10",
+    ];
     let first = nnlab(&xor);
     ok(&first);
     let stdout = String::from_utf8_lossy(&first.stdout);
@@ -539,4 +567,98 @@ fn flags_belong_to_the_commands_that_use_them() {
     let again = nnlab(&xor);
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(stdout.contains("kept 1 finished"), "{stdout}");
+}
+
+/// Smaller item: the conv figure is wide enough for its title, however small the input.
+#[test]
+fn conv_figure_of_a_small_input_keeps_its_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = kernel_file(dir.path());
+    let input = dir.path().join("small.npy");
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 6, 6), }";
+    std::fs::write(&input, npy_bytes(header, &f32_bytes(&[0.5; 36]))).unwrap();
+    let o = dir.path().join("out");
+    let args = ["--quiet", "--out", o.to_str().unwrap(), "conv", "--backend", "ndarray"];
+    ok(&nnlab(&[&args[..], &["--input", input.to_str().unwrap(), "--kernel", kernel.to_str().unwrap()]].concat()));
+    let png = std::fs::read(o.join("conv/conv.png")).unwrap();
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    // The title, "conv2d, valid padding, stride 1: 1 image × 1 kernel of 2×2 → 5×5", is 64
+    // characters of 18 px type: about 600 px.
+    assert!(width >= 600, "conv.png is {width} px wide: its title does not fit");
+}
+
+/// Smaller item: without XDG_RUNTIME_DIR, `--backend wgpu` prints no stray error lines
+/// from Vulkan's display probe.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_without_a_runtime_dir_prints_no_stray_errors() {
+    crate::common::on_wgpu("wgpu_without_a_runtime_dir_prints_no_stray_errors", |_| {
+        let dir = tempfile::tempdir().unwrap();
+        let o = dir.path().join("out");
+        let mut cmd = nnlab_cmd(&["--quiet", "--out", o.to_str().unwrap(), "activations", "--backend", "wgpu"]);
+        cmd.env_remove("XDG_RUNTIME_DIR");
+        let out = output_within(cmd, Duration::from_secs(300));
+        let err = ok(&out);
+        assert!(!err.contains("error"), "stray messages on stderr:\n{err}");
+    });
+}
+
+/// A python-layout batch as numpy pickles it with protocol 5 (Python 3.8+): the array is a
+/// call `_frombuffer(bytearray, dtype, shape, order)` (opcodes as `pickletools.dis` shows
+/// for `pickle.dumps({b'data': a, b'labels': l}, protocol=5)`).
+fn protocol5_batch(images: &[u8], labels: &[u8]) -> Vec<u8> {
+    let n = labels.len();
+    let short_unicode = |p: &mut Vec<u8>, s: &str| {
+        p.push(0x8c);
+        p.push(s.len() as u8);
+        p.extend_from_slice(s.as_bytes());
+        p.push(0x94); // MEMOIZE
+    };
+    let mut p = vec![0x80, 5, b'}', 0x94, b'('];
+    p.extend_from_slice(&[b'C', 4]);
+    p.extend_from_slice(b"data");
+    p.push(0x94);
+    short_unicode(&mut p, "numpy._core.numeric");
+    short_unicode(&mut p, "_frombuffer");
+    p.extend_from_slice(&[0x93, 0x94, b'(', 0x96]); // STACK_GLOBAL, MEMOIZE, MARK, BYTEARRAY8
+    p.extend_from_slice(&(images.len() as u64).to_le_bytes());
+    p.extend_from_slice(images);
+    p.push(0x94);
+    short_unicode(&mut p, "numpy");
+    short_unicode(&mut p, "dtype");
+    p.extend_from_slice(&[0x93, 0x94]);
+    short_unicode(&mut p, "u1");
+    p.extend_from_slice(&[0x89, 0x88, 0x87, 0x94, b'R', 0x94, b'(', b'K', 3]);
+    short_unicode(&mut p, "|");
+    p.extend_from_slice(&[b'N', b'N', b'N', b'J', 255, 255, 255, 255, b'J', 255, 255, 255, 255, b'K', 0, b't', 0x94]);
+    p.push(b'b'); // BUILD the dtype
+    p.push(b'M');
+    p.extend_from_slice(&(n as u16).to_le_bytes());
+    p.push(b'M');
+    p.extend_from_slice(&3072u16.to_le_bytes());
+    p.extend_from_slice(&[0x86, 0x94]);
+    short_unicode(&mut p, "C");
+    p.extend_from_slice(&[b't', 0x94, b'R', 0x94]); // args tuple, REDUCE
+    p.extend_from_slice(&[b'C', 6]);
+    p.extend_from_slice(b"labels");
+    p.extend_from_slice(&[0x94, b']', 0x94, b'(']);
+    for &l in labels {
+        p.extend_from_slice(&[b'K', l]);
+    }
+    p.extend_from_slice(b"eu.");
+    p
+}
+
+/// Smaller item: numpy's protocol-5 pickles (what `pickle.dump` of a recent Python writes)
+/// read like the official protocol-2 batches.
+#[test]
+fn python_batches_pickled_with_protocol_5_are_read() {
+    let labels: Vec<u8> = (0..3u8).map(|i| i * 3 % 10).collect();
+    let images: Vec<u8> = (0..3 * 3072).map(|i| (i % 251) as u8).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data_batch_1");
+    std::fs::write(&path, protocol5_batch(&images, &labels)).unwrap();
+    let raw = nnlab::data::cifar::read_python_file(&path, 3).expect("protocol 5 batch");
+    assert_eq!(raw.labels, labels);
+    assert_eq!(raw.images, images);
 }

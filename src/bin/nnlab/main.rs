@@ -848,11 +848,7 @@ fn main() -> ExitCode {
     match result {
         Ok(files) => {
             // Files older than this command were reused, not written.
-            let fresh = |f: &PathBuf| {
-                std::fs::metadata(f)
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t >= started)
-            };
+            let fresh = |f: &PathBuf| std::fs::metadata(f).and_then(|m| m.modified()).is_ok_and(|t| t >= started);
             let written = files.iter().filter(|f| fresh(f)).count();
             let kept = files.len() - written;
             let mut line = format!("wrote {written} files");
