@@ -57,7 +57,7 @@ fn ok(o: &Output) -> String {
 /// A `.npy` (version 1.0) with `header` and the raw `data` after it.
 fn npy_bytes(header: &str, data: &[u8]) -> Vec<u8> {
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
