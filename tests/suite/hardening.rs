@@ -35,6 +35,16 @@ fn nnlab(args: &[&str]) -> Output {
     output_within(nnlab_cmd(args), Duration::from_secs(300))
 }
 
+/// `nnlab --quiet --out <out> xor --backend ndarray <extra>`.
+fn xor_cmd(out: &Path, extra: &[&str]) -> Command {
+    let o = out.to_str().unwrap();
+    nnlab_cmd(&[&["--quiet", "--out", o, "xor", "--backend", "ndarray"], extra].concat())
+}
+
+fn xor(out: &Path, extra: &[&str]) -> Output {
+    output_within(xor_cmd(out, extra), Duration::from_secs(300))
+}
+
 /// Fails non-zero without a panic or a signal, with one `error:` line holding every needle.
 fn assert_clear_error(o: &Output, needles: &[&str]) -> String {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
@@ -243,20 +253,7 @@ fn oversized_and_duplicate_specs_fail_before_any_work() {
 fn closed_stdout_does_not_stop_the_study() {
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().join("out");
-    let mut cmd = nnlab_cmd(&[
-        "--quiet",
-        "--out",
-        o.to_str().unwrap(),
-        "xor",
-        "--backend",
-        "ndarray",
-        "--activation",
-        "tanh,sigmoid",
-        "--seeds",
-        "2",
-        "--epochs",
-        "50",
-    ]);
+    let mut cmd = xor_cmd(&o, &["--activation", "tanh,sigmoid", "--seeds", "2", "--epochs", "50"]);
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     drop(child.stdout.take()); // the reader is gone before the first line
     let status = child.wait().unwrap();
@@ -317,7 +314,7 @@ fn report_names_unreadable_studies_and_keeps_a_good_report() {
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().join("out");
     let os = o.to_str().unwrap();
-    ok(&nnlab(&["--quiet", "--out", os, "xor", "--backend", "ndarray", "--activation", "tanh", "--epochs", "20"]));
+    ok(&xor(&o, &["--activation", "tanh", "--epochs", "20"]));
     ok(&nnlab(&["--quiet", "--out", os, "activations", "--backend", "ndarray"]));
     ok(&nnlab(&["--quiet", "--out", os, "report"]));
     std::fs::write(o.join("xor/summary.json"), b"{ not json").unwrap();
@@ -338,23 +335,7 @@ fn report_names_unreadable_studies_and_keeps_a_good_report() {
 fn config_json_always_describes_the_results_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().join("out");
-    let os = o.to_str().unwrap();
-    let xor = |epochs: &str, seeds: &str| {
-        nnlab(&[
-            "--quiet",
-            "--out",
-            os,
-            "xor",
-            "--backend",
-            "ndarray",
-            "--activation",
-            "tanh",
-            "--epochs",
-            epochs,
-            "--seeds",
-            seeds,
-        ])
-    };
+    let xor = |epochs: &str, seeds: &str| xor(&o, &["--activation", "tanh", "--epochs", epochs, "--seeds", seeds]);
     ok(&xor("20", "1"));
     let config =
         || -> serde_json::Value { serde_json::from_slice(&std::fs::read(o.join("xor/config.json")).unwrap()).unwrap() };
@@ -388,18 +369,7 @@ fn temp_files_of_killed_processes_are_removed() {
     let live = xor_dir.join(format!(".nnlab-tmp-{}-def456", std::process::id()));
     std::fs::write(&orphan, vec![0u8; 1000]).unwrap();
     std::fs::write(&live, b"in progress").unwrap();
-    ok(&nnlab(&[
-        "--quiet",
-        "--out",
-        o.to_str().unwrap(),
-        "xor",
-        "--backend",
-        "ndarray",
-        "--activation",
-        "tanh",
-        "--epochs",
-        "10",
-    ]));
+    ok(&xor(&o, &["--activation", "tanh", "--epochs", "10"]));
     if cfg!(target_os = "linux") {
         assert!(!orphan.exists(), "the killed process's temporary file is still there");
     }

@@ -56,6 +56,16 @@ struct Cli {
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(flatten)]
+    shared: TrainFlags,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The flags of the commands that train on CIFAR-10: backend, seed, force, and where the
+/// data comes from.
+#[derive(Debug, Clone, Default, Args)]
+struct TrainFlags {
+    #[command(flatten)]
     backend: BackendArg,
     #[command(flatten)]
     seed: SeedArg,
@@ -63,8 +73,6 @@ struct Cli {
     force: ForceArg,
     #[command(flatten)]
     data: DataArgs,
-    #[command(subcommand)]
-    command: Command,
 }
 
 /// `--backend`.
@@ -293,13 +301,7 @@ struct AllArgs {
     #[arg(long, default_value_t = 1)]
     seeds: usize,
     #[command(flatten)]
-    backend: BackendArg,
-    #[command(flatten)]
-    seed: SeedArg,
-    #[command(flatten)]
-    force: ForceArg,
-    #[command(flatten)]
-    data: DataArgs,
+    flags: TrainFlags,
     /// Nets of the architectures and activation-gradients studies [default: all five]
     #[arg(long, value_name = "NETS")]
     arch: Option<String>,
@@ -312,13 +314,7 @@ struct AllArgs {
 #[derive(Debug, Args)]
 struct CifarArgs {
     #[command(flatten)]
-    backend: BackendArg,
-    #[command(flatten)]
-    seed: SeedArg,
-    #[command(flatten)]
-    force: ForceArg,
-    #[command(flatten)]
-    data: DataArgs,
+    flags: TrainFlags,
     /// Epochs [default: the study's homework protocol]
     #[arg(long)]
     epochs: Option<usize>,
@@ -540,8 +536,8 @@ impl Command {
 
     /// The shared flags this command takes, with the values given after it.
     fn takes(&self) -> Takes<'_> {
-        fn cifar(c: &CifarArgs) -> Takes<'_> {
-            Takes { backend: Some(&c.backend), seed: Some(&c.seed), force: Some(&c.force), data: Some(&c.data) }
+        fn every(f: &TrainFlags) -> Takes<'_> {
+            Takes { backend: Some(&f.backend), seed: Some(&f.seed), force: Some(&f.force), data: Some(&f.data) }
         }
         match self {
             Command::Activations(a) => Takes { backend: Some(&a.backend), ..Takes::default() },
@@ -549,12 +545,10 @@ impl Command {
                 Takes { backend: Some(&a.backend), seed: Some(&a.seed), force: Some(&a.force), data: None }
             }
             Command::Conv(a) => Takes { backend: Some(&a.backend), ..Takes::default() },
-            Command::Architectures(a) => cifar(&a.cifar),
-            Command::ActivationGradients(a) => cifar(&a.cifar),
-            Command::LearningRate(a) => cifar(&a.cifar),
-            Command::All(a) => {
-                Takes { backend: Some(&a.backend), seed: Some(&a.seed), force: Some(&a.force), data: Some(&a.data) }
-            }
+            Command::Architectures(a) => every(&a.cifar.flags),
+            Command::ActivationGradients(a) => every(&a.cifar.flags),
+            Command::LearningRate(a) => every(&a.cifar.flags),
+            Command::All(a) => every(&a.flags),
             Command::Report => Takes::default(),
             Command::Bench(a) => Takes { backend: Some(&a.backend), seed: Some(&a.seed), ..Takes::default() },
         }
@@ -585,27 +579,27 @@ fn settings(cli: &Cli) -> Result<Settings> {
         )
     };
     let backend = match takes.backend {
-        Some(b) => b.backend.or(cli.backend.backend),
-        None if cli.backend.backend.is_some() => return Err(refuse("--backend", |t| t.backend.is_some())),
+        Some(b) => b.backend.or(cli.shared.backend.backend),
+        None if cli.shared.backend.backend.is_some() => return Err(refuse("--backend", |t| t.backend.is_some())),
         None => None,
     };
     let seed = match takes.seed {
-        Some(s) => s.seed.or(cli.seed.seed).unwrap_or(0),
-        None if cli.seed.seed.is_some() => return Err(refuse("--seed", |t| t.seed.is_some())),
+        Some(s) => s.seed.or(cli.shared.seed.seed).unwrap_or(0),
+        None if cli.shared.seed.seed.is_some() => return Err(refuse("--seed", |t| t.seed.is_some())),
         None => 0,
     };
     let force = match takes.force {
-        Some(f) => f.force || cli.force.force,
-        None if cli.force.force => return Err(refuse("--force", |t| t.force.is_some())),
+        Some(f) => f.force || cli.shared.force.force,
+        None if cli.shared.force.force => return Err(refuse("--force", |t| t.force.is_some())),
         None => false,
     };
     let data = match takes.data {
         Some(d) => DataArgs {
-            data_dir: d.data_dir.clone().or_else(|| cli.data.data_dir.clone()),
-            offline: d.offline || cli.data.offline,
-            cifar_url: d.cifar_url.clone().or_else(|| cli.data.cifar_url.clone()),
+            data_dir: d.data_dir.clone().or_else(|| cli.shared.data.data_dir.clone()),
+            offline: d.offline || cli.shared.data.offline,
+            cifar_url: d.cifar_url.clone().or_else(|| cli.shared.data.cifar_url.clone()),
         },
-        None => match cli.data.given() {
+        None => match cli.shared.data.given() {
             Some(flag) => return Err(refuse(flag, |t| t.data.is_some())),
             None => DataArgs::default(),
         },
