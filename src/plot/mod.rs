@@ -100,6 +100,12 @@ pub fn colour(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
+/// The palette index of a network: the homework's five keep theirs in every figure (mlp1
+/// blue, mlp2 orange, cnn3 green, cnn4 red, cnn5 purple); other specs follow, by position.
+pub fn net_colour(name: &str, position: usize) -> usize {
+    crate::model::spec::BUILTIN.iter().position(|(n, _)| *n == name).unwrap_or(5 + position)
+}
+
 /// Smallest and largest finite value over several series, padded by 5 %; (0, 1) if none.
 pub fn finite_range<'a>(series: impl IntoIterator<Item = &'a [f64]>) -> (f64, f64) {
     let mut lo = f64::INFINITY;

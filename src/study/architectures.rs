@@ -241,35 +241,39 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         let tr = band(of.iter().map(|r| &r.train_acc_curve).collect());
         let va = band(of.iter().map(|r| &r.val_acc_curve).collect());
         let with_std = of.len() > 1;
+        let colour = plot::net_colour(&spec.name, i);
         loss_series.push(Series {
             label: spec.name.clone(),
-            colour: i,
+            colour,
             x: x.clone(),
             y: loss.mean,
             std: with_std.then_some(loss.std),
+            smooth: true,
             ..Default::default()
         });
         acc_series.push(Series {
             label: format!("{} train", spec.name),
-            colour: i,
+            colour,
             x: x.clone(),
             y: tr.mean,
             std: with_std.then_some(tr.std),
+            smooth: true,
             ..Default::default()
         });
         if !va.mean.is_empty() {
             acc_series.push(Series {
                 label: format!("{} val", spec.name),
-                colour: i,
+                colour,
                 dashed: true,
                 x,
                 y: va.mean,
                 std: with_std.then_some(va.std),
+                smooth: false,
             });
         }
         test_points.push(Point {
             label: spec.name.clone(),
-            colour: i,
+            colour,
             x: train_acc.mean,
             y: test_acc.mean,
             x_err: train_acc.std,
@@ -277,7 +281,7 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         });
         val_points.push(Point {
             label: spec.name.clone(),
-            colour: i,
+            colour,
             x: train_acc.mean,
             y: val_acc.mean,
             x_err: train_acc.std,
@@ -288,6 +292,9 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         let grid = weights_grid(&spec.name, &of[0].weights);
         files.extend(plot::save(&grid, dir, &weights_figure(spec))?);
     }
+    let records = runs.iter().map(|r| r.loss_curve.len()).max().unwrap_or(0);
+    let note = plot::curves::smoothing_note(records);
+    let seeds = plot::curves::band_note(config.seeds);
     let panel = |title: &str, y: &str, kind| Panel {
         title: title.into(),
         x_label: "step".into(),
@@ -297,19 +304,23 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
     };
     let fig = PanelFigure {
         panels: vec![
-            panel("training_loss", "loss", PanelKind::Lines(loss_series)),
-            panel("train_and_val_accuracies (solid train, dashed val)", "accuracy", PanelKind::Lines(acc_series)),
+            panel(&plot::curves::titled("training loss", &[&note, &seeds]), "loss", PanelKind::Lines(loss_series)),
+            panel(
+                &plot::curves::titled("accuracy: train solid, validation dashed", &[&note, &seeds]),
+                "accuracy",
+                PanelKind::Lines(acc_series),
+            ),
             Panel {
                 x_label: "final training accuracy".into(),
-                ..panel("test_vs_training_accuracy", "test accuracy", PanelKind::Points(test_points))
+                ..panel("test vs final training accuracy", "test accuracy", PanelKind::Points(test_points))
             },
             Panel {
                 x_label: "final training accuracy".into(),
-                ..panel("validation_vs_training_accuracy", "validation accuracy", PanelKind::Points(val_points))
+                ..panel("validation vs final training accuracy", "validation accuracy", PanelKind::Points(val_points))
             },
         ],
         columns: 2,
-        panel_size: (720, 480),
+        panel_size: (820, 540),
     };
     files.extend(plot::save(&fig, dir, "architectures")?);
     let summary_json = dir.join("summary.json");

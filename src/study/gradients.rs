@@ -270,27 +270,34 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
                 let diverged = runs.iter().any(|r| r.diverged);
                 Series {
                     label: format!("{} {act}{}", config.archs[*i].name, if diverged { " (diverged)" } else { "" }),
-                    colour: *i,
+                    colour: plot::net_colour(&config.archs[*i].name, *i),
                     dashed: *act != Activation::Relu,
                     x: runs[0].outcome_curves.step.iter().map(|&s| s as f64).collect(),
                     y: stats.mean,
                     std: (runs.len() > 1).then_some(stats.std),
+                    smooth: true,
                 }
             })
             .collect()
     };
+    let records = all.iter().map(|(_, _, r)| r.loss_curve.len()).max().unwrap_or(0);
+    let note = plot::curves::smoothing_note(records);
+    let band = plot::curves::band_note(config.seeds);
     let scale = if config.data.input_scale == InputScale::Raw255 { ", inputs in [0, 255]" } else { "" };
     let fig = PanelFigure {
         panels: vec![
             Panel {
-                title: format!("training loss (solid ReLU, dashed sigmoid{scale})"),
+                title: plot::curves::titled(
+                    &format!("training loss: solid ReLU, dashed sigmoid{scale}"),
+                    &[&note, &band],
+                ),
                 x_label: "step".into(),
                 y_label: "loss".into(),
                 log_y: false,
                 kind: PanelKind::Lines(series(false)),
             },
             Panel {
-                title: format!("|∂loss/∂W₁| first-layer gradient magnitude{scale}"),
+                title: plot::curves::titled(&format!("first-layer gradient norm |∂loss/∂W₁|{scale}"), &[&note, &band]),
                 x_label: "step".into(),
                 y_label: "L2 norm".into(),
                 log_y: config.log_scale,
@@ -298,7 +305,7 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
             },
         ],
         columns: 2,
-        panel_size: (760, 520),
+        panel_size: (860, 540),
     };
     files.extend(plot::save(&fig, &dir, FIGURE)?);
     let summary = dir.join(SUMMARY);

@@ -453,7 +453,13 @@ pub fn run<B: TrainBackend>(
 }
 
 /// Mean curve over seeds, with the standard deviation as a band when there are several.
-fn seed_series(label: String, colour: usize, runs: &[&CifarRun], curve: fn(&CifarRun) -> &Vec<f64>) -> Series {
+fn seed_series(
+    label: String,
+    colour: usize,
+    runs: &[&CifarRun],
+    curve: fn(&CifarRun) -> &Vec<f64>,
+    smooth: bool,
+) -> Series {
     let stats = SeedStats::of(&runs.iter().map(|r| curve(r)).collect::<Vec<_>>());
     Series {
         label,
@@ -461,6 +467,7 @@ fn seed_series(label: String, colour: usize, runs: &[&CifarRun], curve: fn(&Cifa
         x: runs[0].outcome_curves.step.iter().map(|&s| s as f64).collect(),
         y: stats.mean,
         std: (runs.len() > 1).then_some(stats.std),
+        smooth,
         ..Default::default()
     }
 }
@@ -523,22 +530,30 @@ fn rates_figure(config: &LearningRateConfig, constant: &[Vec<(f64, CifarRun)>]) 
             .map(|(i, lr)| {
                 let runs: Vec<&CifarRun> = constant.iter().map(|rates| &rates[i].1).collect();
                 let curve: fn(&CifarRun) -> &Vec<f64> = if val { |r| &r.val_acc_curve } else { |r| &r.loss_curve };
-                seed_series(format!("lr {lr}"), i, &runs, curve)
+                seed_series(format!("lr {lr}"), i, &runs, curve, !val)
             })
             .collect()
     };
-    let seeds = if constant.len() > 1 { format!(", mean ± std of {} seeds", constant.len()) } else { String::new() };
+    let seeds = crate::plot::curves::band_note(constant.len());
+    let records = constant.iter().flatten().map(|(_, r)| r.loss_curve.len()).max().unwrap_or(0);
+    let note = crate::plot::curves::smoothing_note(records);
     PanelFigure {
         panels: vec![
             Panel {
-                title: format!("{}: training loss, SGD{seeds}", config.arch.name),
+                title: crate::plot::curves::titled(
+                    &format!("{}: training loss, SGD", config.arch.name),
+                    &[&note, &seeds],
+                ),
                 x_label: "step".into(),
                 y_label: "loss".into(),
                 log_y: false,
                 kind: PanelKind::Lines(lr_series(false)),
             },
             Panel {
-                title: format!("{}: validation accuracy, SGD{seeds}", config.arch.name),
+                title: crate::plot::curves::titled(
+                    &format!("{}: validation accuracy, SGD", config.arch.name),
+                    &[&seeds],
+                ),
                 x_label: "step".into(),
                 y_label: "accuracy".into(),
                 log_y: false,
@@ -559,7 +574,9 @@ fn schedule_figure(
     let val_series = (0..3)
         .map(|i| {
             let runs: Vec<&CifarRun> = schedules.iter().map(|s| &s[i]).collect();
-            seed_series(labels[i].clone(), i, &runs, |r| &r.val_acc_curve)
+            let mut s = seed_series(labels[i].clone(), i, &runs, |r| &r.val_acc_curve, false);
+            s.dashed = i == 2; // Adam: another optimiser, another line style
+            s
         })
         .collect();
     let mean = |f: fn(&ScheduleResult) -> f64| Stats::of(&results.iter().map(f).collect::<Vec<_>>()).mean;
