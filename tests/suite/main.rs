@@ -6,6 +6,7 @@ mod common;
 mod activations;
 mod conv;
 mod data;
+mod figures;
 mod kernels;
 mod model;
 mod xor;

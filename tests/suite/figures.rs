@@ -1,0 +1,101 @@
+//! Figures as a reader sees them: every line stays inside its axes (a jagged curve and a band
+//! that crosses zero on a log axis, drawn and then read back pixel by pixel), and tick labels
+//! read like matplotlib's.
+
+use nnlab::plot::curves::{Panel, PanelFigure, PanelKind, Series, log_tick_label, moving_average, tick_label};
+
+/// Pixels of `png` that are not white, within `margin` pixels of the image's edges.
+fn ink_at_edges(png: &[u8], margin: u32) -> Vec<(u32, u32)> {
+    let img = image::load_from_memory(png).expect("a PNG").to_rgb8();
+    let (w, h) = img.dimensions();
+    img.enumerate_pixels()
+        .filter(|(x, y, _)| *x < margin || *y < margin || *x >= w - margin || *y >= h - margin)
+        .filter(|(_, _, p)| p.0 != [255, 255, 255])
+        .map(|(x, y, _)| (x, y))
+        .collect()
+}
+
+#[test]
+fn no_line_leaves_its_axes() {
+    // A curve that jumps between 0 and 1 every point, with one spike: thick polylines
+    // joined with mitres overshoot such turns by far (plotters drew them through the title
+    // and past the image's edge before).
+    let n = 400;
+    let x: Vec<f64> = (0..n).map(|i| i as f64 * 10.0).collect();
+    let mut y: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+    y[200] = 50.0;
+    let jagged = Series { label: "jagged".into(), x: x.clone(), y: y.clone(), ..Default::default() };
+    let dashed = Series { label: "dashed".into(), colour: 1, dashed: true, x: x.clone(), y, ..Default::default() };
+    // On a log axis: a band whose lower edge goes below zero, and values that do.
+    let g: Vec<f64> = (0..n).map(|i| 1e-3 * (1.0 + (i % 7) as f64)).collect();
+    let band = Series {
+        label: "band".into(),
+        colour: 2,
+        x: x.clone(),
+        y: g.clone(),
+        std: Some(g.iter().map(|v| v * 3.0).collect()),
+        smooth: true,
+        ..Default::default()
+    };
+    let fig = PanelFigure {
+        panels: vec![
+            Panel {
+                title: "linear".into(),
+                x_label: "step".into(),
+                y_label: "loss".into(),
+                log_y: false,
+                kind: PanelKind::Lines(vec![jagged, dashed]),
+            },
+            Panel {
+                title: "log".into(),
+                x_label: "step".into(),
+                y_label: "norm".into(),
+                log_y: true,
+                kind: PanelKind::Lines(vec![band]),
+            },
+        ],
+        columns: 2,
+        panel_size: (500, 320),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = nnlab::plot::save(&fig, dir.path(), "clip").unwrap();
+    let png = std::fs::read(&files[0]).unwrap();
+    let ink = ink_at_edges(&png, 6);
+    assert!(ink.is_empty(), "{} pixels drawn within 6 px of the image's edges, e.g. {:?}", ink.len(), &ink[..ink.len().min(5)]);
+    // Between the two panels (a vertical strip at the seam) nothing may be drawn either:
+    // a line leaving the left panel's box to the right would cross it.
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    let seam: Vec<(u32, u32)> = (40..img.height() - 40)
+        .flat_map(|y| (497..503).map(move |x| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0 != [255, 255, 255])
+        .collect();
+    assert!(seam.is_empty(), "drawn across the seam between panels: {:?}", &seam[..seam.len().min(5)]);
+}
+
+#[test]
+fn tick_labels_read_like_a_careful_plot() {
+    assert_eq!(tick_label(2000.0), "2k");
+    assert_eq!(tick_label(12000.0), "12k");
+    assert_eq!(tick_label(1500.0), "1.5k");
+    assert_eq!(tick_label(250.0), "250");
+    assert_eq!(tick_label(0.0), "0");
+    assert_eq!(tick_label(0.25), "0.25");
+    assert_eq!(tick_label(1.5), "1.5");
+    assert_eq!(log_tick_label(1e-3), "1e-3");
+    assert_eq!(log_tick_label(2e-3), "2e-3");
+    assert_eq!(log_tick_label(5.0), "5e0");
+    assert_eq!(log_tick_label(10.0), "1e1");
+    assert_eq!(log_tick_label(9.0), "");
+    assert_eq!(log_tick_label(3e-2), "");
+}
+
+#[test]
+fn moving_average_keeps_breaks_and_levels() {
+    let y = [1.0, 3.0, f64::NAN, 5.0, 7.0, 9.0];
+    let m = moving_average(&y, 3);
+    assert_eq!(m[0], 2.0); // (1 + 3) / 2 at the edge
+    assert_eq!(m[1], 2.0); // NaN left out of the mean
+    assert!(m[2].is_nan()); // the break stays
+    assert_eq!(m[4], 7.0);
+    assert_eq!(m[5], 8.0);
+}
