@@ -14,6 +14,7 @@ pub mod all;
 pub mod architectures;
 pub mod cifar_runs;
 pub mod conv;
+pub mod findings;
 pub mod gradients;
 pub mod learning_rate;
 pub mod plateau;
@@ -340,8 +341,20 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
             unreadable.join("; ")
         )));
     }
-    crate::report::write(out, header, &sections)
+    let found = findings::findings(out);
+    let mut files = Vec::new();
+    if let Some(md) = findings::section(&found) {
+        sections.insert(0, ("Findings".to_string(), md));
+        let path = out.join(FINDINGS);
+        crate::results::write_json(&path, &found)?;
+        files.push(path);
+    }
+    files.extend(crate::report::write(out, header, &sections)?);
+    Ok(files)
 }
+
+/// `<out>/findings.json`: the report's claims, tested ([`findings::Finding`]).
+pub const FINDINGS: &str = "findings.json";
 
 /// The study `name`'s result file `file` under `out`: `Ok(None)` when the study never ran
 /// there (no directory), an error naming the file when the directory is there but the file

@@ -61,7 +61,12 @@ fn no_line_leaves_its_axes() {
     let files = nnlab::plot::save(&fig, dir.path(), "clip").unwrap();
     let png = std::fs::read(&files[0]).unwrap();
     let ink = ink_at_edges(&png, 6);
-    assert!(ink.is_empty(), "{} pixels drawn within 6 px of the image's edges, e.g. {:?}", ink.len(), &ink[..ink.len().min(5)]);
+    assert!(
+        ink.is_empty(),
+        "{} pixels drawn within 6 px of the image's edges, e.g. {:?}",
+        ink.len(),
+        &ink[..ink.len().min(5)]
+    );
     // Between the two panels (a vertical strip at the seam) nothing may be drawn either:
     // a line leaving the left panel's box to the right would cross it.
     let img = image::load_from_memory(&png).unwrap().to_rgb8();

@@ -41,7 +41,7 @@ fn html_report_shows_every_figure_in_a_headless_browser() {
     let out = dir.path();
     nnlab(out, &["activations"]);
     nnlab(out, &["conv"]);
-    nnlab(out, &["xor", "--activation", "tanh", "--epochs", "20"]);
+    nnlab(out, &["xor", "--activation", "tanh,sigmoid", "--epochs", "20"]);
     nnlab(out, &["report"]);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
@@ -58,6 +58,12 @@ fn html_report_shows_every_figure_in_a_headless_browser() {
         assert!(html.contains(&format!("src=\"{f}\"")), "{f} not in report.html");
     }
     assert!(html.contains("<table>") && html.contains("<td>tanh</td>"), "XOR table not rendered as HTML");
+    // The findings come first: one XOR run gives no verdict, the CIFAR claims are not measured.
+    let findings = md.find("## Findings").expect("a Findings section");
+    assert!(findings < md.find("## ").unwrap() + 1, "Findings is not the first section");
+    assert!(md.contains("one run: not resolved") && md.contains("not measured"), "{md}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(11));
 
     let Some(browser) = browser() else {
         if std::env::var("NNLAB_REQUIRE_BROWSER").as_deref() == Ok("1") {
