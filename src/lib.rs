@@ -19,6 +19,7 @@
 //!   to an [`Observer`](progress::Observer) (the library never prints).
 //! - [`study`]: one module per study, owning its config, plan, run and report section.
 //! - [`report`]: `report.md` / `report.html` from the studies' sections.
+//! - [`inference`]: a saved net's test accuracy and confusion matrix, and its predictions.
 //! - [`bench`](mod@bench): timings of the homework's workloads against the PyTorch reference.
 
 pub mod activation;
@@ -28,6 +29,7 @@ pub mod bench;
 pub mod conv;
 pub mod data;
 pub mod error;
+pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod npy;

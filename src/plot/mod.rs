@@ -5,6 +5,7 @@
 //! atomically.
 
 pub mod activations;
+pub mod confusion;
 pub mod curves;
 pub mod grid;
 pub mod xor;

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::model::ArchSpec;
 use crate::progress::Unit;
 use crate::results::{read_json, write_json};
-use crate::train::{DeviceData, TrainConfig, TrainOutcome, train};
+use crate::train::{DeviceData, TrainConfig, TrainOutcome};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -50,26 +50,50 @@ pub fn reuse_or_train<B: TrainBackend>(
     device: &B::Device,
     summary: impl Fn(&CifarRun) -> String,
 ) -> Result<CifarRun> {
-    if let Some(run) = stored(ctx, path, key) {
+    let models = model_dir(path);
+    if let Some(run) = stored(ctx, path, key)
+        && (!ctx.save_models || models.join(crate::model::saved::META).is_file())
+    {
         ctx.observer.reused(&planned.label, planned.cost(), &summary(&run));
         return Ok(run);
     }
-    let outcome = train_key::<B>(ctx, key, planned, data, device)?;
+    let (outcome, net) = train_key::<B>(ctx, key, planned, data, device)?;
     let run = cifar_run(key.clone(), outcome, ctx.backend.name());
     write_json(path, &run)?;
+    if ctx.save_models {
+        let meta = crate::model::saved::SavedModel {
+            format: crate::model::saved::FORMAT,
+            nnlab: env!("CARGO_PKG_VERSION").into(),
+            spec: key.arch.clone(),
+            activation: key.activation,
+            input_scale: key.split.input_scale,
+            params: run.params,
+            test_acc: run.test_acc,
+            seed: key.train.seed,
+            steps: run.steps,
+        };
+        crate::model::saved::save(net, &meta, &models)?;
+    }
     ctx.observer.finished(&summary(&run));
     Ok(run)
 }
 
+/// Where the net of the run whose result is `result` (`<dir>/<run>.json`) is saved:
+/// `<dir>/models/<run>/`.
+pub fn model_dir(result: &Path) -> std::path::PathBuf {
+    let stem = result.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    result.parent().unwrap_or(Path::new(".")).join("models").join(stem)
+}
+
 /// Trains one [`RunKey`] as the task `planned`, reporting each record point (epoch, step,
-/// loss, validation accuracy) to the context's observer.
+/// loss, validation accuracy) to the context's observer; returns the outcome and the net.
 pub fn train_key<B: TrainBackend>(
     ctx: &StudyContext,
     key: &RunKey,
     planned: &PlannedRun,
     data: &mut Option<DeviceData<B::InnerBackend>>,
     device: &B::Device,
-) -> Result<TrainOutcome> {
+) -> Result<(TrainOutcome, crate::model::Net<B::InnerBackend>)> {
     let data = match data {
         Some(d) => d,
         None => {
@@ -91,7 +115,7 @@ pub fn train_key<B: TrainBackend>(
     let steps = key.train.epochs
         * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
     ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost());
-    train::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
+    crate::train::train_model::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
         let val = p.val_acc.map(|v| format!(" val {v:.3}")).unwrap_or_default();
         ctx.observer.advanced(p.step as u64, &format!("ep {}/{} loss {:.3}{val}", p.epoch, key.train.epochs, p.loss));
     })

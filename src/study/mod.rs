@@ -35,6 +35,9 @@ pub struct StudyContext {
     pub backend: BackendKind,
     /// Recompute runs whose results already exist.
     pub force: bool,
+    /// Keep every trained CIFAR-10 net under `<study>/models/<run>/` (see
+    /// [`crate::model::saved`]); a finished run without its saved net is then trained again.
+    pub save_models: bool,
     /// Where CIFAR-10 comes from (for the studies that train on it).
     pub data_source: crate::data::DataSource,
     /// Who hears about progress (nothing is printed by the library).
@@ -49,6 +52,7 @@ impl StudyContext {
             out: out.into(),
             backend,
             force: false,
+            save_models: false,
             data_source: crate::data::DataSource::default(),
             observer: SharedObserver::default(),
         }

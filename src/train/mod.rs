@@ -8,4 +8,4 @@ pub mod trainer;
 
 pub use config::{OptimizerConfig, Schedule, TrainConfig};
 pub use step::{StepOutput, StepRecord, train_step};
-pub use trainer::{Curves, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train};
+pub use trainer::{Curves, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train, train_model};

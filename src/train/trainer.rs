@@ -106,6 +106,7 @@ pub struct Progress {
 }
 
 /// Trains `arch` with `activation` on `data` as `config` says and evaluates it on the test set.
+/// [`train_model`] also hands back the trained net.
 pub fn train<B: TrainBackend>(
     arch: &ArchSpec,
     activation: Activation,
@@ -114,6 +115,19 @@ pub fn train<B: TrainBackend>(
     device: &B::Device,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TrainOutcome> {
+    train_model::<B>(arch, activation, config, data, device, progress).map(|(outcome, _)| outcome)
+}
+
+/// [`train`], handing back the trained net too (without its autodiff state), to keep
+/// ([`crate::model::saved::save`]), evaluate again or predict with.
+pub fn train_model<B: TrainBackend>(
+    arch: &ArchSpec,
+    activation: Activation,
+    config: &TrainConfig,
+    data: &DeviceData<B::InnerBackend>,
+    device: &B::Device,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
     config.validate()?;
     B::seed(device, config.seed);
     let model = Net::<B>::new(arch, activation, device)?;
@@ -217,7 +231,7 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     data: &DeviceData<B::InnerBackend>,
     device: &B::Device,
     progress: &mut dyn FnMut(Progress),
-) -> Result<TrainOutcome> {
+) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
     let started = Instant::now();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let n = data.train.len();
@@ -286,12 +300,13 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
         shape: w.dims().to_vec(),
         values: w.into_data().convert::<f32>().to_vec().unwrap_or_default(),
     };
-    Ok(TrainOutcome {
+    let outcome = TrainOutcome {
         curves,
         test_acc,
         steps: step,
         diverged,
         first_weights,
         seconds: started.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((outcome, valid))
 }

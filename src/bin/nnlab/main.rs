@@ -224,6 +224,25 @@ enum Command {
         )
     )]
     All(AllArgs),
+    /// Test accuracy and confusion matrix of a net saved with --save-models
+    #[command(
+        after_help = concat!(
+            "Example:\n",
+            "  nnlab architectures --arch cnn4 --save-models\n",
+            "  nnlab eval --model nnlab-out/architectures/models/cnn4_seed0\n",
+            "  → nnlab-out/eval/cnn4_seed0/confusion.{md,png,svg} and evaluation.json"
+        )
+    )]
+    Eval(EvalArgs),
+    /// The three most likely classes of your own images for a saved net
+    #[command(
+        after_help = concat!(
+            "Example:\n",
+            "  nnlab predict --model nnlab-out/architectures/models/cnn4_seed0 cat.png ship.png\n",
+            "Images: PNG, RGB or grey, any size (resized to 32×32)."
+        )
+    )]
+    Predict(PredictArgs),
     /// Gather whatever studies <out> holds into <out>/report.md and report.html
     #[command(
         after_help = concat!(
@@ -246,6 +265,29 @@ enum Command {
         )
     )]
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// A model directory written by --save-models (<study>/models/<run>/)
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    #[command(flatten)]
+    backend: BackendArg,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+struct PredictArgs {
+    /// A model directory written by --save-models (<study>/models/<run>/)
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    /// Image files (PNG)
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    #[command(flatten)]
+    backend: BackendArg,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +342,9 @@ struct AllArgs {
     /// Runs per configuration in every study (seeds seed, seed+1, ...)
     #[arg(long, default_value_t = 1)]
     seeds: usize,
+    /// Keep every trained CIFAR-10 net under <study>/models/<run>/ (for nnlab eval / predict)
+    #[arg(long)]
+    save_models: bool,
     #[command(flatten)]
     flags: TrainFlags,
     /// Nets of the architectures and activation-gradients studies [default: all five]
@@ -315,6 +360,9 @@ struct AllArgs {
 struct CifarArgs {
     #[command(flatten)]
     flags: TrainFlags,
+    /// Keep every trained net under <out>/<study>/models/<run>/ (for nnlab eval / predict)
+    #[arg(long)]
+    save_models: bool,
     /// Epochs [default: the study's homework protocol]
     #[arg(long)]
     epochs: Option<usize>,
@@ -530,6 +578,8 @@ impl Command {
             Command::LearningRate(_) => "learning-rate",
             Command::All(_) => "all",
             Command::Report => "report",
+            Command::Eval(_) => "eval",
+            Command::Predict(_) => "predict",
             Command::Bench(_) => "bench",
         }
     }
@@ -550,6 +600,8 @@ impl Command {
             Command::LearningRate(a) => every(&a.cifar.flags),
             Command::All(a) => every(&a.flags),
             Command::Report => Takes::default(),
+            Command::Eval(a) => Takes { backend: Some(&a.backend), data: Some(&a.data), ..Takes::default() },
+            Command::Predict(a) => Takes { backend: Some(&a.backend), ..Takes::default() },
             Command::Bench(a) => Takes { backend: Some(&a.backend), seed: Some(&a.seed), ..Takes::default() },
         }
     }
@@ -751,10 +803,18 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     if backend == BackendKind::Wgpu {
         quiet_wayland_probe();
     }
+    let save_models = match &cli.command {
+        Command::Architectures(a) => a.cifar.save_models,
+        Command::ActivationGradients(a) => a.cifar.save_models,
+        Command::LearningRate(a) => a.cifar.save_models,
+        Command::All(a) => a.save_models,
+        _ => false,
+    };
     let ctx = StudyContext {
         out: cli.out,
         backend,
         force: settings.force,
+        save_models,
         data_source: nnlab::data::DataSource {
             data_dir: settings.data.data_dir,
             cache_dir: None,
@@ -773,6 +833,23 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         Command::ActivationGradients(a) => Box::new(gradients_config(&a, seed)?),
         Command::LearningRate(a) => Box::new(learning_rate_config(&a, seed)?),
         Command::Report => return study::write_report(&ctx.out, &[], &*ctx.observer),
+        Command::Eval(a) => {
+            let eval = nnlab::inference::evaluate(&a.model, &ctx.data_source, backend, &*ctx.observer)?;
+            let files = nnlab::inference::write_evaluation(&ctx.out, &eval)?;
+            terminal.finish();
+            terminal::say(&nnlab::inference::confusion_table(&eval));
+            return Ok(files);
+        }
+        Command::Predict(a) => {
+            let predictions = nnlab::inference::predict(&a.model, &a.images, backend)?;
+            for p in &predictions {
+                let top: Vec<String> = p.top.iter().map(|(c, prob)| format!("{c} {prob:.3}")).collect();
+                terminal::say(&format!("{}: {}", p.image.display(), top.join(", ")));
+            }
+            let path = ctx.out.join("predict").join("predictions.json");
+            nnlab::results::write_json(&path, &predictions)?;
+            return Ok(vec![path]);
+        }
         Command::Bench(a) => {
             let mut config = bench_config(&a, seed)?;
             let gpu = matches!(backend, BackendKind::Wgpu | BackendKind::Cuda);
