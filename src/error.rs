@@ -104,6 +104,30 @@ impl Error {
     }
 }
 
+/// Runs `f`, turning a panic inside it (dependencies such as GPU runtimes and Burn's record
+/// loading panic on bad input; nnlab's own code returns errors) into the panic's message.
+/// Nothing is printed: the panic hook is silenced while `f` runs, and the first message it
+/// saw (from any thread) is returned.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    use std::sync::{Arc, Mutex};
+    let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = messages.clone();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panicked without a message".into());
+        seen.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    let first = messages.lock().unwrap_or_else(|p| p.into_inner()).first().cloned();
+    result.map_err(|_| first.unwrap_or_else(|| "panicked without a message".into()))
+}
+
 /// Checks that a number given by the user is strictly positive.
 pub fn ensure_positive<T: PartialOrd + Default + std::fmt::Display>(name: &str, value: T) -> Result<T> {
     if value > T::default() {

@@ -35,30 +35,10 @@ pub(crate) use gpu_net_backend;
 /// Computes one small sum on `B`'s default device. The GPU runtimes panic when no driver or
 /// adapter is found (in the caller's thread or in their own); those panics are caught,
 /// nothing is printed, and the first panic's message comes back as the error.
-pub(crate) fn probe<B: burn::tensor::backend::Backend>(device: &B::Device) -> Result<(), String>
-where
-    B::Device: std::panic::RefUnwindSafe,
-{
-    use std::sync::{Arc, Mutex};
-    let messages: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = messages.clone();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let text = info
-            .payload()
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the runtime panicked without a message".into());
-        seen.lock().unwrap_or_else(|p| p.into_inner()).push(text);
-    }));
-    let result = std::panic::catch_unwind(|| burn::tensor::Tensor::<B, 1>::ones([4], device).sum().into_scalar());
-    std::panic::set_hook(hook);
-    let first = messages.lock().unwrap_or_else(|p| p.into_inner()).first().cloned();
-    match result {
-        Ok(_) => Ok(()),
-        Err(_) => Err(short(&first.unwrap_or_else(|| "the runtime panicked without a message".into()))),
-    }
+pub(crate) fn probe<B: burn::tensor::backend::Backend>(device: &B::Device) -> Result<(), String> {
+    crate::error::catch_quietly(|| burn::tensor::Tensor::<B, 1>::ones([4], device).sum().into_scalar())
+        .map(|_| ())
+        .map_err(|m| short(&m))
 }
 
 /// The gist of a runtime's panic message: the line that names a missing file when the GPU

@@ -100,9 +100,7 @@ impl<B: Backend> Net<B> {
         let fresh = Net::<B>::new(spec, meta.activation, device)?;
         let expected: Vec<Vec<usize>> = shapes(&fresh);
         // Burn panics on some malformed records; they are the user's files, so an error.
-        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            fresh.load_file(dir.join(RECORD), &recorder(), device)
-        }));
+        let loaded = crate::error::catch_quietly(|| fresh.load_file(dir.join(RECORD), &recorder(), device));
         let net = match loaded {
             Ok(Ok(net)) => net,
             Ok(Err(e)) => return Err(bad(format!("{RECORD}.mpk is not a readable record ({e})"))),

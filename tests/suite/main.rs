@@ -25,3 +25,5 @@ mod hardening;
 mod report;
 #[cfg(feature = "cli")]
 mod robustness;
+#[cfg(feature = "cli")]
+mod saved_models;
