@@ -134,7 +134,7 @@ struct Bounds {
 
 impl Bounds {
     /// y in the units the axis is linear in; `None` where it cannot be drawn.
-    fn to_axis(&self, y: f64) -> Option<f64> {
+    fn axis_of(&self, y: f64) -> Option<f64> {
         match (self.log_y, y.is_finite()) {
             (_, false) => None,
             (true, _) if y <= 0.0 => None,
@@ -143,7 +143,7 @@ impl Bounds {
         }
     }
 
-    fn from_axis(&self, y: f64) -> f64 {
+    fn value_of(&self, y: f64) -> f64 {
         if self.log_y { 10f64.powf(y) } else { y }
     }
 
@@ -165,7 +165,7 @@ impl Bounds {
                 }
             }
         }
-        (t0 <= t1).then(|| ((p.0 + t0 * dx, p.1 + t0 * dy), (p.0 + t1 * dx, p.1 + t1 * dy)))
+        (t0 <= t1).then_some(((p.0 + t0 * dx, p.1 + t0 * dy), (p.0 + t1 * dx, p.1 + t1 * dy)))
     }
 
     /// The polyline through `x`, `y` as runs of points inside the box: breaks at non-finite
@@ -174,10 +174,10 @@ impl Bounds {
         let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
         let mut prev: Option<(f64, f64)> = None;
         for (&a, &b) in x.iter().zip(y) {
-            let point = self.to_axis(b).filter(|_| a.is_finite()).map(|b| (a, b));
+            let point = self.axis_of(b).filter(|_| a.is_finite()).map(|b| (a, b));
             if let (Some(p), Some(q)) = (prev, point) {
                 if let Some((c, d)) = self.clip(p, q) {
-                    let (c, d) = ((c.0, self.from_axis(c.1)), (d.0, self.from_axis(d.1)));
+                    let (c, d) = ((c.0, self.value_of(c.1)), (d.0, self.value_of(d.1)));
                     match out.last_mut() {
                         Some(run) if run.last() == Some(&c) => run.push(d),
                         _ => out.push(vec![c, d]),
@@ -190,7 +190,7 @@ impl Bounds {
                 && q.1 >= self.y0
                 && q.1 <= self.y1
             {
-                out.push(vec![(q.0, self.from_axis(q.1))]);
+                out.push(vec![(q.0, self.value_of(q.1))]);
             }
             prev = point;
         }
@@ -200,8 +200,8 @@ impl Bounds {
     /// Clamps a band value into the box (the band is a filled area; clamping keeps its shape
     /// inside the axes).
     fn clamp(&self, y: f64) -> Option<f64> {
-        let a = self.to_axis(y).unwrap_or(if self.log_y && y.is_finite() { self.y0 } else { f64::NAN });
-        a.is_finite().then(|| self.from_axis(a.clamp(self.y0, self.y1)))
+        let a = self.axis_of(y).unwrap_or(if self.log_y && y.is_finite() { self.y0 } else { f64::NAN });
+        a.is_finite().then(|| self.value_of(a.clamp(self.y0, self.y1)))
     }
 }
 
@@ -231,7 +231,7 @@ pub fn log_tick_label(v: f64) -> String {
     let exp = v.log10().floor();
     let mantissa = v / 10f64.powf(exp);
     match [1.0, 2.0, 5.0, 10.0].iter().find(|m| (mantissa - **m).abs() < 1e-6 * **m) {
-        Some(&m) if m == 10.0 => format!("1e{}", exp as i64 + 1),
+        Some(&10.0) => format!("1e{}", exp as i64 + 1),
         Some(&m) => format!("{}e{}", m as i64, exp as i64),
         None => String::new(),
     }
@@ -408,7 +408,7 @@ impl Panel {
                     }
                     let mut first = true;
                     for run in b.runs(&s.x, &y) {
-                        placed.extend(run.iter().map(|&(x, v)| (x, b.to_axis(v).unwrap_or(b.y0))));
+                        placed.extend(run.iter().map(|&(x, v)| (x, b.axis_of(v).unwrap_or(b.y0))));
                         // Thick lines as separate two-point pieces: plotters joins the
                         // pieces of one path with mitres that shoot past sharp turns.
                         let style = c.stroke_width(2);

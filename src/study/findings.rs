@@ -385,7 +385,8 @@ fn gradient_findings(out: &Path) -> Vec<Finding> {
         .iter()
         .map(|r| {
             let last = r.loss_curve.iter().rev().find(|l| l.is_finite()).copied().unwrap_or(f64::NAN);
-            (r.dead || r.diverged || !(last < 10f64.ln() - 0.05)) as u8 as f64
+            let stuck = last.is_nan() || last >= 10f64.ln() - 0.05;
+            (r.dead || r.diverged || stuck) as u8 as f64
         })
         .collect();
     let raw_part = Part {
