@@ -25,31 +25,19 @@ fn one_error(o: &Output, needles: &[&str]) {
     }
 }
 
-/// Trains mlp1 briefly with --save-models into `out`; returns its model directory.
-fn trained(out: &Path) -> PathBuf {
+/// Trains mlp1 briefly with --save-models into `out` (or reuses it); returns the command's
+/// stdout.
+fn train(out: &Path) -> String {
     let data = synthetic_cifar().to_str().unwrap().to_string();
     let o = out.to_str().unwrap();
-    ok(&nnlab(&[
-        "--quiet",
-        "--out",
-        o,
-        "architectures",
-        "--backend",
-        "ndarray",
-        "--data-dir",
-        &data,
-        "--arch",
-        "mlp1",
-        "--epochs",
-        "1",
-        "--max-train",
-        "500",
-        "--max-val",
-        "100",
-        "--record-every",
-        "5",
-        "--save-models",
-    ]));
+    let quick = ["--epochs", "1", "--max-train", "500", "--max-val", "100", "--record-every", "5"];
+    let args = [&["--quiet", "--out", o, "architectures", "--backend", "ndarray", "--data-dir", &data], &quick[..]];
+    ok(&nnlab(&[&args.concat()[..], &["--arch", "mlp1", "--save-models"]].concat()))
+}
+
+/// [`train`]; returns the model directory.
+fn trained(out: &Path) -> PathBuf {
+    train(out);
     out.join("architectures/models/mlp1_seed0")
 }
 
@@ -99,28 +87,7 @@ fn a_saved_net_evaluates_to_its_recorded_accuracy_and_predicts() {
         assert!(probs.windows(2).all(|w| w[0] >= w[1]) && probs.iter().sum::<f64>() <= 1.0 + 1e-6, "{probs:?}");
     }
     // Asked again, the run is reused with its saved net.
-    let again = nnlab(&[
-        "--quiet",
-        "--out",
-        o,
-        "architectures",
-        "--backend",
-        "ndarray",
-        "--data-dir",
-        &data,
-        "--arch",
-        "mlp1",
-        "--epochs",
-        "1",
-        "--max-train",
-        "500",
-        "--max-val",
-        "100",
-        "--record-every",
-        "5",
-        "--save-models",
-    ]);
-    assert!(ok(&again).contains("(reused)"));
+    assert!(train(dir.path()).contains("(reused)"));
 }
 
 #[test]
