@@ -4,6 +4,34 @@
 use crate::error::{Error, Result, ensure_positive};
 use serde::{Deserialize, Serialize};
 
+/// A [`Schedule`] as Burn's [`LrScheduler`](burn::lr_scheduler::LrScheduler): the `k`-th call
+/// of `step()` returns the rate of training step `k` (0-based), the rate nnlab's own loop
+/// uses at that step, so Burn's optimisers and training loop can follow an nnlab schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleLr {
+    schedule: Schedule,
+    step: usize,
+}
+
+impl burn::lr_scheduler::LrScheduler for ScheduleLr {
+    type Record<B: burn::tensor::backend::Backend> = usize;
+
+    fn step(&mut self) -> burn::optim::LearningRate {
+        let lr = self.schedule.lr_at(self.step);
+        self.step += 1;
+        lr
+    }
+
+    fn to_record<B: burn::tensor::backend::Backend>(&self) -> usize {
+        self.step
+    }
+
+    fn load_record<B: burn::tensor::backend::Backend>(mut self, record: usize) -> Self {
+        self.step = record;
+        self
+    }
+}
+
 /// Which optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "kind")]
@@ -50,6 +78,11 @@ impl Schedule {
         let s = Schedule { lrs, milestones };
         s.validate()?;
         Ok(s)
+    }
+
+    /// This schedule as Burn's learning-rate scheduler, starting at step 0.
+    pub fn scheduler(&self) -> ScheduleLr {
+        ScheduleLr { schedule: self.clone(), step: 0 }
     }
 
     /// The rate used at `step` (0-based).

@@ -6,6 +6,6 @@ pub mod evaluate;
 pub mod step;
 pub mod trainer;
 
-pub use config::{OptimizerConfig, Schedule, TrainConfig};
+pub use config::{OptimizerConfig, Schedule, ScheduleLr, TrainConfig};
 pub use step::{StepOutput, StepRecord, train_step};
 pub use trainer::{Curves, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train, train_model};

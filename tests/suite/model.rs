@@ -182,12 +182,25 @@ fn schedule_switches_at_exactly_the_requested_steps() {
         batch_size: 20,
         record_every: 1,
         record_val: false,
-        schedule: s,
+        schedule: s.clone(),
         ..TrainConfig::sgd(0.1)
     };
     let out =
         train::<Nd>(&ArchSpec::parse("mlp1").unwrap(), Activation::Relu, &config, &data, &device, &mut |_| {}).unwrap();
     assert_eq!(out.curves.lr, lrs);
+    // As Burn's LrScheduler: call k gives the rate nnlab's loop used at step k, and its
+    // record resumes the sequence where it was saved.
+    use burn::lr_scheduler::LrScheduler;
+    let mut burn_side = s.scheduler();
+    let driven: Vec<f64> = (0..out.steps).map(|_| burn_side.step()).collect();
+    assert_eq!(driven, out.curves.lr);
+    let mut first = s.scheduler();
+    (0..5).for_each(|_| {
+        first.step();
+    });
+    let record = first.to_record::<burn::backend::NdArray>();
+    let mut resumed = s.scheduler().load_record::<burn::backend::NdArray>(record);
+    assert_eq!((0..4).map(|_| resumed.step()).collect::<Vec<_>>(), lrs[5..9]);
     assert!(Schedule::piecewise(vec![0.1, 0.01], vec![]).is_err());
     assert!(Schedule::piecewise(vec![0.1, 0.01, 0.001], vec![5, 5]).is_err());
 }
