@@ -92,7 +92,7 @@ impl FromStr for BackendKind {
             "cuda" => Ok(BackendKind::Cuda),
             other => Err(Error::invalid(
                 "backend",
-                format!("unknown backend '{other}'; expected one of ndarray, flex, wgpu"),
+                format!("unknown backend '{other}'; expected one of ndarray, flex, wgpu, cuda"),
             )),
         }
     }
