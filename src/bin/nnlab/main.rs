@@ -606,15 +606,15 @@ impl Command {
         }
     }
 
-    /// The commands that take a flag, for the message when another command is given it.
-    fn taking(flag: fn(&Takes<'_>) -> bool) -> String {
-        let names: Vec<String> = Cli::command()
+    /// The commands that take `flag` (with its dashes), for the message when another
+    /// command is given it: read from clap's own definition of each command.
+    fn taking(flag: &str) -> String {
+        let long = flag.trim_start_matches('-');
+        let cli = Cli::command();
+        let names: Vec<&str> = cli
             .get_subcommands()
-            .map(|c| c.get_name().to_string())
-            .filter(|name| {
-                let cli = Cli::try_parse_from(["nnlab", name.as_str()]);
-                cli.is_ok_and(|cli| flag(&cli.command.takes()))
-            })
+            .filter(|c| c.get_arguments().any(|a| a.get_long() == Some(long)))
+            .map(|c| c.get_name())
             .collect();
         names.join(", ")
     }
@@ -624,25 +624,25 @@ impl Command {
 /// before a command that does not use it is a usage error rather than silently ignored.
 fn settings(cli: &Cli) -> Result<Settings> {
     let takes = cli.command.takes();
-    let refuse = |flag: &str, by: fn(&Takes<'_>) -> bool| {
+    let refuse = |flag: &str| {
         Error::invalid(
             flag,
-            format!("does not apply to `nnlab {}`; it is a flag of: {}", cli.command.name(), Command::taking(by)),
+            format!("does not apply to `nnlab {}`; it is a flag of: {}", cli.command.name(), Command::taking(flag)),
         )
     };
     let backend = match takes.backend {
         Some(b) => b.backend.or(cli.shared.backend.backend),
-        None if cli.shared.backend.backend.is_some() => return Err(refuse("--backend", |t| t.backend.is_some())),
+        None if cli.shared.backend.backend.is_some() => return Err(refuse("--backend")),
         None => None,
     };
     let seed = match takes.seed {
         Some(s) => s.seed.or(cli.shared.seed.seed).unwrap_or(0),
-        None if cli.shared.seed.seed.is_some() => return Err(refuse("--seed", |t| t.seed.is_some())),
+        None if cli.shared.seed.seed.is_some() => return Err(refuse("--seed")),
         None => 0,
     };
     let force = match takes.force {
         Some(f) => f.force || cli.shared.force.force,
-        None if cli.shared.force.force => return Err(refuse("--force", |t| t.force.is_some())),
+        None if cli.shared.force.force => return Err(refuse("--force")),
         None => false,
     };
     let data = match takes.data {
@@ -652,7 +652,7 @@ fn settings(cli: &Cli) -> Result<Settings> {
             cifar_url: d.cifar_url.clone().or_else(|| cli.shared.data.cifar_url.clone()),
         },
         None => match cli.shared.data.given() {
-            Some(flag) => return Err(refuse(flag, |t| t.data.is_some())),
+            Some(flag) => return Err(refuse(flag)),
             None => DataArgs::default(),
         },
     };
@@ -883,6 +883,11 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     one.run(&ctx)
 }
 
+/// The runtime directory [`quiet_wayland_probe`] makes for this process (removed at exit).
+fn private_runtime_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("nnlab-runtime-{}", std::process::id()))
+}
+
 /// Without `XDG_RUNTIME_DIR`, Vulkan's Wayland probe prints two "error:" lines on stderr
 /// while looking for a display nnlab never uses; a private empty runtime directory gives it
 /// nothing to find and nothing to say.
@@ -890,7 +895,7 @@ fn quiet_wayland_probe() {
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("nnlab-runtime-{}", std::process::id()));
+    let dir = private_runtime_dir();
     #[cfg(unix)]
     let made = {
         use std::os::unix::fs::DirBuilderExt;
@@ -911,10 +916,8 @@ fn main() -> ExitCode {
     let started = std::time::SystemTime::now();
     let result = run(cli, &terminal);
     terminal.finish();
-    if let Ok(dir) = std::env::var("XDG_RUNTIME_DIR")
-        && dir.contains(&format!("nnlab-runtime-{}", std::process::id()))
-    {
-        let _ = std::fs::remove_dir(dir);
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| d == private_runtime_dir()) {
+        let _ = std::fs::remove_dir(private_runtime_dir());
     }
     match result {
         Ok(files) => {
