@@ -10,7 +10,7 @@
 use nnlab::backend::{BackendKind, BackendTask, TrainBackend, run_task};
 use nnlab::data::{DataSource, SplitConfig, load};
 use nnlab::model::ArchSpec;
-use nnlab::model::saved::{FORMAT, SavedModel, save};
+use nnlab::model::saved::{SavedModel, save};
 use nnlab::train::{DeviceData, TrainConfig, train_model};
 use nnlab::{Activation, Result};
 use std::path::PathBuf;
@@ -28,17 +28,7 @@ impl BackendTask for TrainAndSave {
         let arch = ArchSpec::parse("mlp1")?;
         let config = TrainConfig { epochs: 1, ..TrainConfig::default() };
         let (out, net) = train_model::<B>(&arch, Activation::Relu, &config, &data, &device, &mut |_| {})?;
-        let meta = SavedModel {
-            format: FORMAT,
-            nnlab: env!("CARGO_PKG_VERSION").into(),
-            params: arch.param_count(),
-            spec: arch,
-            activation: Activation::Relu,
-            input_scale: split.input_scale,
-            test_acc: out.test_acc,
-            seed: config.seed,
-            steps: out.steps,
-        };
+        let meta = SavedModel::new(arch, Activation::Relu, split.input_scale, config.seed, &out);
         save(net, &meta, &self.out)?;
         println!("trained on {kind}: test accuracy {:.4}; saved to {}", out.test_acc, self.out.display());
         Ok(out.test_acc)

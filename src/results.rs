@@ -39,6 +39,18 @@ fn temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     tempfile::Builder::new().prefix(&format!("{TEMP_PREFIX}{}-", std::process::id())).tempfile_in(dir)
 }
 
+/// Age after which a temporary file or a lock is taken as left behind, whoever wrote it.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Whether the file `path` was last modified more than [`STALE_AFTER`] ago.
+fn stale(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_AFTER)
+}
+
 /// Whether process `pid` is running. On Linux from `/proc`; elsewhere every process is taken
 /// as running (temporary files are then removed only once a day old).
 fn process_alive(pid: u32) -> bool {
@@ -53,14 +65,8 @@ pub fn remove_stale_temp_files(dir: &Path) {
         let name = entry.file_name();
         let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else { continue };
         let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() > 24 * 3600);
         let orphan = pid.is_some_and(|p| p != std::process::id() && !process_alive(p));
-        if orphan || old {
+        if orphan || stale(&entry.path()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -94,8 +100,7 @@ impl DirLock {
         let path = dir.join(LOCK_FILE);
         let owner = LockOwner { pid: std::process::id(), fingerprint: fingerprint.to_string() };
         if let Ok(held) = read_json::<LockOwner>(&path) {
-            let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-            let live = held.pid != owner.pid && process_alive(held.pid) && age.is_none_or(|a| a.as_secs() < 24 * 3600);
+            let live = held.pid != owner.pid && process_alive(held.pid) && !stale(&path);
             if live && held.fingerprint != owner.fingerprint {
                 return Err(Error::io(
                     "another nnlab is writing this study with other settings in",

@@ -47,6 +47,31 @@ pub struct SavedModel {
     pub steps: usize,
 }
 
+impl SavedModel {
+    /// The description of a net of `spec` with `activation`, trained with `seed` on inputs
+    /// scaled as `input_scale`, whose training ended as `outcome` says; written by this nnlab
+    /// in the current [`FORMAT`].
+    pub fn new(
+        spec: ArchSpec,
+        activation: Activation,
+        input_scale: InputScale,
+        seed: u64,
+        outcome: &crate::train::TrainOutcome,
+    ) -> SavedModel {
+        SavedModel {
+            format: FORMAT,
+            nnlab: env!("CARGO_PKG_VERSION").into(),
+            params: spec.param_count(),
+            spec,
+            activation,
+            input_scale,
+            test_acc: outcome.test_acc,
+            seed,
+            steps: outcome.steps,
+        }
+    }
+}
+
 fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::<FullPrecisionSettings>::new()
 }
@@ -106,10 +131,10 @@ impl<B: Backend> Net<B> {
             Ok(Err(e)) => return Err(bad(format!("{RECORD}.mpk is not a readable record ({e})"))),
             Err(_) => return Err(bad(format!("{RECORD}.mpk does not fit the spec in {META}"))),
         };
-        if shapes(&net) != expected {
+        let found = shapes(&net);
+        if found != expected {
             return Err(bad(format!(
-                "the weights in {RECORD}.mpk have shapes {:?}, the spec {} needs {expected:?}",
-                shapes(&net),
+                "the weights in {RECORD}.mpk have shapes {found:?}, the spec {} needs {expected:?}",
                 spec.notation()
             )));
         }

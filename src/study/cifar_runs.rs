@@ -58,20 +58,16 @@ pub fn reuse_or_train<B: TrainBackend>(
         return Ok(run);
     }
     let (outcome, net) = train_key::<B>(ctx, key, planned, data, device)?;
+    let meta = crate::model::saved::SavedModel::new(
+        key.arch.clone(),
+        key.activation,
+        key.split.input_scale,
+        key.train.seed,
+        &outcome,
+    );
     let run = cifar_run(key.clone(), outcome, ctx.backend.name());
     write_json(path, &run)?;
     if ctx.save_models {
-        let meta = crate::model::saved::SavedModel {
-            format: crate::model::saved::FORMAT,
-            nnlab: env!("CARGO_PKG_VERSION").into(),
-            spec: key.arch.clone(),
-            activation: key.activation,
-            input_scale: key.split.input_scale,
-            params: run.params,
-            test_acc: run.test_acc,
-            seed: key.train.seed,
-            steps: run.steps,
-        };
         crate::model::saved::save(net, &meta, &models)?;
     }
     ctx.observer.finished(&summary(&run));

@@ -279,9 +279,8 @@ fn xor_findings(out: &Path) -> Vec<Finding> {
     ]
 }
 
-fn architecture_findings(out: &Path) -> Vec<Finding> {
-    let runs = cifar_runs(&out.join(super::architectures::ArchitecturesConfig::NAME));
-    let g = by_seed(&runs, |r| Some(r.name.clone()).filter(|n| NETS.contains(&n.as_str())));
+fn architecture_findings(runs: &[CifarRun]) -> Vec<Finding> {
+    let g = by_seed(runs, |r| Some(r.name.clone()).filter(|n| NETS.contains(&n.as_str())));
     let test = |g: &BTreeMap<String, &CifarRun>, n: &str| g[n].test_acc;
     let note = count_bad(runs.iter().filter(|r| NETS.contains(&r.name.as_str())));
     vec![
@@ -458,7 +457,8 @@ fn gradient_findings(out: &Path) -> Vec<Finding> {
     ]
 }
 
-fn learning_rate_findings(out: &Path) -> Vec<Finding> {
+/// `arch`: the architectures study's runs, where the Adam run may have been reused from.
+fn learning_rate_findings(out: &Path, arch: &[CifarRun]) -> Vec<Finding> {
     let runs = cifar_runs(&out.join(super::learning_rate::LearningRateConfig::NAME).join("runs"));
     let label = |r: &CifarRun| -> Option<String> {
         let s = &r.key.train.schedule;
@@ -471,7 +471,6 @@ fn learning_rate_findings(out: &Path) -> Vec<Finding> {
     };
     let g = by_seed(&runs, label);
     // Adam reused from the architectures study (same key) counts as this study's Adam.
-    let arch = cifar_runs(&out.join(super::architectures::ArchitecturesConfig::NAME));
     let adam_of = |seed: u64, like: &CifarRun| -> Option<&CifarRun> {
         g.get(&seed).and_then(|m| m.get("adam").copied()).or_else(|| {
             arch.iter().find(|a| {
@@ -549,10 +548,11 @@ fn learning_rate_findings(out: &Path) -> Vec<Finding> {
 /// Every claim, tested on the results under `out` (claims whose runs are absent are "not
 /// measured").
 pub fn findings(out: &Path) -> Vec<Finding> {
+    let arch = cifar_runs(&out.join(super::architectures::ArchitecturesConfig::NAME));
     let mut all = xor_findings(out);
-    all.extend(architecture_findings(out));
+    all.extend(architecture_findings(&arch));
     all.extend(gradient_findings(out));
-    all.extend(learning_rate_findings(out));
+    all.extend(learning_rate_findings(out, &arch));
     all
 }
 

@@ -230,9 +230,18 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
         .iter()
         .map(|spec| GradientsResult::from_iter([("name".to_string(), serde_json::Value::from(spec.name.clone()))]))
         .collect();
-    for (i, activation, runs) in &groups {
-        let loss = SeedStats::of(&runs.iter().map(|r| &r.loss_curve).collect::<Vec<_>>());
-        let grad = SeedStats::of(&runs.iter().map(|r| &r.outcome_curves.grad_norm).collect::<Vec<_>>());
+    // Mean and std over seeds of each group's loss and gradient curves: for the course's
+    // keys and for the figure.
+    let stats: Vec<(SeedStats, SeedStats)> = groups
+        .iter()
+        .map(|(_, _, runs)| {
+            (
+                SeedStats::of(&runs.iter().map(|r| &r.loss_curve).collect::<Vec<_>>()),
+                SeedStats::of(&runs.iter().map(|r| &r.outcome_curves.grad_norm).collect::<Vec<_>>()),
+            )
+        })
+        .collect();
+    for ((i, activation, runs), (loss, grad)) in groups.iter().zip(&stats) {
         let diverged = runs.iter().filter(|r| r.diverged).count();
         let result = &mut results[*i];
         result.insert(format!("{activation}_loss_curve"), curve(&loss.mean));
@@ -260,21 +269,17 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
     let series = |grad: bool| -> Vec<Series> {
         groups
             .iter()
-            .map(|(i, act, runs)| {
-                let stats = SeedStats::of(
-                    &runs
-                        .iter()
-                        .map(|r| if grad { &r.outcome_curves.grad_norm } else { &r.outcome_curves.loss })
-                        .collect::<Vec<_>>(),
-                );
+            .zip(&stats)
+            .map(|((i, act, runs), (loss, grad_norm))| {
+                let stats = if grad { grad_norm } else { loss };
                 let diverged = runs.iter().any(|r| r.diverged);
                 Series {
                     label: format!("{} {act}{}", config.archs[*i].name, if diverged { " (diverged)" } else { "" }),
                     colour: plot::net_colour(&config.archs[*i].name, *i),
                     dashed: *act != Activation::Relu,
                     x: runs[0].outcome_curves.step.iter().map(|&s| s as f64).collect(),
-                    y: stats.mean,
-                    std: (runs.len() > 1).then_some(stats.std),
+                    y: stats.mean.clone(),
+                    std: (runs.len() > 1).then(|| stats.std.clone()),
                     smooth: true,
                 }
             })

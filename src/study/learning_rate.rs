@@ -164,12 +164,8 @@ impl LearningRateConfig {
     /// Training steps of a scheduled run (its epochs of the training split's batches).
     fn schedule_steps(&self) -> usize {
         let [n_train, _, _] = cost::split_sizes(&self.data);
-        let per_epoch = if self.train.drop_last {
-            n_train / self.train.batch_size.max(1)
-        } else {
-            n_train.div_ceil(self.train.batch_size.max(1))
-        };
-        per_epoch * self.schedule_epochs
+        crate::data::batches::batches_per_epoch(n_train, self.train.batch_size, self.train.drop_last)
+            * self.schedule_epochs
     }
 
     /// Rates of the schedules: the first three constant rates (0.1, 0.01, 0.001).
