@@ -4,7 +4,8 @@
 //!
 //! A piece of work is a *task*: [`Observer::started`], any number of
 //! [`Observer::advanced`], then [`Observer::finished`] with a one-line summary (or
-//! [`Observer::reused`] instead of all three, when a finished result was found on disk).
+//! [`Observer::reused`] instead of all three, when a finished result was found on disk, or
+//! [`Observer::skipped`] when another process performs it).
 //! Each task carries its planned cost ([`crate::study::PlannedRun::cost`]), so a command
 //! that runs many tasks can count progress in work rather than in tasks.
 
@@ -32,6 +33,9 @@ pub trait Observer: Send + Sync {
     /// A planned task was not run because its finished result was found; `summary` as in
     /// [`Observer::finished`].
     fn reused(&self, _label: &str, _cost: f64, _summary: &str) {}
+    /// A planned task was not run by this process because another one performs it (a
+    /// shard of a plan split among processes, see [`crate::study::plan`]); `why` says which.
+    fn skipped(&self, _label: &str, _cost: f64, _why: &str) {}
     /// A line worth showing a person that belongs to no task (an estimate, a notice).
     fn note(&self, _line: &str) {}
     /// Something the person should know because a result may not be what they expect (a

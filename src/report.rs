@@ -20,6 +20,39 @@ pub struct AllRecord {
     pub config: serde_json::Value,
 }
 
+/// Writes the [`AllRecord`] of one shard of `nnlab all` (see [`crate::study::plan`]),
+/// `<out>/shards/all-<I>of<N>.json`; returns its path. `nnlab report` heads the merged
+/// report with every shard's lines when there is no `all.json`.
+pub fn write_shard_record(
+    out: &Path,
+    shard: crate::study::plan::Shard,
+    header: &[String],
+    config: serde_json::Value,
+) -> Result<PathBuf> {
+    let dir = crate::results::prepare_dir(&out.join(crate::study::plan::SHARDS_DIR))?;
+    let path = dir.join(format!("all-{}of{}.json", shard.index, shard.count));
+    write_json(&path, &AllRecord { header: header.to_vec(), config })?;
+    Ok(path)
+}
+
+/// The header of a report merged from shards: one line per shard record under
+/// `<out>/shards/`, in shard order.
+fn shard_header(out: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out.join(crate::study::plan::SHARDS_DIR)) else { return Vec::new() };
+    let mut records: Vec<(String, AllRecord)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let shard = name.strip_prefix("all-")?.strip_suffix(".json")?.replace("of", "/");
+            Some((shard, read_json::<AllRecord>(&e.path()).ok()?))
+        })
+        .collect();
+    records.sort_by_key(|(s, _)| s.split('/').map(|n| n.parse::<usize>().unwrap_or(0)).collect::<Vec<_>>());
+    let mut lines = vec![format!("Merged from {} shard runs of `nnlab all --shard I/N`:", records.len())];
+    lines.extend(records.into_iter().map(|(s, r)| format!("- shard {s}: {}", r.header.join(" · "))));
+    if lines.len() == 1 { Vec::new() } else { lines }
+}
+
 /// Writes `<out>/all.json`; returns its path.
 pub fn write_all_record(out: &Path, header: &[String], config: serde_json::Value) -> Result<Vec<PathBuf>> {
     let path = out.join(ALL_RECORD);
@@ -35,7 +68,7 @@ pub fn write_all_record(out: &Path, header: &[String], config: serde_json::Value
 pub fn write(out: &Path, header: &[String], sections: &[(String, String)]) -> Result<Vec<PathBuf>> {
     let stored: Vec<String>;
     let header = if header.is_empty() {
-        stored = read_json::<AllRecord>(&out.join(ALL_RECORD)).map(|r| r.header).unwrap_or_default();
+        stored = read_json::<AllRecord>(&out.join(ALL_RECORD)).map(|r| r.header).unwrap_or_else(|_| shard_header(out));
         &stored[..]
     } else {
         header

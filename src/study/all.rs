@@ -2,7 +2,7 @@
 //! then the report. Progress counts planned work ([`super::cost`]), not runs, and
 //! [`estimate`] says before the start roughly how long the whole will take here.
 
-use super::{PlannedRun, Studies, StudyContext, cost};
+use super::{PlannedRun, Studies, StudyContext, cost, plan};
 use crate::backend::{BackendKind, BackendTask, TrainBackend, run_task};
 use crate::error::Result;
 use crate::progress::{Observer, SharedObserver, Unit};
@@ -108,10 +108,18 @@ pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
         }
     }
     let rates = run_task(ctx.backend, Calibrate)?;
-    let seconds =
-        |c: &AllConfig| c.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| rates.seconds(&r.work))).sum();
+    // The runs this process performs: a run planned twice counts once, and a shard counts
+    // only its own.
+    let mine = |c: &AllConfig| -> Vec<plan::Job> {
+        plan::Plan::of_all(c)
+            .jobs
+            .into_iter()
+            .filter(|j| j.reuses.is_none() && ctx.shard.as_ref().is_none_or(|a| a.owns(&j.id)))
+            .collect()
+    };
+    let seconds = |c: &AllConfig| mine(c).iter().map(|j| rates.seconds(&j.work)).sum();
     Ok(Estimate {
-        runs: config.plan().iter().map(|(_, runs)| runs.len()).sum(),
+        runs: mine(config).len(),
         seconds: seconds(config),
         quick_seconds: seconds(&AllConfig::quick()),
         rates,
@@ -119,7 +127,8 @@ pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
 }
 
 /// Runs every study on `ctx.backend` (the ones without training on its inner backend),
-/// then writes the report; returns the files written. Every configuration is checked before
+/// then writes the report; returns the files written. As a shard ([`StudyContext::shard`]):
+/// only the shard's runs, and no report (`nnlab report` merges the shards' results). Every configuration is checked before
 /// any work starts. Besides each task's own progress, the context's observer hears
 /// [`Observer::overall`]: planned cost done of the total, with the current study.
 pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
@@ -152,6 +161,15 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
         format!("Per study (finished runs reused from earlier invocations take no time): {}", times.join(", ")),
     ]);
     let config_json = serde_json::to_value(config).unwrap_or_default();
+    if let Some(assignment) = &ctx.shard {
+        files.push(crate::report::write_shard_record(&ctx.out, assignment.shard, &header, config_json)?);
+        tracker.note(&format!(
+            "shard {} finished; once every shard has, `nnlab --out {} report` merges their results",
+            assignment.shard,
+            ctx.out.display()
+        ));
+        return Ok(files);
+    }
     files.extend(crate::report::write_all_record(&ctx.out, &header, config_json)?);
     files.extend(super::write_report(&ctx.out, &header, &*ctx.observer)?);
     Ok(files)
@@ -221,6 +239,13 @@ impl Observer for Tracker {
 
     fn reused(&self, label: &str, cost: f64, summary: &str) {
         self.inner.reused(label, cost, summary);
+        let mut s = self.state();
+        s.total -= cost;
+        self.emit(&s, s.done);
+    }
+
+    fn skipped(&self, label: &str, cost: f64, why: &str) {
+        self.inner.skipped(label, cost, why);
         let mut s = self.state();
         s.total -= cost;
         self.emit(&s, s.done);

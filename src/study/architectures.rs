@@ -12,7 +12,7 @@ use crate::plot::curves::{Panel, PanelFigure, PanelKind, Point, Series};
 use crate::plot::grid::{ImageGrid, Tile, min_max};
 use crate::plot::{self};
 use crate::results::{Stats, write_atomic, write_json};
-use crate::train::{DeviceData, TrainConfig};
+use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -96,14 +96,17 @@ impl ArchitecturesConfig {
                 let task = PlannedRun::new(
                     format!("[{}/{total}] {name}", out.len() + 1),
                     cost::cifar_run(spec, &key.train, &key.split),
-                );
+                    name.clone(),
+                )
+                .keyed(key.clone());
                 out.push(Planned { key, name, task });
             }
         }
         out
     }
 
-    /// Runs the study on backend `B`; returns the runs and the files written.
+    /// Runs the study on backend `B`; returns the runs and the files written. As a shard
+    /// ([`StudyContext::shard`]): only the shard's runs, and no summaries.
     pub fn run_all<B: TrainBackend>(
         &self,
         ctx: &StudyContext,
@@ -111,10 +114,21 @@ impl ArchitecturesConfig {
     ) -> Result<(Vec<CifarRun>, Vec<PathBuf>)> {
         Study::validate(self)?;
         let study_dir = super::StudyDir::open(ctx, Self::NAME, self)?;
-        let dir = study_dir.path.clone();
+        let mut trainer = cifar_runs::Trainer::<B>::new(ctx, device);
+        let (runs, mut files) = self.walk(&study_dir.path, &mut trainer)?;
+        if let Some(assignment) = &ctx.shard {
+            study_dir.finish_shard(assignment, self, trainer.work, &mut files)?;
+            return Ok((runs, files));
+        }
+        files.extend(write_outputs(&study_dir.path, self, &runs)?);
+        study_dir.finish(self, &mut files)?;
+        Ok((runs, files))
+    }
+
+    /// Every planned run that `runs` gives, with its result file.
+    fn walk(&self, dir: &Path, runs: &mut dyn cifar_runs::Runs) -> Result<(Vec<CifarRun>, Vec<PathBuf>)> {
         let mut files = Vec::new();
-        let mut data: Option<DeviceData<B::InnerBackend>> = None;
-        let mut runs = Vec::new();
+        let mut found = Vec::new();
         for p in self.runs() {
             let path = dir.join(format!("{}.json", p.name));
             let summary = |run: &CifarRun| {
@@ -133,19 +147,19 @@ impl ArchitecturesConfig {
                     }
                 )
             };
-            let run = cifar_runs::reuse_or_train::<B>(ctx, &path, &p.key, &p.task, &mut data, device, summary)?;
-            files.push(path);
-            runs.push(run);
+            if let Some(run) = runs.get(Self::NAME, &path, &p.key, &p.task, &summary)? {
+                files.push(path);
+                found.push(run);
+            }
         }
-        files.extend(write_outputs(&dir, self, &runs)?);
-        study_dir.finish(self, &mut files)?;
-        Ok((runs, files))
+        Ok((found, files))
     }
 }
 
 impl Study for ArchitecturesConfig {
     const NAME: &'static str = "architectures";
     const TITLE: &'static str = "Architectures on CIFAR-10 with Adam (part 3)";
+    const SHARDED: bool = true;
 
     fn quick() -> Self {
         let mut c = Self::default();
@@ -173,6 +187,14 @@ impl Study for ArchitecturesConfig {
 
     fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
         Ok(self.run_all::<B>(ctx, device)?.1)
+    }
+
+    fn merge(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
+        let dir = out.join(Self::NAME);
+        let mut reader = cifar_runs::Reader::default();
+        let (runs, _) = self.walk(&dir, &mut reader)?;
+        cifar_runs::warn_missing(observer, Self::NAME, &reader);
+        write_outputs(&dir, self, &runs)
     }
 
     fn report(out: &Path) -> Result<Option<String>> {

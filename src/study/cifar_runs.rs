@@ -38,40 +38,147 @@ pub fn stored(ctx: &StudyContext, path: &Path, key: &RunKey) -> Option<CifarRun>
     read_json::<CifarRun>(path).ok().filter(|run| run.key == *key)
 }
 
-/// Returns the [`stored`] run at `path`, reporting it as reused; otherwise trains `key`
-/// (loading the data on first need) as the task `planned` and writes its [`CifarRun`]
-/// atomically. `summary` gives the one line the observer hears about the result.
-pub fn reuse_or_train<B: TrainBackend>(
-    ctx: &StudyContext,
-    path: &Path,
-    key: &RunKey,
-    planned: &PlannedRun,
-    data: &mut Option<DeviceData<B::InnerBackend>>,
-    device: &B::Device,
-    summary: impl Fn(&CifarRun) -> String,
-) -> Result<CifarRun> {
-    let models = model_dir(path);
-    if let Some(run) = stored(ctx, path, key)
-        && (!ctx.save_models || models.join(crate::model::saved::META).is_file())
-    {
-        ctx.observer.reused(&planned.label, planned.cost(), &summary(&run));
-        return Ok(run);
+/// How a CIFAR-10 study obtains each of its runs: a [`Trainer`] while the study runs, a
+/// [`Reader`] when `nnlab report` merges what shards wrote. Each study walks its plan once,
+/// through either.
+pub(crate) trait Runs {
+    /// The run `task` of `study`, with `key`, whose result is (to be) stored at `path`;
+    /// `None` when it is not there: left to another shard, or (reading) not finished yet.
+    /// `summary` gives the one line the observer hears about the result.
+    fn get(
+        &mut self,
+        study: &str,
+        path: &Path,
+        key: &RunKey,
+        task: &PlannedRun,
+        summary: &dyn Fn(&CifarRun) -> String,
+    ) -> Result<Option<CifarRun>>;
+
+    /// A finished run of another study at `path` with `key` (the learning-rate study's Adam
+    /// run is the architectures study's), if it is there.
+    fn elsewhere(&mut self, path: &Path, key: &RunKey) -> Option<CifarRun>;
+}
+
+/// Trains each run of this process (loading the data on first need) or reuses it when a
+/// finished result with its key is stored; leaves other shards' runs alone.
+pub(crate) struct Trainer<'a, B: TrainBackend> {
+    ctx: &'a StudyContext,
+    device: &'a B::Device,
+    data: Option<DeviceData<B::InnerBackend>>,
+    /// What this process did, for a shard's record.
+    pub work: super::plan::ShardWork,
+}
+
+impl<'a, B: TrainBackend> Trainer<'a, B> {
+    /// A trainer for `ctx` on `device`.
+    pub fn new(ctx: &'a StudyContext, device: &'a B::Device) -> Self {
+        Trainer { ctx, device, data: None, work: Default::default() }
     }
-    let (outcome, net) = train_key::<B>(ctx, key, planned, data, device)?;
-    let meta = crate::model::saved::SavedModel::new(
-        key.arch.clone(),
-        key.activation,
-        key.split.input_scale,
-        key.train.seed,
-        &outcome,
-    );
-    let run = cifar_run(key.clone(), outcome, ctx.backend.name());
-    write_json(path, &run)?;
-    if ctx.save_models {
-        crate::model::saved::save(net, &meta, &models)?;
+}
+
+impl<B: TrainBackend> Runs for Trainer<'_, B> {
+    fn get(
+        &mut self,
+        study: &str,
+        path: &Path,
+        key: &RunKey,
+        task: &PlannedRun,
+        summary: &dyn Fn(&CifarRun) -> String,
+    ) -> Result<Option<CifarRun>> {
+        let ctx = self.ctx;
+        let id = super::plan::job_id(study, &task.id);
+        if let Some(assignment) = ctx.shard.as_ref().filter(|a| !a.owns(&id)) {
+            ctx.observer.skipped(&task.label, task.cost(), &assignment.why_not(&id));
+            self.work.left.push(id);
+            return Ok(None);
+        }
+        let models = model_dir(path);
+        if let Some(run) = stored(ctx, path, key)
+            && (!ctx.save_models || models.join(crate::model::saved::META).is_file())
+        {
+            ctx.observer.reused(&task.label, task.cost(), &summary(&run));
+            self.work.reused.push(id);
+            return Ok(Some(run));
+        }
+        let (outcome, net) = train_key::<B>(ctx, key, task, &mut self.data, self.device)?;
+        let meta = crate::model::saved::SavedModel::new(
+            key.arch.clone(),
+            key.activation,
+            key.split.input_scale,
+            key.train.seed,
+            &outcome,
+        );
+        let run = cifar_run(key.clone(), outcome, ctx.backend.name());
+        write_json(path, &run)?;
+        if ctx.save_models {
+            crate::model::saved::save(net, &meta, &models)?;
+        }
+        ctx.observer.finished(&summary(&run));
+        self.work.trained.push(id);
+        Ok(Some(run))
     }
-    ctx.observer.finished(&summary(&run));
-    Ok(run)
+
+    fn elsewhere(&mut self, path: &Path, key: &RunKey) -> Option<CifarRun> {
+        stored(self.ctx, path, key)
+    }
+}
+
+/// Reads each run's stored result, noting the ones not there (or holding another
+/// configuration) in [`Reader::missing`].
+#[derive(Debug, Default)]
+pub(crate) struct Reader {
+    /// Runs not found, each with why.
+    pub missing: Vec<String>,
+}
+
+impl Reader {
+    /// The run at `path` if it holds `key`; `Ok(None)` when the file is not there or holds
+    /// another configuration, an error when it cannot be read.
+    fn read(path: &Path, key: &RunKey) -> Result<std::result::Result<CifarRun, &'static str>> {
+        if !path.exists() {
+            return Ok(Err("not finished"));
+        }
+        let run: CifarRun = read_json(path)?;
+        Ok(if run.key == *key { Ok(run) } else { Err("holds another configuration") })
+    }
+}
+
+impl Runs for Reader {
+    fn get(
+        &mut self,
+        study: &str,
+        path: &Path,
+        key: &RunKey,
+        task: &PlannedRun,
+        _summary: &dyn Fn(&CifarRun) -> String,
+    ) -> Result<Option<CifarRun>> {
+        Ok(match Reader::read(path, key)? {
+            Ok(run) => Some(run),
+            Err(why) => {
+                self.missing.push(format!("{} ({why})", super::plan::job_id(study, &task.id)));
+                None
+            }
+        })
+    }
+
+    fn elsewhere(&mut self, path: &Path, key: &RunKey) -> Option<CifarRun> {
+        Reader::read(path, key).ok().and_then(|r| r.ok())
+    }
+}
+
+/// Warns `observer` about the runs `reader` missed while merging `study`.
+pub(crate) fn warn_missing(observer: &dyn crate::progress::Observer, study: &str, reader: &Reader) {
+    if !reader.missing.is_empty() {
+        let n = reader.missing.len();
+        let shown: Vec<&str> = reader.missing.iter().take(5).map(String::as_str).collect();
+        observer.warning(&format!(
+            "{study}: {n} planned run{} left out of the summaries: {}{}; when its shard has finished, run `nnlab \
+             report` again",
+            if n == 1 { " is" } else { "s are" },
+            shown.join(", "),
+            if n > shown.len() { ", ..." } else { "" }
+        ));
+    }
 }
 
 /// Where the net of the run whose result is `result` (`<dir>/<run>.json`) is saved:
@@ -155,6 +262,20 @@ pub struct CifarRun {
     pub seconds: f64,
     /// nnlab version.
     pub version: String,
+}
+
+/// A run as a person names it: its network, activation, schedule and seed, e.g.
+/// `cnn4 relu lr 0.1 seed 0` or `cnn4 relu lr 0.1 → 0.01 at step 1500 seed 0`.
+pub fn run_label(run: &CifarRun) -> String {
+    let t = &run.key.train;
+    let lrs: Vec<String> = t.schedule.lrs.iter().map(|lr| lr.to_string()).collect();
+    let at = if t.schedule.milestones.is_empty() {
+        String::new()
+    } else {
+        let m: Vec<String> = t.schedule.milestones.iter().map(|m| m.to_string()).collect();
+        format!(" (switch at step {})", m.join(", "))
+    };
+    format!("{} {} lr {}{at} seed {}", run.name, run.key.activation, lrs.join(" → "), t.seed)
 }
 
 /// First-layer weights in PyTorch layout: conv `[out, in, kh, kw]` as stored; FC (stored

@@ -12,7 +12,7 @@ use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
 use crate::results::{Stats, write_json};
-use crate::train::{DeviceData, TrainConfig};
+use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -112,7 +112,9 @@ impl GradientsConfig {
                     let task = PlannedRun::new(
                         format!("[{}/{total}] {name}", out.len() + 1),
                         cost::cifar_run(spec, &key.train, &key.split),
-                    );
+                        format!("runs/{name}"),
+                    )
+                    .keyed(key.clone());
                     out.push(Planned { arch, activation, key, name, task });
                 }
             }
@@ -129,6 +131,7 @@ fn mean_grad(run: &CifarRun) -> f64 {
 impl Study for GradientsConfig {
     const NAME: &'static str = "activation-gradients";
     const TITLE: &'static str = "ReLU vs sigmoid gradients with SGD (part 4)";
+    const SHARDED: bool = true;
 
     fn quick() -> Self {
         let mut c = Self::default();
@@ -159,6 +162,14 @@ impl Study for GradientsConfig {
 
     fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
         run::<B>(ctx, self, device)
+    }
+
+    fn merge(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
+        let dir = out.join(Self::NAME);
+        let mut reader = cifar_runs::Reader::default();
+        let (all, _) = walk(self, &dir, &mut reader)?;
+        cifar_runs::warn_missing(observer, Self::NAME, &reader);
+        write_outputs(self, &dir, &all)
     }
 
     fn report(out: &Path) -> Result<Option<String>> {
@@ -192,15 +203,31 @@ impl Study for GradientsConfig {
     }
 }
 
-/// Runs the study on backend `B`; returns the files written.
+/// Runs the study on backend `B`; returns the files written. As a shard
+/// ([`StudyContext::shard`]): only the shard's runs, and no summaries.
 pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
     let study_dir = super::StudyDir::open(ctx, GradientsConfig::NAME, config)?;
-    let dir = study_dir.path.clone();
-    let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;
+    crate::results::prepare_dir(&study_dir.path.join("runs"))?;
+    let mut trainer = cifar_runs::Trainer::<B>::new(ctx, device);
+    let (all, mut files) = walk(config, &study_dir.path, &mut trainer)?;
+    if let Some(assignment) = &ctx.shard {
+        study_dir.finish_shard(assignment, config, trainer.work, &mut files)?;
+        return Ok(files);
+    }
+    files.extend(write_outputs(config, &study_dir.path, &all)?);
+    study_dir.finish(config, &mut files)?;
+    Ok(files)
+}
+
+/// A run with its network (index into the configuration's) and activation.
+type Tagged = (usize, Activation, CifarRun);
+
+/// Every planned run that `runs` gives, with its result file.
+fn walk(config: &GradientsConfig, dir: &Path, runs: &mut dyn cifar_runs::Runs) -> Result<(Vec<Tagged>, Vec<PathBuf>)> {
+    let runs_dir = dir.join("runs");
     let mut files = Vec::new();
-    let mut data: Option<DeviceData<B::InnerBackend>> = None;
-    let mut all: Vec<(usize, Activation, CifarRun)> = Vec::new();
+    let mut all: Vec<Tagged> = Vec::new();
     for p in config.runs() {
         let summary = |run: &CifarRun| {
             format!(
@@ -212,10 +239,18 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
             )
         };
         let path = runs_dir.join(format!("{}.json", p.name));
-        let run = cifar_runs::reuse_or_train::<B>(ctx, &path, &p.key, &p.task, &mut data, device, summary)?;
-        files.push(path);
-        all.push((p.arch, p.activation, run));
+        if let Some(run) = runs.get(GradientsConfig::NAME, &path, &p.key, &p.task, &summary)? {
+            files.push(path);
+            all.push((p.arch, p.activation, run));
+        }
     }
+    Ok((all, files))
+}
+
+/// The course's per-network files, the figure and the summary from the runs `all` (a
+/// network and activation without runs is left out).
+fn write_outputs(config: &GradientsConfig, dir: &Path, all: &[Tagged]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
     // Per network and activation: the runs of every seed, and their mean curves.
     let groups: Vec<(usize, Activation, Vec<&CifarRun>)> = config
         .archs
@@ -223,6 +258,7 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
         .enumerate()
         .flat_map(|(i, _)| config.activations.iter().map(move |&a| (i, a)))
         .map(|(i, a)| (i, a, all.iter().filter(|(j, b, _)| *j == i && *b == a).map(|(_, _, r)| r).collect()))
+        .filter(|(_, _, runs): &(usize, Activation, Vec<&CifarRun>)| !runs.is_empty())
         .collect();
     let mut rows = Vec::new();
     let mut results: Vec<GradientsResult> = config
@@ -260,7 +296,10 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
             dead_runs: runs.iter().filter(|r| r.dead).count(),
         });
     }
-    for (spec, mut result) in config.archs.iter().zip(results) {
+    for (i, (spec, mut result)) in config.archs.iter().zip(results).enumerate() {
+        if !groups.iter().any(|(j, _, _)| *j == i) {
+            continue;
+        }
         result.insert("input_scale".into(), serde_json::to_value(config.data.input_scale).unwrap_or_default());
         let path = dir.join(format!("{}.json", spec.file_stem()));
         write_json(&path, &result)?;
@@ -316,6 +355,5 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
     let summary = dir.join(SUMMARY);
     write_json(&summary, &rows)?;
     files.push(summary);
-    study_dir.finish(config, &mut files)?;
     Ok(files)
 }

@@ -13,7 +13,7 @@ use crate::model::ArchSpec;
 use crate::plot::curves::{Panel, PanelFigure, PanelKind, Series};
 use crate::plot::{self};
 use crate::results::{Stats, write_json};
-use crate::train::{DeviceData, Schedule, TrainConfig};
+use crate::train::{Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -156,9 +156,9 @@ impl LearningRateConfig {
     }
 
     /// The progress task of the study's `k`-th run (the constant rates, the two schedules,
-    /// Adam, seed by seed), labelled "[k/total] what".
-    fn task(&self, k: usize, what: String, work: cost::Work) -> PlannedRun {
-        PlannedRun::new(format!("[{k}/{}] {what}", self.runs_per_seed() * self.seeds), work)
+    /// Adam, seed by seed), labelled "[k/total] what", its result `runs/<stem>.json`.
+    fn task(&self, k: usize, what: String, work: cost::Work, stem: String) -> PlannedRun {
+        PlannedRun::new(format!("[{k}/{}] {what}", self.runs_per_seed() * self.seeds), work, format!("runs/{stem}"))
     }
 
     /// Training steps of a scheduled run (its epochs of the training split's batches).
@@ -177,6 +177,7 @@ impl LearningRateConfig {
 impl Study for LearningRateConfig {
     const NAME: &'static str = "learning-rate";
     const TITLE: &'static str = "Learning rates and schedules (part 5)";
+    const SHARDED: bool = true;
 
     fn quick() -> Self {
         Self {
@@ -241,15 +242,36 @@ impl Study for LearningRateConfig {
         let cost = |train: &TrainConfig| cost::cifar_run(&self.arch, train, &self.data);
         let (hi, mid, lo) = self.stage_rates();
         let mut plan = Vec::new();
+        let arch = &self.arch;
+        let detected = self.switch_steps.is_none();
         for seed in self.seed_list() {
             let suffix = if self.seeds > 1 { format!(" seed {seed}") } else { String::new() };
             for &lr in &self.lrs {
-                plan.push(self.task(plan.len() + 1, format!("lr {lr}{suffix}"), cost(&self.constant_train(lr, seed))));
+                let train = self.constant_train(lr, seed);
+                let stem = names::constant(arch, lr, seed);
+                plan.push(
+                    self.task(plan.len() + 1, format!("lr {lr}{suffix}"), cost(&train), stem).keyed(self.key(train)),
+                );
             }
+            // Switch steps detected on the lr-0.1 run's curve, then on the two-stage run's.
             let scheduled = cost(&self.schedule_train(Schedule::constant(hi), seed));
-            plan.push(self.task(plan.len() + 1, format!("{hi}→{mid}{suffix}"), scheduled));
-            plan.push(self.task(plan.len() + 1, format!("{hi}→{mid}→{lo}{suffix}"), scheduled));
-            plan.push(self.task(plan.len() + 1, format!("adam{suffix}"), cost(&self.adam_train(seed))));
+            let first = plan[plan.len() - self.lrs.len()].id.clone();
+            let two =
+                self.task(plan.len() + 1, format!("{hi}→{mid}{suffix}"), scheduled, names::schedule(arch, 2, seed));
+            let two_id = two.id.clone();
+            plan.push(if detected { two.needing(vec![first]) } else { two });
+            let three = self.task(
+                plan.len() + 1,
+                format!("{hi}→{mid}→{lo}{suffix}"),
+                scheduled,
+                names::schedule(arch, 3, seed),
+            );
+            plan.push(if detected { three.needing(vec![two_id]) } else { three });
+            let adam = self.adam_train(seed);
+            plan.push(
+                self.task(plan.len() + 1, format!("adam{suffix}"), cost(&adam), names::adam(arch, seed))
+                    .keyed(self.key(adam)),
+            );
         }
         plan
     }
@@ -262,6 +284,13 @@ impl Study for LearningRateConfig {
 
     fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
         run::<B>(ctx, self, device)
+    }
+
+    fn merge(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
+        let mut reader = cifar_runs::Reader::default();
+        let walked = walk(self, out, &mut reader, &crate::progress::Silent)?;
+        cifar_runs::warn_missing(observer, Self::NAME, &reader);
+        write_outputs(self, &out.join(Self::NAME), &walked)
     }
 
     fn report(out: &Path) -> Result<Option<String>> {
@@ -313,7 +342,7 @@ impl Study for LearningRateConfig {
 
 /// Runs the study on backend `B`: for each seed the constant rates, then the schedules with
 /// switch steps detected on that seed's curves (or given), then Adam; returns the files
-/// written.
+/// written. As a shard ([`StudyContext::shard`]): only the shard's runs, and no summaries.
 pub fn run<B: TrainBackend>(
     ctx: &StudyContext,
     config: &LearningRateConfig,
@@ -321,17 +350,45 @@ pub fn run<B: TrainBackend>(
 ) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
     let study_dir = super::StudyDir::open(ctx, LearningRateConfig::NAME, config)?;
-    let dir = study_dir.path.clone();
-    let runs_dir = crate::results::prepare_dir(&dir.join("runs"))?;
-    let mut files = Vec::new();
-    let mut data: Option<DeviceData<B::InnerBackend>> = None;
+    crate::results::prepare_dir(&study_dir.path.join("runs"))?;
+    let mut trainer = cifar_runs::Trainer::<B>::new(ctx, device);
+    let mut walked = walk(config, &ctx.out, &mut trainer, &*ctx.observer)?;
+    if let Some(assignment) = &ctx.shard {
+        study_dir.finish_shard(assignment, config, trainer.work, &mut walked.files)?;
+        return Ok(walked.files);
+    }
+    let mut files = walked.files.clone();
+    files.extend(write_outputs(config, &study_dir.path, &walked)?);
+    study_dir.finish(config, &mut files)?;
+    Ok(files)
+}
+
+/// The runs of every seed whose comparison is complete.
+struct Walked {
+    /// Per seed: the constant-rate runs, with their rates.
+    constant: Vec<Vec<(f64, CifarRun)>>,
+    /// Per seed: the two schedules and Adam.
+    schedules: Vec<[CifarRun; 3]>,
+    /// Per seed: the outcome.
+    results: Vec<ScheduleResult>,
+    /// The run files read or written.
+    files: Vec<PathBuf>,
+}
+
+/// Every planned run that `runs` gives, seed by seed: a seed's comparison enters the
+/// result only when all its runs are there (a shard may hold only some of them).
+fn walk(
+    config: &LearningRateConfig,
+    out: &Path,
+    runs: &mut dyn cifar_runs::Runs,
+    observer: &dyn crate::progress::Observer,
+) -> Result<Walked> {
+    let runs_dir = out.join(LearningRateConfig::NAME).join("runs");
     let plan = config.plan();
     let arch = &config.arch;
-    let mut run_one = |stem: String,
-                       task: &PlannedRun,
-                       key: RunKey,
-                       data: &mut Option<DeviceData<B::InnerBackend>>|
-     -> Result<CifarRun> {
+    let mut files = Vec::new();
+    let mut get = |task: &PlannedRun, key: RunKey, runs: &mut dyn cifar_runs::Runs| -> Result<Option<CifarRun>> {
+        let stem = task.id.trim_start_matches("runs/").to_string();
         let summary = |run: &CifarRun| {
             format!(
                 "{stem:<28} final val acc {:.4}  test acc {:.4}{}",
@@ -341,68 +398,82 @@ pub fn run<B: TrainBackend>(
             )
         };
         let path = runs_dir.join(format!("{stem}.json"));
-        let run = cifar_runs::reuse_or_train::<B>(ctx, &path, &key, task, data, device, summary)?;
-        files.push(path);
+        let run = runs.get(LearningRateConfig::NAME, &path, &key, task, &summary)?;
+        if run.is_some() {
+            files.push(path);
+        }
         Ok(run)
     };
     let (hi, mid, lo) = config.stage_rates();
     let n = config.lrs.len();
     let schedule_steps = config.schedule_steps();
-    let mut constant: Vec<Vec<(f64, CifarRun)>> = Vec::new();
-    let mut schedules: Vec<[CifarRun; 3]> = Vec::new();
-    let mut results = Vec::new();
+    let mut walked = Walked { constant: Vec::new(), schedules: Vec::new(), results: Vec::new(), files: Vec::new() };
     for (k, seed) in config.seed_list().into_iter().enumerate() {
         let plan = &plan[k * config.runs_per_seed()..(k + 1) * config.runs_per_seed()];
         // 1. Constant rates.
         let mut rates = Vec::new();
         for (i, &lr) in config.lrs.iter().enumerate() {
-            let key = config.key(config.constant_train(lr, seed));
-            rates.push((lr, run_one(names::constant(arch, lr, seed), &plan[i], key, &mut data)?));
+            let run = get(&plan[i], config.key(config.constant_train(lr, seed)), runs)?;
+            rates.push(run.map(|r| (lr, r)));
         }
 
         // 2. Schedules with detected (or given) switch steps.
-        let (s1, why1) = match config.switch_steps.as_deref() {
-            Some([a, ..]) => (*a, "given as a switch step".to_string()),
-            _ => switch_after(config, &rates[0].1, 0),
+        let given = config.switch_steps.as_deref();
+        let first = match (given, &rates[0]) {
+            (Some([a, ..]), _) => Some((*a, "given as a switch step".to_string())),
+            (None, Some((_, fast))) => Some(switch_after(config, fast, 0)?),
+            _ => None,
         };
-        if s1 + 1 >= schedule_steps {
-            return Err(Error::invalid(
-                "schedule_epochs",
-                format!(
-                    "the first switch step, detected at step {s1} on the lr {hi} curve ({} epochs), is at or past \
-                     the end of the scheduled runs ({schedule_steps} steps); train the schedules longer or give \
-                     switch steps",
-                    config.epochs
-                ),
-            ));
+        let mut scheduled = None;
+        if let Some((s1, why1)) = first {
+            if s1 + 1 >= schedule_steps {
+                return Err(Error::invalid(
+                    "schedule_epochs",
+                    format!(
+                        "the first switch step, detected at step {s1} on the lr {hi} curve ({} epochs), is at or \
+                         past the end of the scheduled runs ({schedule_steps} steps); train the schedules longer or \
+                         give switch steps",
+                        config.epochs
+                    ),
+                ));
+            }
+            let two = config.schedule_train(Schedule::piecewise(vec![hi, mid], vec![s1])?, seed);
+            let two_run = get(&plan[n], config.key(two), runs)?;
+            let second = match (given, &two_run) {
+                (Some([_, b, ..]), _) => Some((*b, "given as a switch step".to_string())),
+                (None, Some(two_run)) => Some(switch_after(config, two_run, s1 + 1)?),
+                _ => None,
+            };
+            if let Some((s2, why2)) = second {
+                if s2 <= s1 {
+                    return Err(Error::Data(format!(
+                        "the second switch step ({s2}) was found before the first ({s1}) on the seed {seed} curves"
+                    )));
+                }
+                let three = config.schedule_train(Schedule::piecewise(vec![hi, mid, lo], vec![s1, s2])?, seed);
+                let three_run = get(&plan[n + 1], config.key(three), runs)?;
+                scheduled = Some((two_run, three_run, [s1, s2], [why1, why2]));
+            }
         }
-        let two = config.schedule_train(Schedule::piecewise(vec![hi, mid], vec![s1])?, seed);
-        let two_run = run_one(names::schedule(arch, 2, seed), &plan[n], config.key(two), &mut data)?;
-        let (s2, why2) = match config.switch_steps.as_deref() {
-            Some([_, b, ..]) => (*b, "given as a switch step".to_string()),
-            _ => switch_after(config, &two_run, s1 + 1),
-        };
-        if s2 <= s1 {
-            return Err(Error::Data(format!(
-                "the second switch step ({s2}) was found before the first ({s1}) on the seed {seed} curves"
-            )));
-        }
-        let three = config.schedule_train(Schedule::piecewise(vec![hi, mid, lo], vec![s1, s2])?, seed);
-        let three_run = run_one(names::schedule(arch, 3, seed), &plan[n + 1], config.key(three), &mut data)?;
 
-        // 3. Adam: the architectures study's run when it matches, else trained here.
+        // 3. Adam: the architectures study's run when it matches, else this study's own.
         let adam_key = config.key(config.adam_train(seed));
         let arch_file = format!("{}.json", super::architectures::run_name(arch, seed));
-        let arch_path = ctx.dir(super::architectures::ArchitecturesConfig::NAME).join(&arch_file);
-        let (adam, adam_source) = match cifar_runs::stored(ctx, &arch_path, &adam_key) {
+        let arch_path = out.join(super::architectures::ArchitecturesConfig::NAME).join(&arch_file);
+        let adam = match runs.elsewhere(&arch_path, &adam_key) {
             Some(r) => {
                 let what = format!("adam seed {seed}: reused from the architectures study");
-                ctx.observer.reused(&plan[n + 2].label, plan[n + 2].cost(), &what);
-                (r, format!("reused architectures/{arch_file}"))
+                observer.reused(&plan[n + 2].label, plan[n + 2].cost(), &what);
+                Some((r, format!("reused architectures/{arch_file}")))
             }
-            None => {
-                (run_one(names::adam(arch, seed), &plan[n + 2], adam_key, &mut data)?, "trained by this study".into())
-            }
+            None => get(&plan[n + 2], adam_key, runs)?.map(|r| (r, "trained by this study".to_string())),
+        };
+
+        let rates: Option<Vec<(f64, CifarRun)>> = rates.into_iter().collect();
+        let (Some(rates), Some((Some(two_run), Some(three_run), [s1, s2], [why1, why2])), Some((adam, adam_source))) =
+            (rates, scheduled, adam)
+        else {
+            continue;
         };
         let result = ScheduleResult {
             seed,
@@ -415,18 +486,27 @@ pub fn run<B: TrainBackend>(
             adam_test_acc: adam.test_acc,
             adam_source,
         };
-        ctx.observer.note(&format!(
+        observer.note(&format!(
             "seed {seed}: switch steps {s1}, {s2}: scheduled test acc {:.4} vs Adam {:.4}",
             result.three_stage_test_acc, result.adam_test_acc
         ));
-        results.push(result);
-        constant.push(rates);
-        schedules.push([two_run, three_run, adam]);
+        walked.results.push(result);
+        walked.constant.push(rates);
+        walked.schedules.push([two_run, three_run, adam]);
     }
-    files.push(write_constant_results(&dir, config, &constant)?);
-    files.extend(plot::save(&rates_figure(config, &constant), &dir, RATES_FIGURE)?);
+    walked.files = files;
+    Ok(walked)
+}
+
+/// The constant rates' curves, both figures and `schedule.json` from the complete seeds.
+fn write_outputs(config: &LearningRateConfig, dir: &Path, walked: &Walked) -> Result<Vec<PathBuf>> {
+    let (hi, mid, lo) = config.stage_rates();
+    let Walked { constant, schedules, results, .. } = walked;
+    let mut files = Vec::new();
+    files.push(write_constant_results(dir, config, constant)?);
+    files.extend(plot::save(&rates_figure(config, constant), dir, RATES_FIGURE)?);
     let path = dir.join(SCHEDULE_RESULT);
-    write_json(&path, &results)?;
+    write_json(&path, results)?;
     files.push(path);
     let labels = match results.as_slice() {
         [r] => {
@@ -443,8 +523,7 @@ pub fn run<B: TrainBackend>(
             "Adam".to_string(),
         ],
     };
-    files.extend(plot::save(&schedule_figure(config, &results, &labels, &schedules), &dir, SCHEDULE_FIGURE)?);
-    study_dir.finish(config, &mut files)?;
+    files.extend(plot::save(&schedule_figure(config, results, &labels, schedules), dir, SCHEDULE_FIGURE)?);
     Ok(files)
 }
 
@@ -494,7 +573,18 @@ fn write_constant_results(
 
 /// The switch step found on `run`'s validation curve after step `after`, and why; the last
 /// step of the curve when no plateau is found.
-fn switch_after(config: &LearningRateConfig, run: &CifarRun, after: usize) -> (usize, String) {
+fn switch_after(config: &LearningRateConfig, run: &CifarRun, after: usize) -> Result<(usize, String)> {
+    if run.diverged {
+        return Err(Error::invalid(
+            "switch_steps",
+            format!(
+                "the run {} diverged (its loss became NaN or infinite by step {}): no switch step can be detected on \
+                 its validation curve; give switch steps, or lower the rates",
+                super::cifar_runs::run_label(run),
+                run.steps
+            ),
+        ));
+    }
     let pairs: Vec<(usize, f64)> = run
         .outcome_curves
         .step
@@ -505,7 +595,7 @@ fn switch_after(config: &LearningRateConfig, run: &CifarRun, after: usize) -> (u
         .collect();
     let (steps, acc): (Vec<usize>, Vec<f64>) = pairs.into_iter().unzip();
     let p: Plateau = find_plateau(&steps, &acc, &config.plateau);
-    match p.step {
+    Ok(match p.step {
         Some(s) => (s, p.reason),
         None => {
             let end = run.steps.saturating_sub(1).max(1);
@@ -514,7 +604,7 @@ fn switch_after(config: &LearningRateConfig, run: &CifarRun, after: usize) -> (u
                 format!("{}; switching at the last step of that curve ({end}); give switch steps to choose", p.reason),
             )
         }
-    }
+    })
 }
 
 fn rates_figure(config: &LearningRateConfig, constant: &[Vec<(f64, CifarRun)>]) -> PanelFigure {

@@ -17,6 +17,7 @@ pub mod conv;
 pub mod findings;
 pub mod gradients;
 pub mod learning_rate;
+pub mod plan;
 pub mod plateau;
 pub mod xor;
 
@@ -42,6 +43,10 @@ pub struct StudyContext {
     pub data_source: crate::data::DataSource,
     /// Who hears about progress (nothing is printed by the library).
     pub observer: SharedObserver,
+    /// When set, this process performs only its shard's runs ([`plan::Assignment`]): runs
+    /// of other shards are reused when finished and skipped otherwise, and studies leave
+    /// their summaries and figures to [`write_report`], which merges every shard's results.
+    pub shard: Option<std::sync::Arc<plan::Assignment>>,
 }
 
 impl StudyContext {
@@ -55,6 +60,7 @@ impl StudyContext {
             save_models: false,
             data_source: crate::data::DataSource::default(),
             observer: SharedObserver::default(),
+            shard: None,
         }
     }
 
@@ -71,12 +77,35 @@ pub struct PlannedRun {
     pub label: String,
     /// What the work is made of.
     pub work: cost::Work,
+    /// The run within its study: its result file under `<out>/<study>/` without `.json`
+    /// (`cnn4_seed0`, `runs/cnn4_lr0.1_seed0`); a study that runs as one piece names its
+    /// single task after itself.
+    #[serde(default)]
+    pub id: String,
+    /// Runs of the same study (their ids) whose results this one needs before it starts.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Everything that determines a CIFAR-10 run's result, when it is known before the run
+    /// starts (a schedule whose switch steps are detected on another run's curves has
+    /// none): two planned runs with equal keys are one run.
+    #[serde(skip)]
+    pub key: Option<cifar_runs::RunKey>,
 }
 
 impl PlannedRun {
-    /// A run labelled `label` that does `work`.
-    pub fn new(label: impl Into<String>, work: cost::Work) -> Self {
-        PlannedRun { label: label.into(), work }
+    /// A run labelled `label` that does `work`, identified as `id` within its study.
+    pub fn new(label: impl Into<String>, work: cost::Work, id: impl Into<String>) -> Self {
+        PlannedRun { label: label.into(), work, id: id.into(), needs: Vec::new(), key: None }
+    }
+
+    /// The same run, known to produce the result of `key`.
+    pub fn keyed(self, key: cifar_runs::RunKey) -> Self {
+        PlannedRun { key: Some(key), ..self }
+    }
+
+    /// The same run, started only once the runs `ids` (of the same study) have finished.
+    pub fn needing(self, ids: Vec<String>) -> Self {
+        PlannedRun { needs: ids, ..self }
     }
 
     /// Expected work in [`cost`] units.
@@ -177,6 +206,10 @@ pub trait Study: Clone + std::fmt::Debug + Default + Serialize + DeserializeOwne
     const NAME: &'static str;
     /// Its heading in the report.
     const TITLE: &'static str;
+    /// Whether its runs may be split among shards ([`plan`]): each run is its own result
+    /// file, and [`Study::merge`] rebuilds the summaries from them. A study that is not
+    /// runs as one piece, in one shard.
+    const SHARDED: bool = false;
 
     /// The same study at small scale (`nnlab all --quick`): minutes on a CPU.
     fn quick() -> Self;
@@ -197,6 +230,14 @@ pub trait Study: Clone + std::fmt::Debug + Default + Serialize + DeserializeOwne
     /// Its report section (Markdown, links relative to `out`) from the files a run left in
     /// `<out>/<NAME>`, or `None` when there are none.
     fn report(out: &Path) -> Result<Option<String>>;
+
+    /// Rebuilds its summaries and figures in `<out>/<NAME>` from the run results there:
+    /// how [`write_report`] merges what shards wrote. Runs missing (a shard not finished)
+    /// are left out with a warning to `observer`. Studies that are not [`Study::SHARDED`]
+    /// have nothing to merge.
+    fn merge(&self, _out: &Path, _observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A [`Study`] behind a trait object, with the backend picked at run time from the context.
@@ -217,6 +258,11 @@ pub trait AnyStudy: Send + Sync {
     fn run(&self, ctx: &StudyContext) -> Result<Vec<PathBuf>>;
     /// [`Study::report`].
     fn report(&self, out: &Path) -> Result<Option<String>>;
+    /// [`Study::SHARDED`].
+    fn sharded(&self) -> bool;
+    /// When shards wrote `<out>/<name>` ([`plan::SHARDS_DIR`] is there): [`Study::merge`]
+    /// with the configuration they recorded in its `config.json`; otherwise nothing.
+    fn merge_shards(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>>;
 }
 
 impl<S: Study> AnyStudy for S {
@@ -248,10 +294,32 @@ impl<S: Study> AnyStudy for S {
             }
         }
         Study::validate(self)?;
+        if let Some(assignment) = &ctx.shard
+            && !S::SHARDED
+        {
+            // A study that runs as one piece: all in the shard that owns it, or not at all.
+            let plan = Study::plan(self);
+            if !plan.first().is_some_and(|p| assignment.owns(&plan::job_id(S::NAME, &p.id))) {
+                for p in &plan {
+                    ctx.observer.skipped(&p.label, p.cost(), &assignment.why_not(&plan::job_id(S::NAME, &p.id)));
+                }
+                return Ok(Vec::new());
+            }
+        }
         run_task(ctx.backend, OnBackend(self, ctx))
     }
     fn report(&self, out: &Path) -> Result<Option<String>> {
         S::report(out)
+    }
+    fn sharded(&self) -> bool {
+        S::SHARDED
+    }
+    fn merge_shards(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
+        if !S::SHARDED || !out.join(S::NAME).join(plan::SHARDS_DIR).is_dir() {
+            return Ok(Vec::new());
+        }
+        let config: S = crate::results::read_json(&out.join(S::NAME).join("config.json"))?;
+        config.merge(out, observer)
     }
 }
 
@@ -320,8 +388,13 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
     }
     let mut sections: Vec<(String, String)> = Vec::new();
     let mut unreadable: Vec<String> = Vec::new();
+    let mut merged = Vec::new();
     for s in Studies::default().each() {
-        match s.report(out) {
+        let section = s.merge_shards(out, observer).and_then(|files| {
+            merged.extend(files);
+            s.report(out)
+        });
+        match section {
             Ok(Some(section)) => sections.push((s.title().to_string(), section)),
             Ok(None) => {}
             Err(e) => {
@@ -346,7 +419,7 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
         )));
     }
     let found = findings::findings(out);
-    let mut files = Vec::new();
+    let mut files = merged;
     if let Some(md) = findings::section(&found) {
         sections.insert(0, ("Findings".to_string(), md));
         let path = out.join(FINDINGS);
@@ -380,7 +453,7 @@ pub(crate) fn study_file<T: DeserializeOwned>(out: &Path, name: &str, file: &str
 
 /// The plan of a study that is one small task (no training): its name, one overhead of cost.
 pub(crate) fn single_task(name: &str) -> Vec<PlannedRun> {
-    vec![PlannedRun::new(name, cost::Work { steps: 1.0, ..Default::default() })]
+    vec![PlannedRun::new(name, cost::Work { steps: 1.0, ..Default::default() }, name)]
 }
 
 /// Runs `work` as the one task of `plan` (see [`single_task`]), reporting its start and end.
@@ -426,6 +499,19 @@ impl StudyDir {
     pub fn finish<S: Serialize>(&self, config: &S, files: &mut Vec<PathBuf>) -> Result<()> {
         files.insert(0, write_config(&self.path, config)?);
         Ok(())
+    }
+
+    /// Ends a shard's part of the study: its record under [`plan::SHARDS_DIR`] (what it
+    /// trained and reused), then `config.json`, which [`AnyStudy::merge_shards`] reads.
+    pub fn finish_shard<S: Serialize>(
+        &self,
+        assignment: &plan::Assignment,
+        config: &S,
+        done: plan::ShardWork,
+        files: &mut Vec<PathBuf>,
+    ) -> Result<()> {
+        files.push(plan::write_shard_record(&self.path, assignment, done)?);
+        self.finish(config, files)
     }
 }
 

@@ -76,13 +76,14 @@ impl XorStudyConfig {
         for &activation in &self.activations {
             for k in 0..self.seeds {
                 let rc = XorTrainConfig { activation, seed: self.run.seed + k as u64, ..self.run.clone() };
-                let label = format!("[{}/{total}] xor {}", out.len() + 1, run_name(activation, rc.seed));
+                let name = run_name(activation, rc.seed);
+                let label = format!("[{}/{total}] xor {name}", out.len() + 1);
                 let work = cost::Work {
                     macs: rc.epochs as f64 * 3.0 * rc.data.train_samples as f64 * (3 * rc.hidden + 1) as f64,
                     steps: 0.0,
                     xor_epochs: rc.epochs as f64,
                 };
-                out.push((rc, PlannedRun::new(label, work)));
+                out.push((rc, PlannedRun::new(label, work, name)));
             }
         }
         out

@@ -288,6 +288,42 @@ fn learning_rate_schedules_switch_where_asked_and_compare_with_adam() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("any network but mlp1"));
 }
 
+/// On this synthetic set mlp2 diverges at lr 0.1 after 21 steps: no switch step can be
+/// detected on that curve, and the error says so (it used to report a second switch step
+/// "found before the first").
+#[test]
+fn a_diverged_rate_is_named_instead_of_detecting_a_switch_on_it() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let res = nnlab(&[
+        "--quiet",
+        "--backend",
+        "ndarray",
+        "--data-dir",
+        &data,
+        "--out",
+        o,
+        "learning-rate",
+        "--arch",
+        "mlp2",
+        "--epochs",
+        "1",
+        "--schedule-epochs",
+        "2",
+        "--max-train",
+        "2000",
+        "--max-val",
+        "100",
+        "--max-test",
+        "100",
+    ]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{err}");
+    assert!(err.contains("mlp2 relu lr 0.1 seed 0 diverged") && err.contains("--switch-steps"), "{err}");
+    assert!(!err.contains("before the first") && !err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn plateau_rule_finds_the_knee_and_reports_no_plateau() {
     let rule = PlateauRule { window: 3, patience: 10, min_delta: 0.002 };

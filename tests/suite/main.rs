@@ -27,3 +27,5 @@ mod report;
 mod robustness;
 #[cfg(feature = "cli")]
 mod saved_models;
+#[cfg(feature = "cli")]
+mod shards;

@@ -12,6 +12,7 @@ use nnlab::data::InputScale;
 use nnlab::error::{Error, Result};
 use nnlab::model::parse_arch_list;
 use nnlab::progress::{Observer, SharedObserver};
+use nnlab::study::plan::{Plan, Shard};
 use nnlab::study::{self, AnyStudy, StudyContext};
 use nnlab::train::{OptimizerConfig, Schedule, TrainConfig};
 use nnlab::xor::{XorMode, XorTrainConfig};
@@ -224,6 +225,18 @@ enum Command {
         )
     )]
     All(AllArgs),
+    /// List the runs a study command would perform, and deal them to shards
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  nnlab plan all                                every run of `nnlab all`, with what it needs\n",
+            "  nnlab plan --shards 4 all --seeds 5           which of 4 shards (`--shard I/4`) runs each\n",
+            "  nnlab plan --json architectures --arch cnn4   as JSON\n",
+            "Then, e.g. on 4 machines sharing <out>: nnlab all --seeds 5 --shard I/4 (I = 0..3),\n",
+            "and once all have finished: nnlab report. Cluster scripts: examples/cluster/."
+        )
+    )]
+    Plan(PlanArgs),
     /// Test accuracy and confusion matrix of a net saved with --save-models
     #[command(
         after_help = concat!(
@@ -265,6 +278,51 @@ enum Command {
         )
     )]
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Print the plan as JSON
+    #[arg(long)]
+    json: bool,
+    /// Deal the runs to N shards and show which shard runs each
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    shards: usize,
+    #[command(subcommand)]
+    command: Planned,
+}
+
+/// The commands `nnlab plan` can plan: the studies and `all`, with their own flags.
+#[derive(Debug, Subcommand)]
+enum Planned {
+    /// nnlab activations
+    Activations(ActivationsArgs),
+    /// nnlab xor
+    Xor(XorArgs),
+    /// nnlab conv
+    Conv(ConvArgs),
+    /// nnlab architectures
+    Architectures(ArchArgs),
+    /// nnlab activation-gradients
+    ActivationGradients(GradArgs),
+    /// nnlab learning-rate
+    LearningRate(LrArgs),
+    /// nnlab all
+    All(AllArgs),
+}
+
+impl From<Planned> for Command {
+    fn from(p: Planned) -> Command {
+        match p {
+            Planned::Activations(a) => Command::Activations(a),
+            Planned::Xor(a) => Command::Xor(a),
+            Planned::Conv(a) => Command::Conv(a),
+            Planned::Architectures(a) => Command::Architectures(a),
+            Planned::ActivationGradients(a) => Command::ActivationGradients(a),
+            Planned::LearningRate(a) => Command::LearningRate(a),
+            Planned::All(a) => Command::All(a),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +411,14 @@ struct AllArgs {
     /// Net of the learning-rate study [default: cnn4]
     #[arg(long, value_name = "NET")]
     lr_arch: Option<String>,
+    /// Perform only shard I of N (counting from 0) of the runs, into a shared --out; then
+    /// `nnlab report` merges. `nnlab plan --shards N all` shows who runs what
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Start at once, without estimating the wall time (which times a few training steps
+    /// of mlp2 and cnn4 first: a second or two in a release build)
+    #[arg(long)]
+    no_estimate: bool,
 }
 
 /// Flags shared by the CIFAR-10 studies.
@@ -390,6 +456,10 @@ struct CifarArgs {
     /// Fraction of each class held out for validation
     #[arg(long, default_value_t = 0.1)]
     val_fraction: f64,
+    /// Perform only shard I of N (counting from 0) of the runs, into a shared --out; then
+    /// `nnlab report` merges. `nnlab plan --shards N <command>` shows who runs what
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 impl CifarArgs {
@@ -577,6 +647,7 @@ impl Command {
             Command::ActivationGradients(_) => "activation-gradients",
             Command::LearningRate(_) => "learning-rate",
             Command::All(_) => "all",
+            Command::Plan(_) => "plan",
             Command::Report => "report",
             Command::Eval(_) => "eval",
             Command::Predict(_) => "predict",
@@ -599,6 +670,8 @@ impl Command {
             Command::ActivationGradients(a) => every(&a.cifar.flags),
             Command::LearningRate(a) => every(&a.cifar.flags),
             Command::All(a) => every(&a.flags),
+            // Replaced by the command it plans before the settings are read (see `run`).
+            Command::Plan(_) => Takes::default(),
             Command::Report => Takes::default(),
             Command::Eval(a) => Takes { backend: Some(&a.backend), data: Some(&a.data), ..Takes::default() },
             Command::Predict(a) => Takes { backend: Some(&a.backend), ..Takes::default() },
@@ -792,25 +865,53 @@ fn bench_config(a: &BenchArgs, seed: u64) -> Result<nnlab::bench::BenchConfig> {
     })
 }
 
+/// What a study command runs: one study, or every study.
+enum Work {
+    One(Box<dyn AnyStudy>),
+    All(study::all::AllConfig),
+}
+
+impl Work {
+    fn validate(&self) -> Result<()> {
+        match self {
+            Work::One(s) => s.validate(),
+            Work::All(c) => c.validate(),
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        match self {
+            Work::One(s) => Plan::of(s.name(), &[s.as_ref()]),
+            Work::All(c) => Plan::of_all(c),
+        }
+    }
+}
+
 /// Runs one command; returns the files it wrote.
-fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
+fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
+    // `nnlab plan <command> ...` reads the settings of the command it plans.
+    let mut planning = None;
+    if let Command::Plan(p) = cli.command {
+        planning = Some((p.json, p.shards));
+        cli.command = p.command.into();
+    }
     let settings = settings(&cli)?;
     let backend = match settings.backend {
         Some(kind) => kind,
         None => BackendKind::default_compiled()
             .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
-    if backend == BackendKind::Wgpu {
+    if backend == BackendKind::Wgpu && planning.is_none() {
         quiet_wayland_probe();
     }
-    let save_models = match &cli.command {
-        Command::Architectures(a) => a.cifar.save_models,
-        Command::ActivationGradients(a) => a.cifar.save_models,
-        Command::LearningRate(a) => a.cifar.save_models,
-        Command::All(a) => a.save_models,
-        _ => false,
+    let (save_models, shard) = match &cli.command {
+        Command::Architectures(a) => (a.cifar.save_models, a.cifar.shard),
+        Command::ActivationGradients(a) => (a.cifar.save_models, a.cifar.shard),
+        Command::LearningRate(a) => (a.cifar.save_models, a.cifar.shard),
+        Command::All(a) => (a.save_models, a.shard),
+        _ => (false, None),
     };
-    let ctx = StudyContext {
+    let mut ctx = StudyContext {
         out: cli.out,
         backend,
         force: settings.force,
@@ -823,15 +924,22 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
             timeout_secs: None,
         },
         observer: SharedObserver(terminal.clone()),
+        shard: None,
     };
     let seed = settings.seed;
-    let one: Box<dyn AnyStudy> = match cli.command {
-        Command::Activations(_) => Box::new(study::activations::ActivationsConfig::default()),
-        Command::Xor(a) => Box::new(xor_config(&a, seed)?),
-        Command::Conv(a) => Box::new(study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel }),
-        Command::Architectures(a) => Box::new(architectures_config(&a, seed)?),
-        Command::ActivationGradients(a) => Box::new(gradients_config(&a, seed)?),
-        Command::LearningRate(a) => Box::new(learning_rate_config(&a, seed)?),
+    let (quick, estimate) = match &cli.command {
+        Command::All(a) => (a.quick, !a.no_estimate),
+        _ => (false, false),
+    };
+    let work = match cli.command {
+        Command::Activations(_) => Work::One(Box::new(study::activations::ActivationsConfig::default())),
+        Command::Xor(a) => Work::One(Box::new(xor_config(&a, seed)?)),
+        Command::Conv(a) => Work::One(Box::new(study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel })),
+        Command::Architectures(a) => Work::One(Box::new(architectures_config(&a, seed)?)),
+        Command::ActivationGradients(a) => Work::One(Box::new(gradients_config(&a, seed)?)),
+        Command::LearningRate(a) => Work::One(Box::new(learning_rate_config(&a, seed)?)),
+        Command::All(a) => Work::All(all_config(&a, seed)?),
+        Command::Plan(_) => unreachable!("replaced by the command it plans above"),
         Command::Report => return study::write_report(&ctx.out, &[], &*ctx.observer),
         Command::Eval(a) => {
             let eval = nnlab::inference::evaluate(&a.model, &ctx.data_source, backend, &*ctx.observer)?;
@@ -861,26 +969,37 @@ fn run(cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
             terminal::say(&report.markdown());
             return Ok(files);
         }
-        Command::All(a) => {
-            let config = all_config(&a, seed)?;
-            config.validate()?;
+    };
+    work.validate()?;
+    if let Some((json, shards)) = planning {
+        let plan = work.plan().split(shards)?;
+        terminal::say(&if json { serde_json::to_string_pretty(&plan).unwrap_or_default() } else { plan.text() });
+        return Ok(Vec::new());
+    }
+    if let Some(shard) = shard {
+        ctx.shard = Some(Arc::new(work.plan().assignment(shard)?));
+    }
+    match work {
+        Work::One(one) => one.run(&ctx),
+        Work::All(config) if !estimate => study::all::run(&ctx, &config),
+        Work::All(config) => {
             let estimate = study::all::estimate(&ctx, &config)?;
             let mut line = format!(
-                "nnlab all: {} runs on {backend}, {} on this machine (from timing a few training steps here)",
+                "nnlab all{}: {} runs on {backend}, {} on this machine (from timing a few training steps here)",
+                shard.map(|s| format!(" --shard {s}")).unwrap_or_default(),
                 estimate.runs,
                 terminal::about(estimate.seconds)
             );
-            if !a.quick {
+            if !quick {
                 line += &format!(
                     ". `nnlab all --quick` runs the whole pipeline at small scale in {}.",
                     terminal::about(estimate.quick_seconds)
                 );
             }
             terminal.note(&line);
-            return study::all::run(&ctx, &config);
+            study::all::run(&ctx, &config)
         }
-    };
-    one.run(&ctx)
+    }
 }
 
 /// The runtime directory [`quiet_wayland_probe`] makes for this process (removed at exit).
@@ -920,6 +1039,7 @@ fn main() -> ExitCode {
         let _ = std::fs::remove_dir(private_runtime_dir());
     }
     match result {
+        Ok(files) if files.is_empty() => ExitCode::SUCCESS,
         Ok(files) => {
             // Files older than this command were reused, not written.
             let fresh = |f: &PathBuf| std::fs::metadata(f).and_then(|m| m.modified()).is_ok_and(|t| t >= started);

@@ -90,6 +90,10 @@ impl Observer for Terminal {
         self.println(&format!("{summary}  (reused)"));
     }
 
+    fn skipped(&self, _label: &str, _cost: f64, why: &str) {
+        self.println(&format!("skipped {why}"));
+    }
+
     fn note(&self, line: &str) {
         self.println(line);
     }
