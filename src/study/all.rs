@@ -76,13 +76,10 @@ impl Rates {
     }
 }
 
-/// Measures [`Rates`] on `ctx.backend` (synthetic data, about a second on a CPU): training
-/// steps of mlp2 and cnn4 give the cost of a step and of a multiply-add (a line through
-/// two points), 200 XOR epochs (after 20 untimed ones) the cost of one. Then scales the
-/// planned work of `config` and of the quick configuration by them. Finished runs that
-/// would be reused are counted; loading CIFAR-10 and a GPU runtime's first compilation of
-/// its kernels are not.
-pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
+/// Measures [`Rates`] on `backend` (synthetic data, about a second on a CPU in a release
+/// build): training steps of mlp2 and cnn4 give the cost of a step and of a multiply-add (a
+/// line through two points), 200 XOR epochs (after 20 untimed ones) the cost of one.
+pub fn measure_rates(backend: BackendKind) -> Result<Rates> {
     struct Calibrate;
     impl BackendTask for Calibrate {
         type Output = Rates;
@@ -107,7 +104,15 @@ pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
             Ok(Rates { per_mac, per_step, per_xor_epoch })
         }
     }
-    let rates = run_task(ctx.backend, Calibrate)?;
+    run_task(backend, Calibrate)
+}
+
+/// How long `config` should take here: [`measure_rates`] on `ctx.backend` times the planned
+/// work of the runs this process performs (a shard's own, with [`StudyContext::shard`]), and
+/// of the quick configuration. Finished runs that would be reused are counted; loading
+/// CIFAR-10 and a GPU runtime's first compilation of its kernels are not.
+pub fn estimate(ctx: &StudyContext, config: &AllConfig) -> Result<Estimate> {
+    let rates = measure_rates(ctx.backend)?;
     // The runs this process performs: a run planned twice counts once, and a shard counts
     // only its own.
     let mine = |c: &AllConfig| -> Vec<plan::Job> {

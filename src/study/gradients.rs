@@ -351,7 +351,7 @@ fn write_outputs(config: &GradientsConfig, dir: &Path, all: &[Tagged]) -> Result
         columns: 2,
         panel_size: (860, 540),
     };
-    files.extend(plot::save(&fig, &dir, FIGURE)?);
+    files.extend(plot::save(&fig, dir, FIGURE)?);
     let summary = dir.join(SUMMARY);
     write_json(&summary, &rows)?;
     files.push(summary);

@@ -70,6 +70,12 @@ pub struct Plan {
     pub shards: usize,
     /// Planned cost of each shard.
     pub shard_costs: Vec<f64>,
+    /// Expected wall time of each shard in seconds, once [`Plan::timed`] (empty before).
+    #[serde(default)]
+    pub shard_seconds: Vec<f64>,
+    /// The rates that time came from, measured on one machine and backend.
+    #[serde(default)]
+    pub rates: Option<super::all::Rates>,
 }
 
 impl Plan {
@@ -134,7 +140,14 @@ impl Plan {
             }
             groups = jobs.iter().filter(|j| j.group != usize::MAX).map(|j| j.group + 1).max().unwrap_or(groups);
         }
-        let mut plan = Plan { command: command.to_string(), jobs, shards: 1, shard_costs: Vec::new() };
+        let mut plan = Plan {
+            command: command.to_string(),
+            jobs,
+            shards: 1,
+            shard_costs: Vec::new(),
+            shard_seconds: Vec::new(),
+            rates: None,
+        };
         plan.deal(1);
         plan
     }
@@ -186,6 +199,16 @@ impl Plan {
         self.shard_costs = loads;
     }
 
+    /// The same plan with each shard's expected wall time at `rates`
+    /// ([`super::all::measure_rates`] on the machine that will run it).
+    pub fn timed(mut self, rates: super::all::Rates) -> Plan {
+        self.shard_seconds = (0..self.shards)
+            .map(|k| self.jobs.iter().filter(|j| j.shard == Some(k)).map(|j| rates.seconds(&j.work)).sum())
+            .collect();
+        self.rates = Some(rates);
+        self
+    }
+
     /// Shard `shard`'s part of the plan, dealt to `shard.count` shards.
     pub fn assignment(&self, shard: Shard) -> Result<Assignment> {
         let dealt = self.clone().split(shard.count)?;
@@ -214,17 +237,33 @@ impl Plan {
                 Some(r) => format!("reused from {r}"),
                 None => j.needs.join(", "),
             };
-            s.push_str(
-                &format!("{:>5}  {shard:>5}  {cost:>6}  {:<width$}  {needs}\n", i + 1, j.id).trim_end().to_string(),
-            );
+            s.push_str(format!("{:>5}  {shard:>5}  {cost:>6}  {:<width$}  {needs}", i + 1, j.id).trim_end());
             s.push('\n');
         }
-        s.push_str("\nshard  runs  cost %\n");
+        let timed = !self.shard_seconds.is_empty();
+        s.push_str(&format!("\nshard  runs  cost %{}\n", if timed { "  expected wall time" } else { "" }));
         for (k, c) in self.shard_costs.iter().enumerate() {
             let runs = self.jobs.iter().filter(|j| j.shard == Some(k)).count();
-            s.push_str(&format!("{k:>5}  {runs:>4}  {:>6.2}\n", 100.0 * c / total));
+            let time = self.shard_seconds.get(k).map(|t| format!("  {}", duration(*t))).unwrap_or_default();
+            s.push_str(&format!("{k:>5}  {runs:>4}  {:>6.2}{time}\n", 100.0 * c / total));
+        }
+        if timed {
+            s.push_str(
+                "\nExpected times scale the planned work by training steps timed on this machine and backend \
+                 (loading CIFAR-10 and a GPU's first kernel compilation not included).\n",
+            );
         }
         s
+    }
+}
+
+/// `seconds` as `1 h 05 min`, `12 min`, or `40 s`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", (s + 30) / 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600 + 30) / 60),
     }
 }
 

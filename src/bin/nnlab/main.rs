@@ -232,6 +232,7 @@ enum Command {
             "  nnlab plan all                                every run of `nnlab all`, with what it needs\n",
             "  nnlab plan --shards 4 all --seeds 5           which of 4 shards (`--shard I/4`) runs each\n",
             "  nnlab plan --json architectures --arch cnn4   as JSON\n",
+            "  nnlab plan --shards 4 --time --backend cuda all   with each shard's expected wall time here\n",
             "Then, e.g. on 4 machines sharing <out>: nnlab all --seeds 5 --shard I/4 (I = 0..3),\n",
             "and once all have finished: nnlab report. Cluster scripts: examples/cluster/."
         )
@@ -288,6 +289,10 @@ struct PlanArgs {
     /// Deal the runs to N shards and show which shard runs each
     #[arg(long, default_value_t = 1, value_name = "N")]
     shards: usize,
+    /// Also time a few training steps on --backend here and give each shard's expected
+    /// wall time (run it on the machine the shards will run on)
+    #[arg(long)]
+    time: bool,
     #[command(subcommand)]
     command: Planned,
 }
@@ -868,7 +873,7 @@ fn bench_config(a: &BenchArgs, seed: u64) -> Result<nnlab::bench::BenchConfig> {
 /// What a study command runs: one study, or every study.
 enum Work {
     One(Box<dyn AnyStudy>),
-    All(study::all::AllConfig),
+    All(Box<study::all::AllConfig>),
 }
 
 impl Work {
@@ -892,7 +897,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     // `nnlab plan <command> ...` reads the settings of the command it plans.
     let mut planning = None;
     if let Command::Plan(p) = cli.command {
-        planning = Some((p.json, p.shards));
+        planning = Some((p.json, p.shards, p.time));
         cli.command = p.command.into();
     }
     let settings = settings(&cli)?;
@@ -901,7 +906,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         None => BackendKind::default_compiled()
             .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
-    if backend == BackendKind::Wgpu && planning.is_none() {
+    if backend == BackendKind::Wgpu {
         quiet_wayland_probe();
     }
     let (save_models, shard) = match &cli.command {
@@ -938,7 +943,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         Command::Architectures(a) => Work::One(Box::new(architectures_config(&a, seed)?)),
         Command::ActivationGradients(a) => Work::One(Box::new(gradients_config(&a, seed)?)),
         Command::LearningRate(a) => Work::One(Box::new(learning_rate_config(&a, seed)?)),
-        Command::All(a) => Work::All(all_config(&a, seed)?),
+        Command::All(a) => Work::All(Box::new(all_config(&a, seed)?)),
         Command::Plan(_) => unreachable!("replaced by the command it plans above"),
         Command::Report => return study::write_report(&ctx.out, &[], &*ctx.observer),
         Command::Eval(a) => {
@@ -971,8 +976,11 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         }
     };
     work.validate()?;
-    if let Some((json, shards)) = planning {
-        let plan = work.plan().split(shards)?;
+    if let Some((json, shards, time)) = planning {
+        let mut plan = work.plan().split(shards)?;
+        if time {
+            plan = plan.timed(study::all::measure_rates(backend)?);
+        }
         terminal::say(&if json { serde_json::to_string_pretty(&plan).unwrap_or_default() } else { plan.text() });
         return Ok(Vec::new());
     }
