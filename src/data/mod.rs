@@ -5,9 +5,13 @@
 //! - [`cifar`]: the binary and python layouts, with integrity checks.
 //! - [`prepare`]: scaling, the stratified validation split, caps for quick runs.
 //! - [`batches`]: device-resident sets and shuffled batches as index gathers.
+//! - `dataset` (cargo feature `dataset`): a prepared split as Burn's `Dataset`, batched
+//!   for Burn's `DataLoader`.
 
 pub mod batches;
 pub mod cifar;
+#[cfg(feature = "dataset")]
+pub mod dataset;
 pub mod prepare;
 pub mod source;
 

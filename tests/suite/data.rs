@@ -322,3 +322,54 @@ fn real_cifar10_has_official_sizes() {
         assert!(mean.abs() < 0.1 && (std - 1.0).abs() < 0.1, "channel {c}: mean {mean}, std {std}");
     }
 }
+
+/// Burn's `DataLoader` over nnlab's `Dataset` (#17): each batch holds exactly the prepared
+/// images and labels of its items, and a shuffled epoch visits every image once.
+#[cfg(feature = "dataset")]
+#[test]
+fn burn_dataloader_over_the_prepared_split_yields_every_image_once() {
+    use burn::data::dataloader::DataLoaderBuilder;
+    use burn::data::dataset::Dataset;
+    use nnlab::data::dataset::{CifarBatcher, CifarDataset};
+    let root = tempfile::tempdir().unwrap();
+    write_layout(root.path(), Layout::Binary, 23);
+    let p = prepare(&read_dir_with(root.path(), 23).unwrap(), &SplitConfig::default()).unwrap();
+    let dataset = CifarDataset::new(p.train.clone());
+    assert_eq!(dataset.len(), p.train.len());
+    assert!(dataset.get(p.train.len()).is_none());
+    let item = dataset.get(3).unwrap();
+    assert_eq!(
+        (item.image.as_slice(), item.label),
+        (&p.train.images[3 * IMAGE_BYTES..4 * IMAGE_BYTES], p.train.labels[3])
+    );
+
+    // Which prepared image (with that label) a batch row is, not counted yet; a row matching
+    // none means the batcher mixed up images and labels.
+    let mut used = vec![false; p.train.len()];
+    let mut index_of = |row: &[f32], label: i64| {
+        let i = (0..p.train.len())
+            .find(|&i| {
+                !used[i]
+                    && p.train.labels[i] as i64 == label
+                    && &p.train.images[i * IMAGE_BYTES..(i + 1) * IMAGE_BYTES] == row
+            })
+            .expect("a batch row that is no image of the split with its label, or one seen twice");
+        used[i] = true;
+        i
+    };
+    let loader = DataLoaderBuilder::<B, _, _>::new(CifarBatcher).batch_size(7).shuffle(5).num_workers(2).build(dataset);
+    let mut seen = Vec::new();
+    for batch in loader.iter() {
+        let n = batch.labels.dims()[0];
+        assert_eq!(batch.images.dims(), [n, 3, 32, 32]);
+        let x = crate::common::host(batch.images);
+        let y: Vec<i64> = batch.labels.into_data().convert::<i64>().to_vec().unwrap();
+        for k in 0..n {
+            seen.push(index_of(&x[k * IMAGE_BYTES..(k + 1) * IMAGE_BYTES], y[k]));
+        }
+    }
+    let order = seen.clone();
+    seen.sort();
+    assert_eq!(seen, (0..p.train.len()).collect::<Vec<_>>(), "an epoch misses or repeats images");
+    assert_ne!(order, (0..p.train.len()).collect::<Vec<_>>(), "not shuffled");
+}
