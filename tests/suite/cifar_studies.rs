@@ -11,37 +11,44 @@ use std::sync::OnceLock;
 pub(crate) fn synthetic_cifar() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // Under cargo's per-target scratch directory: made once, reused by later runs.
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("synthetic-cifar");
-        let dir = root.join("cifar-10-batches-bin");
-        if dir.join("test_batch.bin").is_file() {
-            return root;
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        for (k, name) in [
-            "data_batch_1.bin",
-            "data_batch_2.bin",
-            "data_batch_3.bin",
-            "data_batch_4.bin",
-            "data_batch_5.bin",
-            "test_batch.bin",
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut bytes = Vec::with_capacity(10_000 * 3073);
-            for i in 0..10_000usize {
-                let label = (i % 10) as u8;
-                bytes.push(label);
-                // Class-dependent brightness plus noise: learnable, not trivial.
-                bytes.extend((0..3072usize).map(|p| ((label as usize * 20 + (p * 7 + i * 13 + k) % 50) % 256) as u8));
-            }
-            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-            std::fs::write(&tmp, bytes).unwrap();
-            std::fs::rename(&tmp, dir.join(name)).unwrap();
-        }
-        root
+        // Class-dependent brightness plus noise: learnable, not trivial.
+        cifar_files("synthetic-cifar", |file, i| {
+            let label = i % 10;
+            (0..3072usize).map(|p| ((label * 20 + (p * 7 + i * 13 + file) % 50) % 256) as u8).collect()
+        })
     })
+}
+
+/// Writes a CIFAR-10 in the official binary layout under cargo's per-target scratch
+/// directory (`<name>/cifar-10-batches-bin/`, kept for later runs): five training files and
+/// the test file of 10 000 records each, image `i` of file `file` labelled `i % 10` with
+/// the 3 072 bytes `pixels(file, i)`. Returns its root.
+pub(crate) fn cifar_files(name: &str, pixels: impl Fn(usize, usize) -> Vec<u8>) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let dir = root.join("cifar-10-batches-bin");
+    if dir.join("test_batch.bin").is_file() {
+        return root;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let names = [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ];
+    for (file, name) in names.iter().enumerate() {
+        let mut bytes = Vec::with_capacity(10_000 * 3073);
+        for i in 0..10_000usize {
+            bytes.push((i % 10) as u8);
+            bytes.extend(pixels(file, i));
+        }
+        let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, dir.join(name)).unwrap();
+    }
+    root
 }
 
 fn nnlab(args: &[&str]) -> Output {

@@ -15,32 +15,17 @@ use std::process::{Command, Output};
 fn noisy_cifar() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("noisy-cifar");
-        let dir = root.join("cifar-10-batches-bin");
-        if dir.join("test_batch.bin").is_file() {
-            return root;
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        let names =
-            ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
-        for (k, name) in names.iter().chain(&["test_batch.bin"]).enumerate() {
-            let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ k as u64;
-            let mut bytes = Vec::with_capacity(10_000 * 3073);
-            for i in 0..10_000usize {
-                let label = i % 10;
-                bytes.push(label as u8);
-                bytes.extend((0..3072usize).map(|p| {
+        crate::cifar_studies::cifar_files("noisy-cifar", |file, i| {
+            let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ ((file as u64) << 32 | i as u64);
+            (0..3072usize)
+                .map(|p| {
                     state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                     let noise = ((state >> 33) % 200) as usize;
-                    let band = (p / 32) % 32 / 3 == label;
+                    let band = (p / 32) % 32 / 3 == i % 10;
                     (noise + if band { 55 } else { 0 }).min(255) as u8
-                }));
-            }
-            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-            std::fs::write(&tmp, bytes).unwrap();
-            std::fs::rename(&tmp, dir.join(name)).unwrap();
-        }
-        root
+                })
+                .collect()
+        })
     })
 }
 
