@@ -41,7 +41,7 @@ pub fn stored(ctx: &StudyContext, path: &Path, key: &RunKey) -> Option<CifarRun>
 /// How a CIFAR-10 study obtains each of its runs: a [`Trainer`] while the study runs, a
 /// [`Reader`] when `nnlab report` merges what shards wrote. Each study walks its plan once,
 /// through either.
-pub(crate) trait Runs {
+pub trait Runs {
     /// The run `task` of `study`, with `key`, whose result is (to be) stored at `path`;
     /// `None` when it is not there: left to another shard, or (reading) not finished yet.
     /// `summary` gives the one line the observer hears about the result.
@@ -61,7 +61,7 @@ pub(crate) trait Runs {
 
 /// Trains each run of this process (loading the data on first need) or reuses it when a
 /// finished result with its key is stored; leaves other shards' runs alone.
-pub(crate) struct Trainer<'a, B: TrainBackend> {
+pub struct Trainer<'a, B: TrainBackend> {
     ctx: &'a StudyContext,
     device: &'a B::Device,
     data: Option<DeviceData<B::InnerBackend>>,
@@ -126,7 +126,7 @@ impl<B: TrainBackend> Runs for Trainer<'_, B> {
 /// Reads each run's stored result, noting the ones not there (or holding another
 /// configuration) in [`Reader::missing`].
 #[derive(Debug, Default)]
-pub(crate) struct Reader {
+pub struct Reader {
     /// Runs not found, each with why.
     pub missing: Vec<String>,
 }
@@ -167,7 +167,7 @@ impl Runs for Reader {
 }
 
 /// Warns `observer` about the runs `reader` missed while merging `study`.
-pub(crate) fn warn_missing(observer: &dyn crate::progress::Observer, study: &str, reader: &Reader) {
+pub fn warn_missing(observer: &dyn crate::progress::Observer, study: &str, reader: &Reader) {
     if !reader.missing.is_empty() {
         let n = reader.missing.len();
         let shown: Vec<&str> = reader.missing.iter().take(5).map(String::as_str).collect();
