@@ -369,6 +369,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn timed_shards_add_up_their_runs_at_the_rates() {
+        let config = crate::study::all::AllConfig::quick();
+        let rates = crate::study::all::Rates { per_mac: 1e-9, per_step: 1e-3, per_xor_epoch: 1e-4 };
+        let plan = Plan::of_all(&config).split(3).unwrap().timed(rates);
+        assert_eq!(plan.shard_seconds.len(), 3);
+        let mut expected = [0.0f64; 3];
+        for j in &plan.jobs {
+            if let Some(s) = j.shard {
+                let w = j.work;
+                expected[s] += w.macs * 1e-9 + w.steps * 1e-3 + w.xor_epochs * 1e-4;
+            }
+        }
+        for (got, want) in plan.shard_seconds.iter().zip(expected) {
+            assert!(want > 0.0 && (got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+        }
+        assert!(plan.text().contains("expected wall time"));
+    }
+
+    #[test]
     fn shard_parses_and_refuses_with_reasons() {
         assert_eq!("2/4".parse::<Shard>().unwrap(), Shard { index: 2, count: 4 });
         for (bad, why) in [("4/4", "3/4"), ("1/0", "at least 1"), ("x/2", "index"), ("3", "I/N")] {

@@ -232,7 +232,7 @@ enum Command {
             "  nnlab plan all                                every run of `nnlab all`, with what it needs\n",
             "  nnlab plan --shards 4 all --seeds 5           which of 4 shards (`--shard I/4`) runs each\n",
             "  nnlab plan --json architectures --arch cnn4   as JSON\n",
-            "  nnlab plan --shards 4 --time --backend cuda all   with each shard's expected wall time here\n",
+            "  nnlab plan --shards 4 --time all --backend cuda   with each shard's expected wall time here\n",
             "Then, e.g. on 4 machines sharing <out>: nnlab all --seeds 5 --shard I/4 (I = 0..3),\n",
             "and once all have finished: nnlab report. Cluster scripts: examples/cluster/."
         )
