@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod evaluate;
+#[cfg(feature = "learner")]
+pub mod learner;
 pub mod step;
 pub mod trainer;
 

@@ -231,3 +231,65 @@ fn divergence_is_recorded_not_a_crash() {
         assert_eq!(out.curves.val_acc.len(), loss.len() - 1);
     }
 }
+
+/// Burn's `Learner` drives nnlab's `Net` through the same step as nnlab's loop (#17): one
+/// epoch of burn-train's `SupervisedTraining` (Adam, constant rate, unshuffled batches from
+/// Burn's `DataLoader`) ends with the weights of nnlab's `train_step` over the same batches.
+#[cfg(feature = "learner")]
+#[test]
+fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
+    use burn::data::dataloader::DataLoaderBuilder;
+    use burn::module::{AutodiffModule, Module};
+    use burn::train::{Learner, SupervisedTraining};
+    use nnlab::data::PreparedSet;
+    use nnlab::data::dataset::{CifarBatcher, CifarDataset};
+    use nnlab::model::{ArchSpec, Net};
+    use nnlab::train::{StepRecord, train_step, trainer::pytorch_adam};
+    type A = burn::backend::Autodiff<burn::backend::NdArray>;
+    type I = burn::backend::NdArray;
+    let _guard = crate::common::rng_lock();
+    let n = 60;
+    let set = PreparedSet {
+        images: (0..n * 3072).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    let device = Default::default();
+    let arch = ArchSpec::parse("conv3x3x4,relu,maxpool2,fc16,relu").unwrap();
+    let fresh = || {
+        <A as burn::tensor::backend::Backend>::seed(&device, 7);
+        Net::<A>::new(&arch, nnlab::Activation::Relu, &device).unwrap()
+    };
+    let loader = || {
+        DataLoaderBuilder::<A, _, _>::new(CifarBatcher)
+            .batch_size(20)
+            .num_workers(1)
+            .build(CifarDataset::new(set.clone()))
+    };
+    let valid = DataLoaderBuilder::<I, _, _>::new(CifarBatcher).batch_size(20).build(CifarDataset::new(set.clone()));
+    let schedule = nnlab::train::Schedule::constant(1e-3);
+    let dir = tempfile::tempdir().unwrap();
+    let learner = Learner::new(fresh(), pytorch_adam().init(), schedule.scheduler());
+    let by_burn = SupervisedTraining::new(dir.path(), loader(), valid).num_epochs(1).launch(learner).model;
+
+    let mut model = fresh();
+    let mut optim = pytorch_adam().init();
+    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(&device);
+    for batch in loader().iter() {
+        (model, _) = train_step(model, &mut optim, &loss_fn, batch.images, batch.labels, 1e-3, StepRecord::default());
+    }
+    let params = |m: Net<I>| -> Vec<f32> {
+        let mut v = Vec::new();
+        m.visit(&mut Collect(&mut v));
+        v
+    };
+    struct Collect<'a>(&'a mut Vec<f32>);
+    impl burn::module::ModuleVisitor<I> for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<I, D>>) {
+            self.0.extend(crate::common::host(p.val()));
+        }
+    }
+    let (a, b) = (params(by_burn), params(model.valid()));
+    assert_eq!(a.len(), b.len());
+    let d = crate::common::max_abs_diff(&a, &b);
+    assert!(d < 1e-5, "Learner's weights differ from nnlab's loop by {d}");
+}
