@@ -138,7 +138,8 @@ impl Plan {
                     shard: None,
                 });
             }
-            groups = jobs.iter().filter(|j| j.group != usize::MAX).map(|j| j.group + 1).max().unwrap_or(groups);
+            // The groups this study opened: its dependency groups, or its one piece.
+            groups += if study.sharded() { group_of_root.len() } else { usize::from(!runs.is_empty()) };
         }
         let mut plan = Plan {
             command: command.to_string(),
