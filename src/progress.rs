@@ -6,6 +6,7 @@
 //! [`Observer::advanced`], then [`Observer::finished`] with a one-line summary (or
 //! [`Observer::reused`] instead of all three, when a finished result was found on disk, or
 //! [`Observer::skipped`] when another process performs it).
+//! Concurrent workers each report through their own [`Observer::worker`].
 //! Each task carries its planned cost ([`crate::study::PlannedRun::cost`]), so a command
 //! that runs many tasks can count progress in work rather than in tasks.
 
@@ -44,6 +45,13 @@ pub trait Observer: Send + Sync {
     /// Progress of a command made of many tasks: `done` of `total` planned cost, and what
     /// runs now.
     fn overall(&self, _done: f64, _total: f64, _message: &str) {}
+    /// The observer of worker `index` when several run tasks at the same time
+    /// ([`crate::study::concurrent`]): each worker's tasks start, advance and finish in
+    /// order, but the workers' tasks overlap. `None` (the default) gives every worker this
+    /// observer, which then hears the workers' calls interleaved.
+    fn worker(&self, _index: usize) -> Option<SharedObserver> {
+        None
+    }
 }
 
 /// An observer that shows nothing.
@@ -60,6 +68,13 @@ impl SharedObserver {
     /// Wraps `observer`.
     pub fn new(observer: impl Observer + 'static) -> Self {
         SharedObserver(std::sync::Arc::new(observer))
+    }
+}
+
+impl SharedObserver {
+    /// The observer of concurrent worker `index` ([`Observer::worker`], or this one).
+    pub fn for_worker(&self, index: usize) -> SharedObserver {
+        self.0.worker(index).unwrap_or_else(|| self.clone())
     }
 }
 

@@ -114,13 +114,33 @@ impl DirLock {
                 ));
             }
         }
+        let mut holders = lock_holders();
         write_json(&path, &owner)?;
+        match holders.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, count)) => *count += 1,
+            None => holders.push((path.clone(), 1)),
+        }
         Ok(DirLock { path, owner })
     }
 }
 
+/// How many [`DirLock`]s of this process hold each lock file (concurrent workers of one
+/// process each hold the study directory they write in); the file goes with the last.
+fn lock_holders() -> std::sync::MutexGuard<'static, Vec<(PathBuf, usize)>> {
+    static HOLDERS: std::sync::Mutex<Vec<(PathBuf, usize)>> = std::sync::Mutex::new(Vec::new());
+    HOLDERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Drop for DirLock {
     fn drop(&mut self) {
+        let mut holders = lock_holders();
+        if let Some(i) = holders.iter().position(|(p, _)| *p == self.path) {
+            holders[i].1 -= 1;
+            if holders[i].1 > 0 {
+                return;
+            }
+            holders.swap_remove(i);
+        }
         // Only our own lock is removed (another process with the same settings may have
         // taken it over meanwhile).
         if read_json::<LockOwner>(&self.path).is_ok_and(|o| o == self.owner) {

@@ -142,19 +142,31 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
     let started = Instant::now();
     let plan = config.plan();
     let total: f64 = plan.iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost())).sum();
-    let tracker = std::sync::Arc::new(Tracker {
-        inner: ctx.observer.clone(),
-        state: Mutex::new(TrackState { total, ..TrackState::default() }),
-    });
+    let tracker = std::sync::Arc::new(Tracker::new(ctx.observer.clone(), total));
     let tracked = StudyContext { observer: SharedObserver(tracker.clone()), ..ctx.clone() };
     let mut files = Vec::new();
     let mut times = Vec::new();
-    for (i, s) in studies.iter().enumerate() {
-        tracker.begin(format!("study {}/{}: {}", i + 1, studies.len(), s.name()));
-        let since = Instant::now();
-        files.extend(s.run(&tracked)?);
-        times.push(format!("{}: {:.0} s", s.name(), since.elapsed().as_secs_f64()));
+    if ctx.jobs > 1 {
+        tracker.begin(format!("{} runs at a time", ctx.jobs));
+        let done = super::concurrent::run(&tracked, "all", &studies)?;
+        files.extend(done.files);
+        times.extend(done.busy_seconds.iter().map(|(name, s)| format!("{name}: {s:.0} s")));
+    } else {
+        for (i, s) in studies.iter().enumerate() {
+            tracker.begin(format!("study {}/{}: {}", i + 1, studies.len(), s.name()));
+            let since = Instant::now();
+            files.extend(s.run(&tracked)?);
+            times.push(format!("{}: {:.0} s", s.name(), since.elapsed().as_secs_f64()));
+        }
     }
+    let per_study = if ctx.jobs > 1 {
+        format!(
+            "Per study ({} runs at a time, `--jobs {}`: the time each study's runs took, summed over the workers;              finished runs reused from earlier invocations take no time)",
+            ctx.jobs, ctx.jobs
+        )
+    } else {
+        "Per study (finished runs reused from earlier invocations take no time)".to_string()
+    };
     let mut header = Vec::new();
     if config.quick {
         header.push("**QUICK RUN** (`nnlab all --quick`): 1 epoch on 2 000 training images — the pipeline, not the homework's numbers.".to_string());
@@ -163,7 +175,7 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
         format!("Backend: {}", ctx.backend),
         format!("Machine: {}", crate::bench::machine_description()),
         format!("Total wall time: {:.0} s", started.elapsed().as_secs_f64()),
-        format!("Per study (finished runs reused from earlier invocations take no time): {}", times.join(", ")),
+        format!("{per_study}: {}", times.join(", ")),
     ]);
     let config_json = serde_json::to_value(config).unwrap_or_default();
     if let Some(assignment) = &ctx.shard {
@@ -180,10 +192,13 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Turns the tasks of every study into overall progress, in planned cost.
+/// Turns the tasks of every study into overall progress, in planned cost; with concurrent
+/// workers ([`Observer::worker`]), each worker's current task counts.
 struct Tracker {
     inner: SharedObserver,
-    state: Mutex<TrackState>,
+    state: std::sync::Arc<Mutex<TrackState>>,
+    /// Which worker's tasks this one hears (0 without workers).
+    lane: usize,
 }
 
 #[derive(Default)]
@@ -192,14 +207,18 @@ struct TrackState {
     total: f64,
     /// Cost of the tasks finished.
     done: f64,
-    /// The current task's cost and length.
-    current: (f64, u64),
-    /// The current study and task, for the message.
+    /// Per worker: the current task's cost, length, position and label.
+    current: std::collections::BTreeMap<usize, (f64, u64, u64, String)>,
+    /// The current study (or how many run at a time), for the message.
     study: String,
-    task: String,
 }
 
 impl Tracker {
+    fn new(inner: SharedObserver, total: f64) -> Tracker {
+        let state = TrackState { total, ..TrackState::default() };
+        Tracker { inner, state: std::sync::Arc::new(Mutex::new(state)), lane: 0 }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, TrackState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -207,13 +226,22 @@ impl Tracker {
     fn begin(&self, study: String) {
         let mut s = self.state();
         s.study = study;
-        s.task.clear();
-        self.emit(&s, s.done);
+        s.current.clear();
+        self.emit(&s);
     }
 
-    fn emit(&self, s: &TrackState, at: f64) {
-        let message = if s.task.is_empty() { s.study.clone() } else { format!("{} · {}", s.study, s.task) };
-        self.inner.overall(at.min(s.total), s.total, &message);
+    fn emit(&self, s: &TrackState) {
+        let under_way: f64 = s
+            .current
+            .values()
+            .map(|(cost, len, at, _)| if *len == 0 { 0.0 } else { cost * (*at as f64 / *len as f64).min(1.0) })
+            .sum();
+        let message = match s.current.len() {
+            0 => s.study.clone(),
+            1 => format!("{} · {}", s.study, s.current.values().map(|c| c.3.as_str()).collect::<String>()),
+            n => format!("{} · {n} runs under way", s.study),
+        };
+        self.inner.overall((s.done + under_way).min(s.total), s.total, &message);
     }
 }
 
@@ -221,42 +249,55 @@ impl Observer for Tracker {
     fn started(&self, label: &str, total: u64, unit: Unit, cost: f64) {
         self.inner.started(label, total, unit, cost);
         let mut s = self.state();
-        s.current = (cost, total);
-        s.task = label.to_string();
-        self.emit(&s, s.done);
+        s.current.insert(self.lane, (cost, total, 0, label.to_string()));
+        self.emit(&s);
     }
 
     fn advanced(&self, position: u64, message: &str) {
         self.inner.advanced(position, message);
-        let s = self.state();
-        let (cost, len) = s.current;
-        let fraction = if len == 0 { 0.0 } else { (position as f64 / len as f64).min(1.0) };
-        self.emit(&s, s.done + cost * fraction);
+        let mut s = self.state();
+        if let Some(c) = s.current.get_mut(&self.lane) {
+            c.2 = position;
+        }
+        self.emit(&s);
     }
 
     fn finished(&self, summary: &str) {
         self.inner.finished(summary);
         let mut s = self.state();
-        s.done += s.current.0;
-        s.current = (0.0, 0);
-        self.emit(&s, s.done);
+        if let Some((cost, ..)) = s.current.remove(&self.lane) {
+            s.done += cost;
+        }
+        self.emit(&s);
     }
 
     fn reused(&self, label: &str, cost: f64, summary: &str) {
         self.inner.reused(label, cost, summary);
         let mut s = self.state();
         s.total -= cost;
-        self.emit(&s, s.done);
+        self.emit(&s);
     }
 
     fn skipped(&self, label: &str, cost: f64, why: &str) {
         self.inner.skipped(label, cost, why);
         let mut s = self.state();
         s.total -= cost;
-        self.emit(&s, s.done);
+        self.emit(&s);
     }
 
     fn note(&self, line: &str) {
         self.inner.note(line);
+    }
+
+    fn warning(&self, message: &str) {
+        self.inner.warning(message);
+    }
+
+    fn worker(&self, index: usize) -> Option<SharedObserver> {
+        Some(SharedObserver::new(Tracker {
+            inner: self.inner.for_worker(index),
+            state: self.state.clone(),
+            lane: index + 1,
+        }))
     }
 }

@@ -64,7 +64,6 @@ pub trait Runs {
 pub struct Trainer<'a, B: TrainBackend> {
     ctx: &'a StudyContext,
     device: &'a B::Device,
-    data: Option<DeviceData<B::InnerBackend>>,
     /// What this process did, for a shard's record.
     pub work: super::plan::ShardWork,
 }
@@ -72,7 +71,7 @@ pub struct Trainer<'a, B: TrainBackend> {
 impl<'a, B: TrainBackend> Trainer<'a, B> {
     /// A trainer for `ctx` on `device`.
     pub fn new(ctx: &'a StudyContext, device: &'a B::Device) -> Self {
-        Trainer { ctx, device, data: None, work: Default::default() }
+        Trainer { ctx, device, work: Default::default() }
     }
 }
 
@@ -88,8 +87,11 @@ impl<B: TrainBackend> Runs for Trainer<'_, B> {
         let ctx = self.ctx;
         let id = super::plan::job_id(study, &task.id);
         if let Some(assignment) = ctx.shard.as_ref().filter(|a| !a.owns(&id)) {
-            ctx.observer.skipped(&task.label, task.cost(), &assignment.why_not(&id));
-            self.work.left.push(id);
+            // Another worker of this process performs it: nothing to say or record.
+            if !assignment.done_in_this_process(&id) {
+                ctx.observer.skipped(&task.label, task.cost(), &assignment.why_not(&id));
+                self.work.left.push(id);
+            }
             return Ok(None);
         }
         let models = model_dir(path);
@@ -100,7 +102,7 @@ impl<B: TrainBackend> Runs for Trainer<'_, B> {
             self.work.reused.push(id);
             return Ok(Some(run));
         }
-        let (outcome, net) = train_key::<B>(ctx, key, task, &mut self.data, self.device)?;
+        let (outcome, net) = train_key::<B>(ctx, key, task, self.device)?;
         let meta = crate::model::saved::SavedModel::new(
             key.arch.clone(),
             key.activation,
@@ -190,35 +192,32 @@ pub fn model_dir(result: &Path) -> std::path::PathBuf {
 
 /// Trains one [`RunKey`] as the task `planned`, reporting each record point (epoch, step,
 /// loss, validation accuracy) to the context's observer; returns the outcome and the net.
+/// The data split comes from the context's [`crate::train::DataCache`] (loaded on first need).
 pub fn train_key<B: TrainBackend>(
     ctx: &StudyContext,
     key: &RunKey,
     planned: &PlannedRun,
-    data: &mut Option<DeviceData<B::InnerBackend>>,
     device: &B::Device,
 ) -> Result<(TrainOutcome, crate::model::Net<B::InnerBackend>)> {
-    let data = match data {
-        Some(d) => d,
-        None => {
-            let prepared = crate::data::load(&ctx.data_source, &key.split, &*ctx.observer)?;
-            let val = prepared.val.len();
-            if key.train.record_val && val < SMALL_VALIDATION_SET {
-                ctx.observer.warning(&format!(
-                    "the validation set holds only {val} image{} (val_fraction {}{}): its accuracy moves in steps \
+    let data = ctx.data.get_or_load::<B::InnerBackend>(&key.split, device, || {
+        let prepared = crate::data::load(&ctx.data_source, &key.split, &*ctx.observer)?;
+        let val = prepared.val.len();
+        if key.train.record_val && val < SMALL_VALIDATION_SET {
+            ctx.observer.warning(&format!(
+                "the validation set holds only {val} image{} (val_fraction {}{}): its accuracy moves in steps \
                      of {:.1} points and says little; hold out a few hundred images or more",
-                    if val == 1 { "" } else { "s" },
-                    key.split.val_fraction,
-                    key.split.max_val.map(|m| format!(", max_val {m}")).unwrap_or_default(),
-                    100.0 / val.max(1) as f64
-                ));
-            }
-            data.insert(DeviceData::new(&prepared, device))
+                if val == 1 { "" } else { "s" },
+                key.split.val_fraction,
+                key.split.max_val.map(|m| format!(", max_val {m}")).unwrap_or_default(),
+                100.0 / val.max(1) as f64
+            ));
         }
-    };
+        Ok(DeviceData::new(&prepared, device))
+    })?;
     let steps = key.train.epochs
         * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
     ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost());
-    crate::train::train_model::<B>(&key.arch, key.activation, &key.train, data, device, &mut |p| {
+    crate::train::train_model::<B>(&key.arch, key.activation, &key.train, &data, device, &mut |p| {
         let val = p.val_acc.map(|v| format!(" val {v:.3}")).unwrap_or_default();
         ctx.observer.advanced(p.step as u64, &format!("ep {}/{} loss {:.3}{val}", p.epoch, key.train.epochs, p.loss));
     })

@@ -13,6 +13,7 @@ pub mod activations;
 pub mod all;
 pub mod architectures;
 pub mod cifar_runs;
+pub mod concurrent;
 pub mod conv;
 pub mod findings;
 pub mod gradients;
@@ -47,6 +48,11 @@ pub struct StudyContext {
     /// of other shards are reused when finished and skipped otherwise, and studies leave
     /// their summaries and figures to [`write_report`], which merges every shard's results.
     pub shard: Option<std::sync::Arc<plan::Assignment>>,
+    /// Runs performed at the same time, each on its own thread ([`concurrent`]); 1 runs
+    /// them one after the other.
+    pub jobs: usize,
+    /// CIFAR-10 splits already on the device, shared by every run of the process.
+    pub data: crate::train::DataCache,
 }
 
 impl StudyContext {
@@ -61,6 +67,8 @@ impl StudyContext {
             data_source: crate::data::DataSource::default(),
             observer: SharedObserver::default(),
             shard: None,
+            jobs: 1,
+            data: Default::default(),
         }
     }
 
@@ -263,6 +271,11 @@ pub trait AnyStudy: Send + Sync {
     /// When shards wrote `<out>/<name>` ([`plan::SHARDS_DIR`] is there): [`Study::merge`]
     /// with the configuration they recorded in its `config.json`; otherwise nothing.
     fn merge_shards(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>>;
+    /// Finishes a [`Study::SHARDED`] study once the workers of [`concurrent::run`] are done:
+    /// as a shard, its record with what they did (`work`); otherwise [`Study::merge`], the
+    /// summaries and figures a single worker would have written; then `config.json`.
+    /// Studies that run as one piece finished in their worker: nothing to do.
+    fn finish_workers(&self, ctx: &StudyContext, work: plan::ShardWork) -> Result<Vec<PathBuf>>;
 }
 
 impl<S: Study> AnyStudy for S {
@@ -294,14 +307,20 @@ impl<S: Study> AnyStudy for S {
             }
         }
         Study::validate(self)?;
+        if ctx.jobs > 1 && S::SHARDED {
+            return Ok(concurrent::run(ctx, S::NAME, &[self])?.files);
+        }
         if let Some(assignment) = &ctx.shard
             && !S::SHARDED
         {
-            // A study that runs as one piece: all in the shard that owns it, or not at all.
+            // A study that runs as one piece: all in the shard (or worker) that owns it, or
+            // not at all.
             let plan = Study::plan(self);
             if !plan.first().is_some_and(|p| assignment.owns(&plan::job_id(S::NAME, &p.id))) {
-                for p in &plan {
-                    ctx.observer.skipped(&p.label, p.cost(), &assignment.why_not(&plan::job_id(S::NAME, &p.id)));
+                for p in plan.iter().map(|p| (p, plan::job_id(S::NAME, &p.id))) {
+                    if !assignment.done_in_this_process(&p.1) {
+                        ctx.observer.skipped(&p.0.label, p.0.cost(), &assignment.why_not(&p.1));
+                    }
                 }
                 return Ok(Vec::new());
             }
@@ -320,6 +339,18 @@ impl<S: Study> AnyStudy for S {
         }
         let config: S = crate::results::read_json(&out.join(S::NAME).join("config.json"))?;
         config.merge(out, observer)
+    }
+    fn finish_workers(&self, ctx: &StudyContext, work: plan::ShardWork) -> Result<Vec<PathBuf>> {
+        if !S::SHARDED {
+            return Ok(Vec::new());
+        }
+        let dir = StudyDir::open(ctx, S::NAME, self)?;
+        let mut files = match &ctx.shard {
+            Some(assignment) => vec![plan::write_shard_record(&dir.path, assignment, work)?],
+            None => self.merge(&ctx.out, &*ctx.observer)?,
+        };
+        dir.finish(self, &mut files)?;
+        Ok(files)
     }
 }
 
@@ -502,7 +533,9 @@ impl StudyDir {
     }
 
     /// Ends a shard's part of the study: its record under [`plan::SHARDS_DIR`] (what it
-    /// trained and reused), then `config.json`, which [`AnyStudy::merge_shards`] reads.
+    /// trained and reused), then `config.json`, which [`AnyStudy::merge_shards`] reads. A
+    /// worker of several ([`plan::Workers`]) only adds what it did to theirs: the process
+    /// finishes the study once every worker is done ([`AnyStudy::finish_workers`]).
     pub fn finish_shard<S: Serialize>(
         &self,
         assignment: &plan::Assignment,
@@ -510,6 +543,11 @@ impl StudyDir {
         done: plan::ShardWork,
         files: &mut Vec<PathBuf>,
     ) -> Result<()> {
+        if let Some(workers) = assignment.workers() {
+            let study = self.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            workers.add_work(&study, done);
+            return Ok(());
+        }
         files.push(plan::write_shard_record(&self.path, assignment, done)?);
         self.finish(config, files)
     }

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Where shards leave their records, under a study's directory and under `<out>`.
 pub const SHARDS_DIR: &str = "shards";
@@ -214,7 +215,7 @@ impl Plan {
     pub fn assignment(&self, shard: Shard) -> Result<Assignment> {
         let dealt = self.clone().split(shard.count)?;
         let owner = dealt.jobs.iter().map(|j| (j.id.clone(), (j.shard, j.reuses.clone()))).collect();
-        Ok(Assignment { shard, owner })
+        Ok(Assignment { shard, owner, worker: None })
     }
 
     /// The plan as text: one line per run with its shard, share of the cost, id and what it
@@ -302,20 +303,56 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// One shard's part of a plan: which runs this process performs.
-#[derive(Debug, Clone, PartialEq)]
+/// One shard's part of a plan: which runs this process performs, and, for one of its
+/// concurrent workers ([`Workers`]), which of those this worker performs.
+#[derive(Debug, Clone)]
 pub struct Assignment {
-    /// This process's shard.
+    /// This process's shard (`0/1` for a process that runs the whole plan).
     pub shard: Shard,
     /// Each job's shard, and the job it reuses.
     owner: HashMap<String, (Option<usize>, Option<String>)>,
+    /// The workers sharing the shard, and which one this is.
+    worker: Option<(Arc<Workers>, usize)>,
 }
 
 impl Assignment {
-    /// Whether this shard performs the run `id` (`<study>/<run>`). A run the plan does not
-    /// hold is nobody's.
+    /// Whether this process (or, for a worker, this worker) performs the run `id`
+    /// (`<study>/<run>`). A run the plan does not hold is nobody's. A worker claims the run's
+    /// group here when the rule of [`Workers`] gives it to it.
     pub fn owns(&self, id: &str) -> bool {
+        let mine = self.shard_owns(id);
+        match &self.worker {
+            Some((workers, w)) => mine && workers.claim(id, *w),
+            None => mine,
+        }
+    }
+
+    fn shard_owns(&self, id: &str) -> bool {
         self.owner.get(id).is_some_and(|(s, _)| *s == Some(self.shard.index))
+    }
+
+    /// The same shard, as worker `index` of `workers`.
+    pub fn for_worker(&self, workers: Arc<Workers>, index: usize) -> Assignment {
+        Assignment { worker: Some((workers, index)), ..self.clone() }
+    }
+
+    /// Whether this is one worker of several in this process ([`Assignment::for_worker`]).
+    pub fn is_worker(&self) -> bool {
+        self.worker.is_some()
+    }
+
+    /// The workers this worker belongs to.
+    pub fn workers(&self) -> Option<&Arc<Workers>> {
+        self.worker.as_ref().map(|(w, _)| w)
+    }
+
+    /// Whether `id`, which this worker does not perform, is done in this process all the
+    /// same: by another worker, or (a run planned twice) as the run it reuses. Nothing needs
+    /// saying about such a run.
+    pub fn done_in_this_process(&self, id: &str) -> bool {
+        self.worker.is_some()
+            && (self.shard_owns(id)
+                || self.owner.get(id).and_then(|(_, r)| r.as_deref()).is_some_and(|r| self.shard_owns(r)))
     }
 
     /// Why this shard does not perform `id`, for the progress output.
@@ -325,6 +362,162 @@ impl Assignment {
             Some((Some(s), None)) => format!("{id}: shard {s}/{} runs it", self.shard.count),
             _ => format!("{id}: not in this command's plan"),
         }
+    }
+}
+
+/// The concurrent workers of one process (`--jobs N`), sharing its part of a plan.
+///
+/// A worker performs whole groups (see the module docs), so dependent runs stay in order on
+/// one thread. It walks a study's plan as a single process would and claims a group when
+/// it reaches it, at most one group per pass over the study, and only the most expensive
+/// group of the study that no worker has claimed yet (ties: the earlier in the plan); it
+/// passes over the study again until none is left. The long runs thus start first, as in
+/// the longest-processing-time rule, while the claims follow how long runs really take
+/// rather than their planned cost. Workers take the studies in the order of their most
+/// expensive group ([`Workers::study_order`]): in `nnlab all`, the learning-rate study's
+/// chain of lr 0.1 and its schedules starts at once.
+#[derive(Debug)]
+pub struct Workers {
+    /// Workers in all.
+    count: usize,
+    /// Each job's group and study, for the jobs of this process's shard.
+    group_of: HashMap<String, (usize, String)>,
+    /// Each such group's planned cost and the index of its first job.
+    groups: HashMap<usize, (f64, usize)>,
+    /// The studies, most expensive group first.
+    order: Vec<String>,
+    state: Mutex<WorkersState>,
+}
+
+#[derive(Debug, Default)]
+struct WorkersState {
+    /// The worker that claimed each group, and in which of its passes.
+    owner: HashMap<usize, (usize, usize)>,
+    /// Whether each worker claimed a group in its current pass.
+    claimed_in_pass: Vec<bool>,
+    /// Each worker's current pass.
+    pass: Vec<usize>,
+    /// Set once a worker failed: nothing more is claimed.
+    stopped: bool,
+    /// What the workers did in each study, for a shard's record.
+    done: HashMap<String, ShardWork>,
+}
+
+impl Workers {
+    /// `count` workers sharing the runs that shard `shard` of `plan` performs.
+    pub fn new(plan: &Plan, shard: Shard, count: usize) -> Result<Workers> {
+        crate::error::ensure_positive("jobs", count)?;
+        let dealt = plan.clone().split(shard.count)?;
+        let mut group_of = HashMap::new();
+        let mut groups: HashMap<usize, (f64, usize)> = HashMap::new();
+        let mut largest: Vec<(String, f64, usize)> = Vec::new();
+        for (i, j) in dealt.jobs.iter().enumerate().filter(|(_, j)| j.shard == Some(shard.index)) {
+            group_of.insert(j.id.clone(), (j.group, j.study.clone()));
+            groups.entry(j.group).or_insert((0.0, i)).0 += j.cost;
+        }
+        for (i, j) in dealt.jobs.iter().enumerate() {
+            if let Some(&(cost, _)) = groups.get(&j.group).filter(|_| j.shard == Some(shard.index)) {
+                match largest.iter_mut().find(|(s, _, _)| *s == j.study) {
+                    Some(entry) => entry.1 = entry.1.max(cost),
+                    None => largest.push((j.study.clone(), cost, i)),
+                }
+            }
+        }
+        largest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+        let state = WorkersState { claimed_in_pass: vec![false; count], pass: vec![0; count], ..Default::default() };
+        Ok(Workers {
+            count,
+            group_of,
+            groups,
+            order: largest.into_iter().map(|(s, _, _)| s).collect(),
+            state: Mutex::new(state),
+        })
+    }
+
+    /// Workers in all.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The studies with runs for these workers, in the order workers take them: most
+    /// expensive group first.
+    pub fn study_order(&self) -> &[String] {
+        &self.order
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, WorkersState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a pass of `worker` over a study.
+    pub fn begin_pass(&self, worker: usize) {
+        let mut state = self.state();
+        if let Some(c) = state.claimed_in_pass.get_mut(worker) {
+            *c = false;
+        }
+        if let Some(p) = state.pass.get_mut(worker) {
+            *p += 1;
+        }
+    }
+
+    /// Whether `study` still has a group no worker has claimed (false once stopped).
+    pub fn unclaimed(&self, study: &str) -> bool {
+        let state = self.state();
+        !state.stopped && self.group_of.values().any(|(g, s)| s == study && !state.owner.contains_key(g))
+    }
+
+    /// Adds what a worker did in `study` to what the others did there.
+    pub fn add_work(&self, study: &str, work: ShardWork) {
+        let mut state = self.state();
+        let done = state.done.entry(study.to_string()).or_default();
+        done.trained.extend(work.trained);
+        done.reused.extend(work.reused);
+        done.left.extend(work.left);
+    }
+
+    /// What the workers did in `study`, each run once, in order.
+    pub fn work(&self, study: &str) -> ShardWork {
+        let mut work = self.state().done.get(study).cloned().unwrap_or_default();
+        for list in [&mut work.trained, &mut work.reused, &mut work.left] {
+            list.sort();
+            list.dedup();
+        }
+        let performed: Vec<String> = work.trained.iter().chain(&work.reused).cloned().collect();
+        work.left.retain(|id| !performed.contains(id));
+        work
+    }
+
+    /// No group is claimed after this (a worker failed; the others finish their runs).
+    pub fn stop(&self) {
+        self.state().stopped = true;
+    }
+
+    /// Whether `worker` performs job `id` in its current pass: its group was claimed by this
+    /// worker in this pass, or is unclaimed and given to it now by the rule in the type's
+    /// docs. (A group it claimed in an earlier pass is done.)
+    fn claim(&self, id: &str, worker: usize) -> bool {
+        let Some((group, study)) = self.group_of.get(id) else { return false };
+        let mut state = self.state();
+        let pass = state.pass.get(worker).copied().unwrap_or(0);
+        if let Some(&owner) = state.owner.get(group) {
+            return owner == (worker, pass);
+        }
+        if state.stopped || state.claimed_in_pass.get(worker).copied().unwrap_or(true) {
+            return false;
+        }
+        // The most expensive unclaimed group of this study, ties to the earliest.
+        let best = self
+            .group_of
+            .values()
+            .filter(|(g, s)| s == study && !state.owner.contains_key(g))
+            .filter_map(|(g, _)| self.groups.get(g).map(|&(cost, first)| (*g, cost, first)))
+            .min_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+        if best.is_some_and(|(g, _, _)| g == *group) {
+            state.owner.insert(*group, (worker, pass));
+            state.claimed_in_pass[worker] = true;
+            return true;
+        }
+        false
     }
 }
 
@@ -386,6 +579,47 @@ mod tests {
             assert!(want > 0.0 && (got - want).abs() <= 1e-9 * want, "{got} vs {want}");
         }
         assert!(plan.text().contains("expected wall time"));
+    }
+
+    #[test]
+    fn workers_take_each_group_once_the_most_expensive_first() {
+        let plan = Plan::of_all(&crate::study::all::AllConfig::default());
+        let whole = Shard { index: 0, count: 1 };
+        let workers = Arc::new(Workers::new(&plan, whole, 3).unwrap());
+        assert_eq!(workers.study_order()[0], "learning-rate", "the lr-0.1 chain is the most expensive group");
+        let base = plan.assignment(whole).unwrap();
+        let worker: Vec<Assignment> = (0..3).map(|w| base.for_worker(workers.clone(), w)).collect();
+        // Workers take turns passing over each study, as their threads would.
+        let (mut owner, mut order) = (HashMap::new(), Vec::new());
+        for study in workers.study_order().to_vec() {
+            let mut w = 0;
+            while workers.unclaimed(&study) {
+                workers.begin_pass(w);
+                for j in plan.jobs.iter().filter(|j| j.study == study) {
+                    if worker[w].owns(&j.id) {
+                        assert!(owner.insert(j.id.clone(), w).is_none(), "{} performed twice", j.id);
+                        order.push(j.id.clone());
+                    }
+                }
+                w = (w + 1) % 3;
+            }
+        }
+        for j in &plan.jobs {
+            assert_eq!(owner.contains_key(&j.id), j.reuses.is_none(), "{}", j.id);
+            for need in j.needs.iter().filter(|_| j.reuses.is_none()) {
+                assert_eq!(owner[need], owner[&j.id], "{} and {need} on different workers", j.id);
+            }
+        }
+        assert_eq!(order[0], "learning-rate/runs/cnn4_lr0.1_seed0");
+        let first_arch = order.iter().find(|id| id.starts_with("architectures/")).unwrap();
+        assert_eq!(first_arch, "architectures/cnn4_seed0", "cnn4 is the most expensive architecture");
+        // Once a worker failed, nothing more is claimed.
+        let stopped = Arc::new(Workers::new(&plan, whole, 2).unwrap());
+        assert!(stopped.unclaimed("architectures"));
+        stopped.stop();
+        assert!(!stopped.unclaimed("architectures"));
+        stopped.begin_pass(0);
+        assert!(!base.for_worker(stopped, 0).owns("architectures/cnn4_seed0"));
     }
 
     #[test]

@@ -10,4 +10,4 @@ pub mod trainer;
 
 pub use config::{OptimizerConfig, Schedule, ScheduleLr, TrainConfig};
 pub use step::{StepOutput, StepRecord, train_step};
-pub use trainer::{Curves, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train, train_model};
+pub use trainer::{Curves, DataCache, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train, train_model};

@@ -43,6 +43,63 @@ impl<B: Backend> DeviceData<B> {
     }
 }
 
+/// Prepared data sets on a device, kept for every run of a process: the CIFAR-10 studies
+/// (and the concurrent workers of [`crate::study::concurrent`]) load and upload each split
+/// once. Cheap to clone: clones share the sets.
+#[derive(Clone, Default)]
+pub struct DataCache(std::sync::Arc<std::sync::Mutex<Vec<CachedData>>>);
+
+/// One entry of a [`DataCache`]: the split, the backend and device, and the sets.
+struct CachedData {
+    split: crate::data::SplitConfig,
+    backend: std::any::TypeId,
+    device: String,
+    data: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl DataCache {
+    /// The sets of `split` on `device`: from the cache, or from `load` (called at most once
+    /// per split, backend and device, while other callers wait).
+    pub fn get_or_load<B: Backend>(
+        &self,
+        split: &crate::data::SplitConfig,
+        device: &B::Device,
+        load: impl FnOnce() -> Result<DeviceData<B>>,
+    ) -> Result<DeviceData<B>> {
+        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (backend, dev) = (std::any::TypeId::of::<B>(), format!("{device:?}"));
+        let found = entries.iter().find(|e| e.split == *split && e.backend == backend && e.device == dev);
+        if let Some(data) = found.and_then(|e| e.data.downcast_ref::<DeviceData<B>>()) {
+            return Ok(data.clone());
+        }
+        let data = load()?;
+        entries.push(CachedData { split: split.clone(), backend, device: dev, data: Box::new(data.clone()) });
+        Ok(data)
+    }
+}
+
+impl std::fmt::Debug for DataCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|e| e.len()).unwrap_or(0);
+        write!(f, "DataCache({n} sets)")
+    }
+}
+
+/// Held while a run seeds the backend and draws its initial weights: the backend's random
+/// generator is one per process, so runs on concurrent threads would otherwise draw from
+/// each other's sequence.
+static INITIALISING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Draws every parameter's initial value now: Burn initialises a parameter lazily, on its
+/// first use, which for a run on a concurrent thread would be outside [`INITIALISING`].
+struct DrawInitialValues;
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for DrawInitialValues {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
 /// The curves of one run, one entry per record point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Curves {
@@ -129,8 +186,13 @@ pub fn train_model<B: TrainBackend>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
     config.validate()?;
-    B::seed(device, config.seed);
-    let model = Net::<B>::new(arch, activation, device)?;
+    let model = {
+        let _only_this_run = INITIALISING.lock().unwrap_or_else(|p| p.into_inner());
+        B::seed(device, config.seed);
+        let model = Net::<B>::new(arch, activation, device)?;
+        burn::module::Module::visit(&model, &mut DrawInitialValues);
+        model
+    };
     match config.optimizer {
         OptimizerConfig::Adam => {
             let optim = pytorch_adam().init();

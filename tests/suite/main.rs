@@ -18,6 +18,8 @@ mod cifar_studies;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "cli")]
+mod concurrent;
+#[cfg(feature = "cli")]
 mod findings;
 #[cfg(feature = "cli")]
 mod hardening;

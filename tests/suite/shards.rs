@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 /// shared one of cifar_studies.rs is so regular that mlp2 diverges at 0.1, and the
 /// learning-rate study then cannot detect a switch step): noise in 0..200 everywhere, plus
 /// a band of brighter rows whose position gives the class. Made once.
-fn noisy_cifar() -> &'static Path {
+pub(crate) fn noisy_cifar() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         crate::cifar_studies::cifar_files("noisy-cifar", |file, i| {
@@ -29,11 +29,11 @@ fn noisy_cifar() -> &'static Path {
     })
 }
 
-fn nnlab(args: &[&str]) -> Output {
+pub(crate) fn nnlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args).env("NNLAB_DATA", "").output().unwrap()
 }
 
-fn ok(o: &Output) -> String {
+pub(crate) fn ok(o: &Output) -> String {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(o.status.success(), "failed: {err}");
     err
@@ -44,7 +44,7 @@ const ALL: [&str; 8] = ["--quick", "--arch", "mlp1,mlp2", "--lr-arch", "mlp2", "
 
 /// Every JSON file under `root` (shard records and `all.json`, which say who ran what and
 /// when, left out), by relative path, with wall times removed.
-fn results(root: &Path) -> BTreeMap<PathBuf, Value> {
+pub(crate) fn results(root: &Path) -> BTreeMap<PathBuf, Value> {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(m) => {

@@ -79,7 +79,7 @@ struct TrainFlags {
 /// `--backend`.
 #[derive(Debug, Clone, Default, Args)]
 struct BackendArg {
-    /// Backend [default: the fastest compiled CPU backend]
+    /// Backend [default: cuda where compiled in and usable, else the fastest compiled CPU backend]
     #[arg(long, value_enum)]
     backend: Option<BackendKind>,
 }
@@ -420,6 +420,10 @@ struct AllArgs {
     /// `nnlab report` merges. `nnlab plan --shards N all` shows who runs what
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
+    /// Runs performed at the same time, each on its own thread [default: 8 on cuda, 4 on
+    /// wgpu, 1 on the CPU backends]
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
     /// Start at once, without estimating the wall time (which times a few training steps
     /// of mlp2 and cnn4 first: a second or two in a release build)
     #[arg(long)]
@@ -465,6 +469,10 @@ struct CifarArgs {
     /// `nnlab report` merges. `nnlab plan --shards N <command>` shows who runs what
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
+    /// Runs performed at the same time, each on its own thread [default: 8 on cuda, 4 on
+    /// wgpu, 1 on the CPU backends]
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 impl CifarArgs {
@@ -903,18 +911,23 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     let settings = settings(&cli)?;
     let backend = match settings.backend {
         Some(kind) => kind,
-        None => BackendKind::default_compiled()
+        None => BackendKind::preferred()
             .ok_or_else(|| Error::invalid("--backend", "no backend compiled in; build with --features flex"))?,
     };
     if backend == BackendKind::Wgpu {
         quiet_wayland_probe();
     }
-    let (save_models, shard) = match &cli.command {
-        Command::Architectures(a) => (a.cifar.save_models, a.cifar.shard),
-        Command::ActivationGradients(a) => (a.cifar.save_models, a.cifar.shard),
-        Command::LearningRate(a) => (a.cifar.save_models, a.cifar.shard),
-        Command::All(a) => (a.save_models, a.shard),
-        _ => (false, None),
+    let (save_models, shard, jobs) = match &cli.command {
+        Command::Architectures(a) => (a.cifar.save_models, a.cifar.shard, a.cifar.jobs),
+        Command::ActivationGradients(a) => (a.cifar.save_models, a.cifar.shard, a.cifar.jobs),
+        Command::LearningRate(a) => (a.cifar.save_models, a.cifar.shard, a.cifar.jobs),
+        Command::All(a) => (a.save_models, a.shard, a.jobs),
+        _ => (false, None, None),
+    };
+    let jobs = match jobs {
+        Some(0) => return Err(Error::invalid("jobs", "0: at least one run must be under way; give 1 or more")),
+        Some(n) => n,
+        None => backend.default_jobs(),
     };
     let mut ctx = StudyContext {
         out: cli.out,
@@ -930,6 +943,8 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         },
         observer: SharedObserver(terminal.clone()),
         shard: None,
+        jobs,
+        data: Default::default(),
     };
     let seed = settings.seed;
     let (quick, estimate) = match &cli.command {
@@ -987,6 +1002,12 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     if let Some(shard) = shard {
         ctx.shard = Some(Arc::new(work.plan().assignment(shard)?));
     }
+    terminal.note(&format!(
+        "backend: {backend}{}; {jobs} run{} at a time{}",
+        if settings.backend.is_none() { " (the default: cuda when usable, else the fastest CPU backend)" } else { "" },
+        if jobs == 1 { "" } else { "s" },
+        if jobs == 1 { String::new() } else { " (--jobs)".to_string() }
+    ));
     match work {
         Work::One(one) => one.run(&ctx),
         Work::All(config) if !estimate => study::all::run(&ctx, &config),

@@ -3,18 +3,30 @@
 //! run's summary line above both.
 
 use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nnlab::progress::{Observer, Unit};
-use std::sync::Mutex;
+use nnlab::progress::{Observer, SharedObserver, Unit};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Overall progress counts planned cost; the bar's units are this many cost units.
 const COST_SCALE: f64 = 1e6;
 
-/// Progress bars on stderr (hidden when quiet), summaries on stdout.
+/// Progress bars on stderr (hidden when quiet), summaries on stdout. Concurrent workers
+/// ([`Observer::worker`]) each get a bar of their own under the overall one.
 pub struct Terminal {
+    shared: Arc<Shared>,
+    /// Whose task bar this is: 0 for the command itself, `k + 1` for worker `k`.
+    lane: usize,
+}
+
+struct Shared {
     multi: MultiProgress,
     quiet: bool,
-    task: Mutex<Option<ProgressBar>>,
+    tasks: Mutex<HashMap<usize, ProgressBar>>,
     overall: Mutex<Option<ProgressBar>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Terminal {
@@ -24,7 +36,8 @@ impl Terminal {
         if quiet {
             multi.set_draw_target(ProgressDrawTarget::hidden());
         }
-        Terminal { multi, quiet, task: Mutex::new(None), overall: Mutex::new(None) }
+        let shared = Shared { multi, quiet, tasks: Mutex::new(HashMap::new()), overall: Mutex::new(None) };
+        Terminal { shared: Arc::new(shared), lane: 0 }
     }
 
     /// Prints `line` above the bars (or plainly when there are none).
@@ -32,10 +45,11 @@ impl Terminal {
         if line.is_empty() {
             return;
         }
-        if self.quiet || self.multi.is_hidden() {
+        let s = &self.shared;
+        if s.quiet || s.multi.is_hidden() {
             say(line);
         } else {
-            let _ = self.multi.println(line);
+            let _ = s.multi.println(line);
         }
     }
 
@@ -44,16 +58,19 @@ impl Terminal {
     }
 
     fn clear_task(&self) {
-        if let Some(bar) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(bar) = lock(&self.shared.tasks).remove(&self.lane) {
             bar.finish_and_clear();
-            self.multi.remove(&bar);
+            self.shared.multi.remove(&bar);
         }
     }
 
     /// Removes every bar (at the end of a command).
     pub fn finish(&self) {
-        self.clear_task();
-        if let Some(bar) = self.overall.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        for (_, bar) in lock(&self.shared.tasks).drain() {
+            bar.finish_and_clear();
+            self.shared.multi.remove(&bar);
+        }
+        if let Some(bar) = lock(&self.shared.overall).take() {
             bar.finish_and_clear();
         }
     }
@@ -68,14 +85,14 @@ impl Observer for Terminal {
                 "{prefix:>22} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
             }
         };
-        let bar = self.multi.add(ProgressBar::new(total));
+        let bar = self.shared.multi.add(ProgressBar::new(total));
         bar.set_style(Self::style(template));
         bar.set_prefix(label.to_string());
-        *self.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+        lock(&self.shared.tasks).insert(self.lane, bar);
     }
 
     fn advanced(&self, position: u64, message: &str) {
-        if let Some(bar) = &*self.task.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(bar) = lock(&self.shared.tasks).get(&self.lane) {
             bar.set_position(position);
             bar.set_message(message.to_string());
         }
@@ -99,13 +116,13 @@ impl Observer for Terminal {
     }
 
     fn warning(&self, message: &str) {
-        self.multi.suspend(|| say_err(&format!("warning: {message}")));
+        self.shared.multi.suspend(|| say_err(&format!("warning: {message}")));
     }
 
     fn overall(&self, done: f64, total: f64, message: &str) {
-        let mut overall = self.overall.lock().unwrap_or_else(|p| p.into_inner());
+        let mut overall = lock(&self.shared.overall);
         let bar = overall.get_or_insert_with(|| {
-            let bar = self.multi.insert(0, ProgressBar::new(1));
+            let bar = self.shared.multi.insert(0, ProgressBar::new(1));
             bar.set_style(Self::style(
                 "{prefix:>22} [{elapsed_precise}] {wide_bar} {percent:>3}% of planned work · {msg} · ETA {eta}",
             ));
@@ -115,6 +132,10 @@ impl Observer for Terminal {
         bar.set_length((total / COST_SCALE).ceil().max(1.0) as u64);
         bar.set_position((done / COST_SCALE) as u64);
         bar.set_message(message.to_string());
+    }
+
+    fn worker(&self, index: usize) -> Option<SharedObserver> {
+        Some(SharedObserver::new(Terminal { shared: self.shared.clone(), lane: index + 1 }))
     }
 }
 
