@@ -49,7 +49,7 @@ pub fn run(ctx: &StudyContext, command: &str, studies: &[&dyn AnyStudy]) -> Resu
         None => plan.assignment(plan::Shard { index: 0, count: 1 })?,
     };
     let workers = Arc::new(plan::Workers::new(&plan, base.shard, ctx.jobs)?);
-    let outcomes: Vec<Result<(Vec<PathBuf>, HashMap<String, f64>)>> = std::thread::scope(|scope| {
+    let outcomes: Vec<Result<WorkerDone>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..ctx.jobs)
             .map(|w| {
                 let worker_ctx = StudyContext {
@@ -93,14 +93,12 @@ pub fn run(ctx: &StudyContext, command: &str, studies: &[&dyn AnyStudy]) -> Resu
     })
 }
 
+/// What one worker wrote, and the seconds it spent in each study.
+type WorkerDone = (Vec<PathBuf>, HashMap<String, f64>);
+
 /// One worker: each study in the workers' order, passed over until no group of it is left
 /// unclaimed; returns the files written and the seconds spent per study.
-fn work(
-    ctx: &StudyContext,
-    workers: &plan::Workers,
-    studies: &[&dyn AnyStudy],
-    index: usize,
-) -> Result<(Vec<PathBuf>, HashMap<String, f64>)> {
+fn work(ctx: &StudyContext, workers: &plan::Workers, studies: &[&dyn AnyStudy], index: usize) -> Result<WorkerDone> {
     let mut files = Vec::new();
     let mut seconds = HashMap::new();
     for name in workers.study_order() {
