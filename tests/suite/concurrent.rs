@@ -35,6 +35,21 @@ fn close(a: &Value, b: &Value, tol: f64, path: &str) -> Result<(), String> {
     }
 }
 
+/// `nnlab <args> --jobs 1` and `--jobs <jobs>` into two directories of a temporary one:
+/// the same files, every number within `tol` ([`close`]); returns how many files.
+fn same_with_jobs(args: &[&str], jobs: &str, tol: f64) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, many) = (dir.path().join("one"), dir.path().join("many"));
+    run(&one, &[args, &["--jobs", "1"]].concat());
+    run(&many, &[args, &["--jobs", jobs]].concat());
+    let (a, b) = (results(&one), results(&many));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "different files");
+    for (path, value) in &a {
+        close(value, &b[path], tol, &path.display().to_string()).unwrap();
+    }
+    a.len()
+}
+
 /// `nnlab all` (both MLPs, the learning-rate study on mlp2) with `--jobs 3` and with
 /// `--jobs 1`: the same files, every number the same (ndarray is deterministic), no shard
 /// records, and the summaries and report written as by one worker.
@@ -66,8 +81,6 @@ fn concurrent_runs_equal_runs_one_after_the_other_on_ndarray() {
 #[cfg(feature = "flex")]
 #[test]
 fn concurrent_runs_equal_runs_one_after_the_other_on_flex() {
-    let dir = tempfile::tempdir().unwrap();
-    let (one, three) = (dir.path().join("one"), dir.path().join("three"));
     let arch = [
         "--backend",
         "flex",
@@ -85,14 +98,7 @@ fn concurrent_runs_equal_runs_one_after_the_other_on_flex() {
         "--max-test",
         "200",
     ];
-    run(&one, &[&arch[..], &["--jobs", "1"]].concat());
-    run(&three, &[&arch[..], &["--jobs", "3"]].concat());
-    let (a, b) = (results(&one), results(&three));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "different files");
-    for (path, value) in &a {
-        close(value, &b[path], 0.01, &path.display().to_string()).unwrap();
-    }
-    assert_eq!(a.len(), 2 * 3 + 2, "six runs, the summary and config.json");
+    assert_eq!(same_with_jobs(&arch, "3", 0.01), 2 * 3 + 2, "six runs, the summary and config.json");
 }
 
 /// On wgpu (lavapipe in CI), kept tiny: two seeds of mlp1 on two threads equal them one
@@ -101,8 +107,6 @@ fn concurrent_runs_equal_runs_one_after_the_other_on_flex() {
 #[test]
 fn concurrent_runs_equal_runs_one_after_the_other_on_wgpu() {
     crate::common::on_wgpu("concurrent_runs_equal_runs_one_after_the_other", |_| {
-        let dir = tempfile::tempdir().unwrap();
-        let (one, two) = (dir.path().join("one"), dir.path().join("two"));
         let arch = [
             "--backend",
             "wgpu",
@@ -120,13 +124,7 @@ fn concurrent_runs_equal_runs_one_after_the_other_on_wgpu() {
             "--max-test",
             "100",
         ];
-        run(&one, &[&arch[..], &["--jobs", "1"]].concat());
-        run(&two, &[&arch[..], &["--jobs", "2"]].concat());
-        let (a, b) = (results(&one), results(&two));
-        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "different files");
-        for (path, value) in &a {
-            close(value, &b[path], 1e-4, &path.display().to_string()).unwrap();
-        }
+        assert_eq!(same_with_jobs(&arch, "2", 1e-4), 2 + 2, "two runs, the summary and config.json");
     });
 }
 
