@@ -221,7 +221,8 @@ enum Command {
             "  nnlab --out results all        → results/<study>/... and results/report.md, report.html\n",
             "  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n",
             "  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n",
-            "  cargo run --release --features wgpu -- --backend wgpu all   on a GPU"
+            "  cargo run --release --features wgpu -- --backend wgpu all   on a GPU\n",
+            "  cargo run --release --features cuda -- all --seeds 3 --jobs 8   NVIDIA GPU, 8 runs at a time"
         )
     )]
     All(AllArgs),
