@@ -69,9 +69,7 @@ impl SharedObserver {
     pub fn new(observer: impl Observer + 'static) -> Self {
         SharedObserver(std::sync::Arc::new(observer))
     }
-}
 
-impl SharedObserver {
     /// The observer of concurrent worker `index` ([`Observer::worker`], or this one).
     pub fn for_worker(&self, index: usize) -> SharedObserver {
         self.0.worker(index).unwrap_or_else(|| self.clone())

@@ -161,7 +161,8 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
     }
     let per_study = if ctx.jobs > 1 {
         format!(
-            "Per study ({} runs at a time, `--jobs {}`: the time each study's runs took, summed over the workers;              finished runs reused from earlier invocations take no time)",
+            "Per study ({} runs at a time, `--jobs {}`: the time each study's runs took, summed over the workers; \
+             finished runs reused from earlier invocations take no time)",
             ctx.jobs, ctx.jobs
         )
     } else {

@@ -33,8 +33,6 @@ pub struct Concurrent {
     pub files: Vec<PathBuf>,
     /// Per study (in the order given): the seconds its runs took, summed over the workers.
     pub busy_seconds: Vec<(String, f64)>,
-    /// Workers used.
-    pub workers: usize,
 }
 
 /// Performs `studies` (the command `command`, as [`plan::Plan::of`] plans it) with
@@ -89,7 +87,6 @@ pub fn run(ctx: &StudyContext, command: &str, studies: &[&dyn AnyStudy]) -> Resu
             .iter()
             .map(|s| (s.name().to_string(), busy.get(s.name()).copied().unwrap_or(0.0)))
             .collect(),
-        workers: ctx.jobs,
     })
 }
 

@@ -336,12 +336,8 @@ impl Assignment {
         Assignment { worker: Some((workers, index)), ..self.clone() }
     }
 
-    /// Whether this is one worker of several in this process ([`Assignment::for_worker`]).
-    pub fn is_worker(&self) -> bool {
-        self.worker.is_some()
-    }
-
-    /// The workers this worker belongs to.
+    /// The workers this worker belongs to ([`Assignment::for_worker`]); `None` for a
+    /// process's whole part.
     pub fn workers(&self) -> Option<&Arc<Workers>> {
         self.worker.as_ref().map(|(w, _)| w)
     }
@@ -393,8 +389,6 @@ pub struct Workers {
 struct WorkersState {
     /// The worker that claimed each group, and in which of its passes.
     owner: HashMap<usize, (usize, usize)>,
-    /// Whether each worker claimed a group in its current pass.
-    claimed_in_pass: Vec<bool>,
     /// Each worker's current pass.
     pass: Vec<usize>,
     /// Set once a worker failed: nothing more is claimed.
@@ -424,7 +418,7 @@ impl Workers {
             }
         }
         largest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-        let state = WorkersState { claimed_in_pass: vec![false; count], pass: vec![0; count], ..Default::default() };
+        let state = WorkersState { pass: vec![0; count], ..Default::default() };
         Ok(Workers {
             count,
             group_of,
@@ -451,11 +445,7 @@ impl Workers {
 
     /// Starts a pass of `worker` over a study.
     pub fn begin_pass(&self, worker: usize) {
-        let mut state = self.state();
-        if let Some(c) = state.claimed_in_pass.get_mut(worker) {
-            *c = false;
-        }
-        if let Some(p) = state.pass.get_mut(worker) {
+        if let Some(p) = self.state().pass.get_mut(worker) {
             *p += 1;
         }
     }
@@ -502,7 +492,8 @@ impl Workers {
         if let Some(&owner) = state.owner.get(group) {
             return owner == (worker, pass);
         }
-        if state.stopped || state.claimed_in_pass.get(worker).copied().unwrap_or(true) {
+        // At most one group per pass.
+        if state.stopped || state.owner.values().any(|&o| o == (worker, pass)) {
             return false;
         }
         // The most expensive unclaimed group of this study, ties to the earliest.
@@ -514,7 +505,6 @@ impl Workers {
             .min_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
         if best.is_some_and(|(g, _, _)| g == *group) {
             state.owner.insert(*group, (worker, pass));
-            state.claimed_in_pass[worker] = true;
             return true;
         }
         false

@@ -1007,7 +1007,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         "backend: {backend}{}; {jobs} run{} at a time{}",
         if settings.backend.is_none() { " (the default: cuda when usable, else the fastest CPU backend)" } else { "" },
         if jobs == 1 { "" } else { "s" },
-        if jobs == 1 { String::new() } else { " (--jobs)".to_string() }
+        if jobs == 1 { "" } else { " (--jobs)" }
     ));
     match work {
         Work::One(one) => one.run(&ctx),
