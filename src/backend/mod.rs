@@ -55,18 +55,6 @@ impl BackendKind {
         }
     }
 
-    /// How many runs a study performs at a time on this backend by default (`--jobs`):
-    /// 1 on the CPU backends, whose kernels already use every core; 8 on cuda, where 8
-    /// threads each training their own cnn4 did 5.0x the work of one in the same wall time
-    /// on an H100 (4 threads: 3.1x); 4 on wgpu, whose threads share one device queue.
-    pub fn default_jobs(self) -> usize {
-        match self {
-            BackendKind::Ndarray | BackendKind::Flex => 1,
-            BackendKind::Wgpu => 4,
-            BackendKind::Cuda => 8,
-        }
-    }
-
     /// Whether this backend was compiled into the current build.
     pub fn is_compiled(self) -> bool {
         match self {

@@ -222,7 +222,7 @@ enum Command {
             "  nnlab all --quick              the whole pipeline at small scale, in minutes on a CPU\n",
             "  nnlab all --arch mlp1,mlp2 --lr-arch mlp2   full protocol, MLPs only (minutes on a CPU)\n",
             "  cargo run --release --features wgpu -- --backend wgpu all   on a GPU\n",
-            "  cargo run --release --features cuda -- all --seeds 3 --jobs 8   NVIDIA GPU, 8 runs at a time"
+            "  cargo run --release --features cuda -- all --seeds 3   NVIDIA GPU, three seeds of every study"
         )
     )]
     All(AllArgs),
@@ -421,8 +421,8 @@ struct AllArgs {
     /// `nnlab report` merges. `nnlab plan --shards N all` shows who runs what
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
-    /// Runs performed at the same time, each on its own thread [default: 8 on cuda, 4 on
-    /// wgpu, 1 on the CPU backends]
+    /// Runs performed at the same time, each on its own thread [default: 1; on an H100 more
+    /// threads did not add throughput, on a CPU they share its cores]
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// Start at once, without estimating the wall time (which times a few training steps
@@ -470,8 +470,8 @@ struct CifarArgs {
     /// `nnlab report` merges. `nnlab plan --shards N <command>` shows who runs what
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
-    /// Runs performed at the same time, each on its own thread [default: 8 on cuda, 4 on
-    /// wgpu, 1 on the CPU backends]
+    /// Runs performed at the same time, each on its own thread [default: 1; on an H100 more
+    /// threads did not add throughput, on a CPU they share its cores]
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
 }
@@ -928,7 +928,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
     let jobs = match jobs {
         Some(0) => return Err(Error::invalid("jobs", "0: at least one run must be under way; give 1 or more")),
         Some(n) => n,
-        None => backend.default_jobs(),
+        None => 1,
     };
     let mut ctx = StudyContext {
         out: cli.out,
