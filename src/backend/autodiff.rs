@@ -53,6 +53,26 @@ impl<B: NetBackend> Backward<B, 1> for PoolStep {
     }
 }
 
+/// The backward step of [`NetBackend::nn_stacked_conv2d`] under autodiff.
+#[derive(Debug)]
+struct StackedConvStep;
+
+impl<B: NetBackend> Backward<B, 3> for StackedConvStep {
+    type State = (FloatTensor<B>, FloatTensor<B>, [usize; 2]);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, weight, kernel) = ops.state;
+        let (dx, dw, db) = B::nn_stacked_conv2d_grads(x, weight, dy, kernel);
+        for (node, grad) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
         match PoolStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
@@ -78,6 +98,24 @@ impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::nn_conv2d(x.primitive, weight.primitive, bias.primitive, padding))
+            }
+        }
+    }
+
+    fn nn_stacked_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
+        match StackedConvStep.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let state = (x.primitive.clone(), weight.primitive.clone(), kernel);
+                prep.finish(state, B::nn_stacked_conv2d(x.primitive, weight.primitive, bias.primitive, kernel))
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::nn_stacked_conv2d(x.primitive, weight.primitive, bias.primitive, kernel))
             }
         }
     }

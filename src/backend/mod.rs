@@ -17,7 +17,7 @@ pub mod ops;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 
-pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d};
+pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d, stacked_conv2d};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -63,6 +63,28 @@ pub trait NetBackend: Backend {
         burn_ops::linear::<Self>(x, weight, bias)
     }
 
+    /// Convolution of K stacked members (`crate::model::stacked`): `x` `[K·N, C, H, W]`,
+    /// `weight` `[K, C·kh·kw, O]`, `bias` `[K, 1, O]` → `[K·N, O, H', W']`, stride 1, no
+    /// padding ([`crate::kernels::gpu::stacked_conv2d`]).
+    fn nn_stacked_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self> {
+        crate::kernels::gpu::stacked_conv2d::<Self>(x, weight, bias, kernel)
+    }
+
+    /// Gradients of [`Self::nn_stacked_conv2d`] with respect to `x`, `weight` and `bias`.
+    fn nn_stacked_conv2d_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        kernel: [usize; 2],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        crate::kernels::gpu::stacked_conv2d_grads::<Self>(x, weight, dy, kernel)
+    }
+
     /// Max pooling over `size`×`size` windows at stride `size`: `[N, C, H, W]` → `[N, C, H/size, W/size]`.
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
         burn_ops::max_pool2d::<Self>(x, size)
@@ -95,6 +117,18 @@ pub fn conv2d<B: NetBackend>(
     let [x, weight, bias] =
         [x.into_primitive(), weight.into_primitive(), bias.into_primitive()].map(TensorPrimitive::tensor);
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d(x, weight, bias, padding)))
+}
+
+/// [`NetBackend::nn_stacked_conv2d`] on tensors.
+pub fn stacked_conv2d<B: NetBackend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 3>,
+    bias: Tensor<B, 3>,
+    kernel: [usize; 2],
+) -> Tensor<B, 4> {
+    let (x, weight, bias) =
+        (x.into_primitive().tensor(), weight.into_primitive().tensor(), bias.into_primitive().tensor());
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_stacked_conv2d(x, weight, bias, kernel)))
 }
 
 /// [`NetBackend::nn_linear`] on tensors: `x` `[N, …]` (flattened to `[N, in]`) → `[N, out]`.

@@ -85,3 +85,63 @@ pub fn linear_split_k<B: Backend>(
     };
     y.into_primitive().tensor()
 }
+
+/// Convolution of K stacked members (`crate::model::stacked`), stride 1, no padding: `x`
+/// `[K·N, C, H, W]` (member-major), `weight` `[K, C·kh·kw, O]`, `bias` `[K, 1, O]` →
+/// `[K·N, O, H', W']`. [`crate::conv::im2col`] over all K·N images and one batched product
+/// with the members as its batch dimension.
+pub fn stacked_conv2d<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    kernel: [usize; 2],
+) -> FloatTensor<B> {
+    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
+    let weight = Tensor::<B, 3>::from_primitive(TensorPrimitive::Float(weight));
+    let bias = Tensor::<B, 3>::from_primitive(TensorPrimitive::Float(bias));
+    let [kn, _, h, w] = x.dims();
+    let [k, ckk, o] = weight.dims();
+    let (oh, ow) = (h + 1 - kernel[0], w + 1 - kernel[1]);
+    let cols = crate::conv::im2col(x, kernel, [0, 0]).reshape([k, kn / k * oh * ow, ckk]);
+    let y = cols.matmul(weight) + bias;
+    y.reshape([kn, oh, ow, o]).permute([0, 3, 1, 2]).into_primitive().tensor()
+}
+
+/// Gradients of [`stacked_conv2d`] with respect to `x`, `weight` and `bias`, given the output
+/// gradient `dy` `[K·N, O, H', W']`. Weight and bias: batched products over each member's
+/// im2col rows. Input: Burn's grouped-convolution input gradient with the members as the
+/// groups (`[N, K·C, H, W]` layout), one kernel for all members (differentiating im2col
+/// itself would add one slice per window).
+pub fn stacked_conv2d_grads<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    dy: FloatTensor<B>,
+    kernel: [usize; 2],
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
+    let weight = Tensor::<B, 3>::from_primitive(TensorPrimitive::Float(weight));
+    let dy = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(dy));
+    let [kn, c, h, w] = x.dims();
+    let [k, ckk, o] = weight.dims();
+    let [_, _, oh, ow] = dy.dims();
+    let n = kn / k;
+    let rows = dy.clone().permute([0, 2, 3, 1]).reshape([k, n * oh * ow, o]);
+    // The input gradient needs only x's shape: a reshape, no copy.
+    let x_shape_only = x.clone().reshape([n, k * c, h, w]);
+    let cols = crate::conv::im2col(x, kernel, [0, 0]).reshape([k, n * oh * ow, ckk]);
+    let dw = cols.transpose().matmul(rows.clone());
+    let db = rows.sum_dim(1);
+    let grouped_weight = weight.swap_dims(1, 2).reshape([k * o, c, kernel[0], kernel[1]]);
+    let grouped_dy = dy.reshape([k, n, o, oh, ow]).swap_dims(0, 1).reshape([n, k * o, oh, ow]);
+    let dx = B::conv2d_x_backward(
+        x_shape_only.into_primitive().tensor(),
+        grouped_weight.into_primitive().tensor(),
+        grouped_dy.into_primitive().tensor(),
+        burn::tensor::ops::ConvOptions::new([1, 1], [0, 0], [1, 1], k),
+    );
+    let dx = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(dx))
+        .reshape([n, k, c, h, w])
+        .swap_dims(0, 1)
+        .reshape([kn, c, h, w]);
+    (dx.into_primitive().tensor(), dw.into_primitive().tensor(), db.into_primitive().tensor())
+}

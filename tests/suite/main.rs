@@ -9,6 +9,7 @@ mod data;
 mod figures;
 mod kernels;
 mod model;
+mod stacked;
 mod xor;
 // Through the `nnlab` binary, which needs the `cli` feature.
 #[cfg(feature = "cli")]
