@@ -97,6 +97,19 @@ impl<B: Backend> Net<B> {
         Ok(Net { layers })
     }
 
+    /// Draws every parameter's initial value now. Burn initialises a parameter lazily, on its
+    /// first use, from the backend's generator as it is then; after this call the values are
+    /// fixed, and clones of the net share them.
+    pub fn draw_parameters(&self) {
+        struct Draw;
+        impl<B: Backend> burn::module::ModuleVisitor<B> for Draw {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+                let _ = param.val();
+            }
+        }
+        self.visit(&mut Draw);
+    }
+
     /// The first layer with weights (conv or fully connected): its weight tensor, the one
     /// whose gradient norm the studies record and whose values they visualise.
     ///

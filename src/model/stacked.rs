@@ -90,7 +90,9 @@ enum Flow<B: Backend> {
 
 impl<B: Backend> StackedNet<B> {
     /// Stacks `members` (nets of one architecture, as [`Net::new`] built them) into one net
-    /// whose member k computes what `members[k]` computes.
+    /// whose member k computes what `members[k]` computes. Parameters not yet drawn are drawn
+    /// here, member after member: call [`Net::draw_parameters`] right after building each
+    /// member to give it the values it would have alone.
     pub fn from_members(members: &[Net<B>]) -> Result<Self> {
         let first = members.first().ok_or_else(|| Error::invalid("members", "none: stack at least one net"))?;
         let stack3 = |ts: Vec<Tensor<B, 2>>| Param::from_tensor(Tensor::stack::<3>(ts, 0).detach());

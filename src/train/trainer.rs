@@ -90,16 +90,6 @@ impl std::fmt::Debug for DataCache {
 /// each other's sequence.
 static INITIALISING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Draws every parameter's initial value now: Burn initialises a parameter lazily, on its
-/// first use, which for a run on a concurrent thread would be outside [`INITIALISING`].
-struct DrawInitialValues;
-
-impl<B: Backend> burn::module::ModuleVisitor<B> for DrawInitialValues {
-    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
-        let _ = param.val();
-    }
-}
-
 /// The curves of one run, one entry per record point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Curves {
@@ -190,7 +180,9 @@ pub fn train_model<B: TrainBackend>(
         let _only_this_run = INITIALISING.lock().unwrap_or_else(|p| p.into_inner());
         B::seed(device, config.seed);
         let model = Net::<B>::new(arch, activation, device)?;
-        burn::module::Module::visit(&model, &mut DrawInitialValues);
+        // Burn draws a parameter lazily, on first use: for a run on a concurrent thread that
+        // would be outside the lock.
+        model.draw_parameters();
         model
     };
     match config.optimizer {

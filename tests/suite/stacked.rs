@@ -2,7 +2,6 @@
 //! the K nets do alone, each with its own batch — the reference is nnlab's one training step
 //! on each net separately.
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
@@ -12,14 +11,6 @@ use nnlab::model::stacked::{StackedNet, train_step_stacked};
 use nnlab::model::{ArchSpec, Net};
 use nnlab::train::trainer::pytorch_adam;
 use nnlab::train::{StepRecord, train_step};
-
-/// Draws every lazily initialised parameter now, so clones share the drawn values.
-struct Draw;
-impl<B: Backend> ModuleVisitor<B> for Draw {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let _ = param.val();
-    }
-}
 
 fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().to_vec().unwrap()
@@ -44,7 +35,7 @@ fn stacked_members_train_as_separate_nets<B: TrainBackend>(device: B::Device, ne
             .map(|s| {
                 B::seed(&device, s);
                 let net = Net::new(&spec, activation, &device).unwrap();
-                net.visit(&mut Draw);
+                net.draw_parameters();
                 net
             })
             .collect();
