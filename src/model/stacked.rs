@@ -77,9 +77,6 @@ pub enum StackedLayer<B: Backend> {
 pub struct StackedNet<B: Backend> {
     /// The layers, in order.
     pub layers: Vec<StackedLayer<B>>,
-    /// Number of members.
-    #[module(skip)]
-    pub members: usize,
 }
 
 /// The value between layers: `[K·N, C, H, W]` images or `[K, N, F]` features.
@@ -95,58 +92,62 @@ impl<B: Backend> StackedNet<B> {
     /// member to give it the values it would have alone.
     pub fn from_members(members: &[Net<B>]) -> Result<Self> {
         let first = members.first().ok_or_else(|| Error::invalid("members", "none: stack at least one net"))?;
+        let different = || Error::invalid("members", "nets of different architectures: stack nets of one spec");
+        if members.iter().any(|m| m.layers.len() != first.layers.len()) {
+            return Err(different());
+        }
+        // Layer `i` of every member as `pick` reads it, which must accept each of them.
+        let each = |i: usize, pick: &dyn Fn(&Layer<B>) -> bool| -> Result<Vec<&Layer<B>>> {
+            members.iter().map(|m| &m.layers[i]).map(|l| if pick(l) { Ok(l) } else { Err(different()) }).collect()
+        };
         let stack3 = |ts: Vec<Tensor<B, 2>>| Param::from_tensor(Tensor::stack::<3>(ts, 0).detach());
         let mut layers = Vec::with_capacity(first.layers.len());
         for (i, layer) in first.layers.iter().enumerate() {
-            let all: Vec<&Layer<B>> = members.iter().map(|m| &m.layers[i]).collect();
             layers.push(match layer {
                 Layer::Fc(fc) => {
-                    let linears: Vec<_> = all
-                        .iter()
-                        .map(|l| match l {
-                            Layer::Fc(fc) => Ok(fc),
-                            _ => Err(Error::invalid("members", "nets of different architectures")),
-                        })
-                        .collect::<Result<_>>()?;
-                    let out = fc.weight.val().dims()[1];
+                    let dims = fc.weight.val().dims();
+                    let same = |l: &Layer<B>| {
+                        matches!(l, Layer::Fc(l) if l.weight.val().dims() == dims && l.bias.is_some() == fc.bias.is_some())
+                    };
+                    let linears: Vec<_> =
+                        each(i, &same)?.into_iter().filter_map(|l| if let Layer::Fc(l) = l { Some(l) } else { None }).collect();
                     StackedLayer::Fc(StackedLinear {
                         weight: stack3(linears.iter().map(|l| l.weight.val()).collect()),
                         bias: fc.bias.as_ref().map(|_| {
-                            stack3(
-                                linears
-                                    .iter()
-                                    .map(|l| l.bias.as_ref().expect("same architecture").val().reshape([1, out]))
-                                    .collect(),
-                            )
+                            stack3(linears.iter().filter_map(|l| l.bias.as_ref()).map(|b| b.val().reshape([1, dims[1]])).collect())
                         }),
                     })
                 }
                 Layer::Conv(conv) => {
-                    let convs: Vec<_> = all
-                        .iter()
-                        .map(|l| match l {
-                            Layer::Conv(c) if c.bias.is_some() => Ok(c),
-                            _ => Err(Error::invalid("members", "nets of different architectures")),
-                        })
-                        .collect::<Result<_>>()?;
                     let [o, c, kh, kw] = conv.weight.val().dims();
+                    let same = |l: &Layer<B>| {
+                        matches!(l, Layer::Conv(l) if l.weight.val().dims() == [o, c, kh, kw] && l.bias.is_some())
+                    };
+                    let convs: Vec<_> = each(i, &same)?
+                        .into_iter()
+                        .filter_map(|l| if let Layer::Conv(l) = l { Some(l) } else { None })
+                        .collect();
                     StackedLayer::Conv(StackedConv {
                         weight: stack3(
                             convs.iter().map(|l| l.weight.val().reshape([o, c * kh * kw]).transpose()).collect(),
                         ),
-                        bias: stack3(
-                            convs.iter().map(|l| l.bias.as_ref().expect("checked").val().reshape([1, o])).collect(),
-                        ),
+                        bias: stack3(convs.iter().filter_map(|l| l.bias.as_ref()).map(|b| b.val().reshape([1, o])).collect()),
                         kernel: [kh, kw],
                     })
                 }
-                Layer::Pool(p) => StackedLayer::Pool(p.clone()),
-                Layer::Relu(a) => StackedLayer::Relu(a.clone()),
-                Layer::Sigmoid(a) => StackedLayer::Sigmoid(a.clone()),
-                Layer::Tanh(a) => StackedLayer::Tanh(a.clone()),
+                other => {
+                    each(i, &|l| std::mem::discriminant(l) == std::mem::discriminant(other))?;
+                    match other {
+                        Layer::Pool(p) => StackedLayer::Pool(p.clone()),
+                        Layer::Relu(a) => StackedLayer::Relu(a.clone()),
+                        Layer::Sigmoid(a) => StackedLayer::Sigmoid(a.clone()),
+                        Layer::Tanh(a) => StackedLayer::Tanh(a.clone()),
+                        Layer::Fc(_) | Layer::Conv(_) => unreachable!("matched above"),
+                    }
+                }
             });
         }
-        Ok(StackedNet { layers, members: members.len() })
+        Ok(StackedNet { layers })
     }
 }
 

@@ -102,3 +102,16 @@ fn stacked_members_train_as_separate_nets_on_wgpu() {
         stacked_members_train_as_separate_nets::<burn::backend::Autodiff<burn::backend::Wgpu>>(device, &nets, 1e-3);
     });
 }
+
+#[test]
+fn nets_of_different_architectures_do_not_stack() {
+    type B = burn::backend::NdArray;
+    let device = Default::default();
+    let net = |name: &str| Net::<B>::new(&ArchSpec::parse(name).unwrap(), Activation::Relu, &device).unwrap();
+    for (a, b) in [("mlp1", "mlp2"), ("mlp1", "cnn3"), ("cnn3", "cnn4"), ("cnn4", "cnn5")] {
+        let err = StackedNet::from_members(&[net(a), net(b)]).expect_err(&format!("{a} with {b}"));
+        assert!(err.to_string().contains("different architectures"), "{a} with {b}: {err}");
+    }
+    assert!(StackedNet::<B>::from_members(&[]).is_err(), "no members");
+    assert!(StackedNet::from_members(&[net("cnn4"), net("cnn4")]).is_ok());
+}
