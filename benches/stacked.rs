@@ -16,7 +16,7 @@ use nnlab::Activation;
 use nnlab::backend::TrainBackend;
 use nnlab::model::stacked::{StackedNet, train_step_stacked};
 use nnlab::model::{ArchSpec, Net};
-use nnlab::train::trainer::pytorch_adam;
+use nnlab::train::FlatAdam;
 use nnlab::train::{StepRecord, train_step};
 use std::hint::black_box;
 use std::time::Duration;
@@ -50,7 +50,7 @@ fn steps<B: TrainBackend>(crit: &mut Criterion, backend: &str, device: B::Device
         let images = Tensor::<B, 5>::random([MEMBERS, BATCH, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
         let labels = Tensor::<B, 2, Int>::random([MEMBERS, BATCH], Distribution::Uniform(0.0, 10.0), &device);
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
-        let mut separate: Vec<_> = nets.iter().map(|n| (n.clone(), pytorch_adam().init::<B, Net<B>>())).collect();
+        let mut separate: Vec<_> = nets.iter().map(|n| (n.clone(), FlatAdam::<B>::pytorch())).collect();
         group.bench_function("separate", |t| {
             t.iter(|| {
                 let mut last = None;
@@ -66,7 +66,7 @@ fn steps<B: TrainBackend>(crit: &mut Criterion, backend: &str, device: B::Device
             })
         });
         let mut stacked = Some(StackedNet::from_members(&nets).expect("one architecture"));
-        let mut optim = pytorch_adam().init::<B, StackedNet<B>>();
+        let mut optim = FlatAdam::<B>::pytorch();
         group.bench_function("stacked", |t| {
             t.iter(|| {
                 let model = stacked.take().expect("put back after each step");

@@ -18,7 +18,7 @@ use crate::data::DeviceSet;
 use crate::error::{Error, Result, ensure_positive};
 use crate::model::{ArchSpec, Net};
 use crate::train::trainer::{DeviceData, train};
-use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step, trainer::pytorch_adam};
+use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
@@ -283,7 +283,7 @@ fn synthetic_set<B: Backend>(n: usize, device: &B::Device) -> DeviceSet<B> {
 pub fn time_steps<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
     B::seed(device, config.seed);
     let mut model = Net::<B>::new(arch, Activation::Relu, device)?;
-    let mut optim = pytorch_adam().init::<B, Net<B>>();
+    let mut optim = crate::train::FlatAdam::<B>::pytorch();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let batch = synthetic_set::<B::InnerBackend>(config.batch_size, device);
     let mut samples = Vec::with_capacity(config.iters);

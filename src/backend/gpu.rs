@@ -4,7 +4,8 @@
 /// `impl NetBackend for $backend`: Burn's own ops, except two reductions that Burn runs on
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
-/// reduction split into slices). Burn 0.21's wgpu and CUDA backends are the same generic
+/// reduction split into slices); the forward convolution is the kernel
+/// [`crate::backend::gpu_conv`] chooses. Burn 0.21's wgpu and CUDA backends are the same generic
 /// `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
@@ -15,6 +16,22 @@ macro_rules! gpu_net_backend {
                 bias: Option<burn::tensor::ops::FloatTensor<Self>>,
             ) -> burn::tensor::ops::FloatTensor<Self> {
                 $crate::kernels::gpu::linear_split_k::<Self>(x, weight, bias)
+            }
+
+            fn nn_conv2d(
+                x: burn::tensor::ops::FloatTensor<Self>,
+                weight: burn::tensor::ops::FloatTensor<Self>,
+                bias: burn::tensor::ops::FloatTensor<Self>,
+                padding: [usize; 2],
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                use $crate::backend::gpu_conv::GpuConvForward;
+                match $crate::backend::gpu_conv::in_effect() {
+                    GpuConvForward::Direct => $crate::backend::burn_ops::conv2d::<Self>(x, weight, bias, padding),
+                    GpuConvForward::ImplicitGemm => {
+                        $crate::backend::gpu::conv2d_implicit_gemm(x, weight, bias, padding)
+                    }
+                    GpuConvForward::Im2col => $crate::kernels::gpu::conv2d_im2col::<Self>(x, weight, bias, padding),
+                }
             }
 
             fn nn_conv2d_param_grads(
@@ -31,6 +48,38 @@ macro_rules! gpu_net_backend {
     };
 }
 pub(crate) use gpu_net_backend;
+
+/// Has an implicit-GEMM convolution failed to set up on this process's GPU (no matrix units
+/// for `f32`, or a shape the kernel does not take)? Then every later call goes straight to
+/// the direct convolution.
+static NO_IMPLICIT_GEMM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Burn's implicit-GEMM convolution (stride 1, zero `padding`, bias), or its direct one where
+/// the implicit GEMM cannot run (see [`crate::backend::gpu_conv::GpuConvForward::ImplicitGemm`]).
+pub fn conv2d_implicit_gemm<R: burn_cubecl::CubeRuntime>(
+    x: burn_cubecl::tensor::CubeTensor<R>,
+    weight: burn_cubecl::tensor::CubeTensor<R>,
+    bias: burn_cubecl::tensor::CubeTensor<R>,
+    padding: [usize; 2],
+) -> burn_cubecl::tensor::CubeTensor<R> {
+    use burn_cubecl::kernel::conv::{ConvStrategy, conv_forward};
+    use std::sync::atomic::Ordering;
+    let options = super::conv_options(padding);
+    if !NO_IMPLICIT_GEMM.load(Ordering::Relaxed) {
+        match conv_forward::<R, 2>(
+            x.clone(),
+            weight.clone(),
+            Some(bias.clone()),
+            options.clone(),
+            ConvStrategy::ImplicitGemm,
+        ) {
+            Ok(y) => return y,
+            Err(_) => NO_IMPLICIT_GEMM.store(true, Ordering::Relaxed),
+        }
+    }
+    conv_forward::<R, 2>(x, weight, Some(bias), options, ConvStrategy::Direct)
+        .unwrap_or_else(|e| panic!("Burn's direct convolution refused a stride-1 conv2d: {e:?}"))
+}
 
 /// Computes one small sum on `B`'s default device. The GPU runtimes panic when no driver or
 /// adapter is found (in the caller's thread or in their own); those panics are caught,

@@ -13,10 +13,13 @@ mod cuda;
 mod flex;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod gpu;
+pub mod gpu_conv;
 pub mod ops;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub use gpu::conv2d_implicit_gemm;
 pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d, stacked_conv2d};
 
 use crate::error::{Error, Result};
@@ -150,6 +153,7 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
         BackendKind::Wgpu => {
             #[cfg(feature = "wgpu")]
             {
+                gpu_conv::current()?;
                 let device = burn::backend::wgpu::WgpuDevice::default();
                 gpu::probe::<burn::backend::Wgpu>(&device).map_err(|why| {
                     Error::Device(format!(
@@ -164,6 +168,7 @@ pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output>
         BackendKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
+                gpu_conv::current()?;
                 let device = burn::backend::cuda::CudaDevice::default();
                 gpu::probe::<burn::backend::Cuda>(&device).map_err(|why| {
                     Error::Device(format!(

@@ -86,6 +86,33 @@ pub fn linear_split_k<B: Backend>(
     y.into_primitive().tensor()
 }
 
+/// Forward convolution as im2col + one matrix product: `x` `[N, C, H, W]`, `weight`
+/// `[O, C, kh, kw]`, `bias` `[O]`, stride 1, zero `padding` → `[N, O, H', W']`. It is
+/// [`stacked_conv2d`] with one member, after padding `x`.
+pub fn conv2d_im2col<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    padding: [usize; 2],
+) -> FloatTensor<B> {
+    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
+    let x = match padding {
+        [0, 0] => x,
+        [ph, pw] => x.pad([(ph, ph), (pw, pw)], burn::tensor::ops::PadMode::Constant(0.0)),
+    };
+    let weight = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(weight));
+    let [o, c, kh, kw] = weight.dims();
+    // [O, C·kh·kw] → [1, C·kh·kw, O]: a transposed view, the product reads it in place.
+    let weight = weight.reshape([1, o, c * kh * kw]).swap_dims(1, 2);
+    let bias = Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(bias)).reshape([1, 1, o]);
+    stacked_conv2d::<B>(
+        x.into_primitive().tensor(),
+        weight.into_primitive().tensor(),
+        bias.into_primitive().tensor(),
+        [kh, kw],
+    )
+}
+
 /// Convolution of K stacked members (`crate::model::stacked`), stride 1, no padding: `x`
 /// `[K·N, C, H, W]` (member-major), `weight` `[K, C·kh·kw, O]`, `bias` `[K, 1, O]` →
 /// `[K·N, O, H', W']`. [`crate::conv::im2col`] over all K·N images and one batched product

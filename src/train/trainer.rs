@@ -187,7 +187,7 @@ pub fn train_model<B: TrainBackend>(
     };
     match config.optimizer {
         OptimizerConfig::Adam => {
-            let optim = pytorch_adam().init();
+            let optim = super::FlatAdam::pytorch();
             run_loop(model, optim, config, data, device, progress)
         }
         OptimizerConfig::Sgd { momentum } => {
@@ -198,8 +198,10 @@ pub fn train_model<B: TrainBackend>(
     }
 }
 
-/// Adam configured as PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps 1e-8
-/// (Burn's own default eps is 1e-5), no weight decay.
+/// Burn's Adam configured as PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps
+/// 1e-8 (Burn's own default eps is 1e-5), no weight decay — for Burn's `Learner` and code of
+/// your own. nnlab's loop runs the same update over all parameters at once
+/// ([`super::FlatAdam::pytorch`]).
 pub fn pytorch_adam() -> AdamConfig {
     AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
 }

@@ -29,6 +29,21 @@ pub fn on_wgpu(test: &str, body: impl FnOnce(burn::backend::wgpu::WgpuDevice) + 
     body(device);
 }
 
+/// Runs `body` on Burn's CUDA backend, or reports the test as skipped (with why) when this
+/// machine has no usable CUDA (no NVIDIA driver, NVRTC or CUDA headers under `CUDA_PATH`).
+#[cfg(feature = "cuda")]
+pub fn on_cuda(test: &str, body: impl FnOnce(burn::backend::cuda::CudaDevice)) {
+    use nnlab::backend::BackendKind;
+    // `preferred` is cuda exactly when a small sum ran there (its panics caught, unprinted).
+    if BackendKind::preferred() != Some(BackendKind::Cuda) {
+        crate::common::skip(format!(
+            "SKIPPED {test} on cuda: CUDA not usable here (NVIDIA driver, NVRTC and the headers under CUDA_PATH)"
+        ));
+        return;
+    }
+    body(burn::backend::cuda::CudaDevice::default());
+}
+
 /// Reports a skipped check on the real stderr, past the test harness's output capture,
 /// so CI logs show what did not run and why.
 pub fn skip(message: String) {

@@ -1,5 +1,6 @@
 //! nnlab's own kernels (conv2d, max pooling and the evaluation linear behind `NetBackend`
-//! on flex; the conv weight gradient and split linear of `kernels::gpu` on wgpu) against Burn's plain
+//! on flex; the conv weight gradient, split linear and forward convolutions of the GPU
+//! backends on wgpu, and on cuda where it runs) against Burn's plain
 //! ops: outputs and every gradient equal to 1e-4 relative, for one conv layer with and
 //! without padding and for whole nets, evaluated and trained one step.
 // Helpers shared by the flex and wgpu comparisons; an ndarray-only build has neither.
@@ -202,6 +203,75 @@ fn im2col_weight_gradient_equals_burns_on_wgpu() {
     let _rng = crate::common::rng_lock();
     crate::common::on_wgpu("im2col_weight_gradient_equals_burns", |device| {
         im2col_param_grads_equal_burns::<burn::backend::Wgpu>(&device);
+    });
+}
+
+/// The forward convolutions a GPU backend can choose (`nnlab::backend::gpu_conv`) against
+/// Burn's direct one on backend `B`, with and without padding, cnn4's first layer at an
+/// evaluation chunk's size among them: `conv` computes `(x, weight, bias, padding)`.
+fn forward_conv_equals_burns<B: Backend>(
+    device: &B::Device,
+    what: &str,
+    tolerance: f32,
+    conv: impl Fn(
+        burn::tensor::ops::FloatTensor<B>,
+        burn::tensor::ops::FloatTensor<B>,
+        burn::tensor::ops::FloatTensor<B>,
+        [usize; 2],
+    ) -> burn::tensor::ops::FloatTensor<B>,
+) {
+    let prim = |t: &Tensor<B, 4>| t.clone().into_primitive().tensor();
+    let normal = Distribution::Normal(0.0, 1.0);
+    for (shape, kernel, padding) in [
+        ([3, 4, 9, 8], [5, 4, 3, 2], [0, 0]),
+        ([2, 3, 12, 12], [6, 3, 5, 5], [1, 2]),
+        ([200, 3, 32, 32], [16, 3, 3, 3], [0, 0]),
+        ([20, 16, 12, 12], [16, 16, 5, 5], [0, 0]),
+    ] {
+        let x = Tensor::<B, 4>::random(shape, normal, device);
+        let w = Tensor::<B, 4>::random(kernel, normal, device);
+        let b = Tensor::<B, 1>::random([kernel[0]], normal, device);
+        let expected = burn_conv2d(x.clone(), w.clone(), Some(b.clone()), conv_options(padding));
+        let ours = conv(prim(&x), prim(&w), b.into_primitive().tensor(), padding);
+        let ours = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(ours));
+        assert_eq!(ours.dims(), expected.dims(), "{what}: output shape for {shape:?} * {kernel:?}");
+        let e = relative_error(&host(ours), &host(expected));
+        assert!(e < tolerance, "{what} {shape:?} * {kernel:?} pad {padding:?}: relative error {e:e} ≥ {tolerance:e}");
+    }
+}
+
+#[test]
+fn im2col_forward_conv_equals_burns_on_ndarray() {
+    let _rng = crate::common::rng_lock();
+    forward_conv_equals_burns::<burn::backend::NdArray>(
+        &Default::default(),
+        "im2col",
+        1e-4,
+        gpu::conv2d_im2col::<burn::backend::NdArray>,
+    );
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn gpu_forward_convs_equal_burns_on_wgpu() {
+    let _rng = crate::common::rng_lock();
+    crate::common::on_wgpu("gpu_forward_convs_equal_burns", |device| {
+        type W = burn::backend::Wgpu;
+        forward_conv_equals_burns::<W>(&device, "im2col", 1e-4, gpu::conv2d_im2col::<W>);
+        // Where the device has no matrix units (lavapipe) this is the direct convolution.
+        // On matrix units f32 may be rounded to TF32 (10-bit mantissa): 1e-2 relative.
+        forward_conv_equals_burns::<W>(&device, "implicit GEMM", 1e-2, nnlab::backend::conv2d_implicit_gemm);
+    });
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn gpu_forward_convs_equal_burns_on_cuda() {
+    let _rng = crate::common::rng_lock();
+    crate::common::on_cuda("gpu_forward_convs_equal_burns", |device| {
+        type C = burn::backend::Cuda;
+        forward_conv_equals_burns::<C>(&device, "im2col", 1e-3, gpu::conv2d_im2col::<C>);
+        forward_conv_equals_burns::<C>(&device, "implicit GEMM", 1e-2, nnlab::backend::conv2d_implicit_gemm);
     });
 }
 

@@ -293,3 +293,82 @@ fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
     let d = crate::common::max_abs_diff(&a, &b);
     assert!(d < 1e-5, "Learner's weights differ from nnlab's loop by {d}");
 }
+
+/// nnlab's Adam over all parameters at once ([`nnlab::train::FlatAdam`], what the loop runs)
+/// against Burn's `Adam` with the same settings, through nnlab's one training step: over six
+/// steps with their own batches and a falling rate, the losses at every step and the weights
+/// after agree to 1e-6 relative (the arithmetic is Burn's, operation for operation), for a
+/// CNN and an MLP, on `B`.
+fn flat_adam_takes_burns_adam_steps<B: TrainBackend>(device: &B::Device) {
+    use burn::module::AutodiffModule;
+    use burn::optim::Optimizer;
+    use nnlab::train::{FlatAdam, StepRecord, train_step, trainer::pytorch_adam};
+    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(device);
+    for spec in ["conv3x3x4,relu,maxpool2,conv3x3x6,relu,fc16,relu", "fc32,relu,fc16,relu"] {
+        let arch = ArchSpec::parse(spec).unwrap();
+        B::seed(device, 11);
+        let start = Net::<B>::new(&arch, Activation::Relu, device).unwrap();
+        start.draw_parameters();
+        let batches: Vec<_> = (0..6)
+            .map(|k| {
+                let x = Tensor::<B, 4>::random([8, 3, 32, 32], Distribution::Normal(0.0, 1.0), device);
+                let y = Tensor::<B, 1, Int>::from_data(
+                    TensorData::from((0..8).map(|i| ((i * 3 + k) % 10) as i64).collect::<Vec<_>>().as_slice()),
+                    device,
+                );
+                (x, y)
+            })
+            .collect();
+        fn run<B: TrainBackend, O: Optimizer<Net<B>, B>>(
+            mut model: Net<B>,
+            mut optim: O,
+            batches: &[(Tensor<B, 4>, Tensor<B, 1, Int>)],
+            loss_fn: &burn::nn::loss::CrossEntropyLoss<B>,
+        ) -> (Vec<f32>, Net<B>) {
+            let record = StepRecord { loss_and_accuracy: true, first_grad_norm: false };
+            let mut losses = vec![];
+            for (k, (x, y)) in batches.iter().enumerate() {
+                let lr = 1e-2 / (k + 1) as f64;
+                let (next, out) = train_step(model, &mut optim, loss_fn, x.clone(), y.clone(), lr, record);
+                model = next;
+                losses.extend(crate::common::host(out.loss.unwrap()));
+            }
+            (losses, model)
+        }
+        let (burn_losses, by_burn) = run(start.clone(), pytorch_adam().init(), &batches, &loss_fn);
+        let (flat_losses, by_flat) = run(start.clone(), FlatAdam::<B>::pytorch(), &batches, &loss_fn);
+        let weights = |m: Net<B>| {
+            let inner = m.valid();
+            let mut v = Vec::new();
+            inner.visit(&mut Collect(&mut v));
+            v
+        };
+        struct Collect<'a>(&'a mut Vec<f32>);
+        impl<I: burn::tensor::backend::Backend> burn::module::ModuleVisitor<I> for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<I, D>>) {
+                self.0.extend(crate::common::host(p.val()));
+            }
+        }
+        let (a, b) = (weights(by_burn), weights(by_flat));
+        let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let moved = crate::common::max_abs_diff(&a, &weights(start));
+        assert!(moved > 1e-3, "{spec}: six steps moved no weight ({moved})");
+        let d = crate::common::max_abs_diff(&a, &b);
+        assert!(d <= 1e-6 * scale, "{spec}: FlatAdam's weights differ from Burn's Adam's by {d} (scale {scale})");
+        let dl = crate::common::max_abs_diff(&burn_losses, &flat_losses);
+        assert!(dl <= 1e-6, "{spec}: losses differ by {dl}: {burn_losses:?} vs {flat_losses:?}");
+    }
+}
+
+#[test]
+fn flat_adam_takes_burns_adam_steps_on_ndarray() {
+    let _guard = crate::common::rng_lock();
+    flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::NdArray>>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn flat_adam_takes_burns_adam_steps_on_flex() {
+    let _guard = crate::common::rng_lock();
+    flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
+}
