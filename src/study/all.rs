@@ -63,37 +63,63 @@ pub struct Estimate {
 pub struct Rates {
     /// Per multiply-add.
     pub per_mac: f64,
-    /// Per training step or evaluation batch, beyond its arithmetic.
+    /// Per training step, beyond its arithmetic.
     pub per_step: f64,
     /// Per XOR epoch.
     pub per_xor_epoch: f64,
+    /// Per multiply-add of an evaluation pass.
+    #[serde(default)]
+    pub per_eval_mac: f64,
+    /// Per evaluation batch, beyond its arithmetic.
+    #[serde(default)]
+    pub per_eval_batch: f64,
 }
 
 impl Rates {
     /// Expected seconds of `work`.
     pub fn seconds(&self, work: &cost::Work) -> f64 {
-        work.macs * self.per_mac + work.steps * self.per_step + work.xor_epochs * self.per_xor_epoch
+        work.macs * self.per_mac
+            + work.steps * self.per_step
+            + work.xor_epochs * self.per_xor_epoch
+            + work.eval_macs * self.per_eval_mac
+            + work.eval_batches * self.per_eval_batch
     }
 }
 
-/// Measures [`Rates`] on `backend` (synthetic data, about a second on a CPU in a release
+/// Measures [`Rates`] on `backend` (synthetic data, a few seconds on a CPU in a release
 /// build): training steps of mlp2 and cnn4 give the cost of a step and of a multiply-add (a
-/// line through two points), 200 XOR epochs (after 20 untimed ones) the cost of one.
+/// line through two points), their evaluation passes over 500 images the same for
+/// evaluation, 200 XOR epochs (after 20 untimed ones) the cost of one.
 pub fn measure_rates(backend: BackendKind) -> Result<Rates> {
     struct Calibrate;
     impl BackendTask for Calibrate {
         type Output = Rates;
         fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Result<Rates> {
-            let bench = crate::bench::BenchConfig { warmup: 2, iters: 5, ..Default::default() };
-            let mut points = Vec::new();
+            let bench = crate::bench::BenchConfig {
+                warmup: 2,
+                iters: 5,
+                val_images: 500,
+                eval_batch_size: 250,
+                val_iters: 3,
+                ..Default::default()
+            };
+            let (mut steps, mut passes) = (Vec::new(), Vec::new());
             for name in ["mlp2", "cnn4"] {
                 let arch = crate::model::ArchSpec::parse(name)?;
                 let seconds = crate::bench::time_steps::<B>(&arch, &bench, &device)?.median_ms / 1e3;
-                points.push((cost::train_step(&arch, bench.batch_size).macs, seconds));
+                steps.push((cost::train_step(&arch, bench.batch_size).macs, seconds));
+                let seconds = crate::bench::time_val_pass::<B>(&arch, &bench, &device)?.median_ms / 1e3;
+                passes.push((cost::evaluation(&arch, bench.val_images, bench.eval_batch_size), seconds));
             }
-            let [(m1, t1), (m2, t2)] = [points[0], points[1]];
-            let per_mac = ((t2 - t1) / (m2 - m1)).max(0.0);
-            let per_step = (t1 - per_mac * m1).max(0.0);
+            // A line through two points: seconds = multiply-adds · a + b.
+            let line = |(m1, t1): (f64, f64), (m2, t2): (f64, f64)| {
+                let a = ((t2 - t1) / (m2 - m1)).max(0.0);
+                (a, (t1 - a * m1).max(0.0))
+            };
+            let (per_mac, per_step) = line(steps[0], steps[1]);
+            let (per_eval_mac, per_pass) =
+                line((passes[0].0.eval_macs, passes[0].1), (passes[1].0.eval_macs, passes[1].1));
+            let per_eval_batch = per_pass / passes[0].0.eval_batches.max(1.0);
             // 20 untimed epochs first: a GPU runtime compiles each kernel on its first use.
             let warm = crate::xor::XorTrainConfig { epochs: 20, ..Default::default() };
             crate::xor::train_xor::<B::InnerBackend>(&warm, "calibration", &device, |_| {})?;
@@ -101,7 +127,7 @@ pub fn measure_rates(backend: BackendKind) -> Result<Rates> {
             let started = std::time::Instant::now();
             crate::xor::train_xor::<B::InnerBackend>(&xor, "calibration", &device, |_| {})?;
             let per_xor_epoch = started.elapsed().as_secs_f64() / xor.epochs as f64;
-            Ok(Rates { per_mac, per_step, per_xor_epoch })
+            Ok(Rates { per_mac, per_step, per_xor_epoch, per_eval_mac, per_eval_batch })
         }
     }
     run_task(backend, Calibrate)

@@ -141,26 +141,39 @@ pub mod cost {
     /// measured there ([`crate::study::all::estimate`]).
     #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
     pub struct Work {
-        /// Multiply-adds.
+        /// Multiply-adds of training steps.
         pub macs: f64,
-        /// Training steps and evaluation batches.
+        /// Training steps.
         pub steps: f64,
         /// Epochs of the XOR MLP.
         pub xor_epochs: f64,
+        /// Multiply-adds of evaluation passes (validation and test): a GPU runs these large
+        /// batches at a far higher rate per multiply-add than a 50-image training step.
+        #[serde(default)]
+        pub eval_macs: f64,
+        /// Evaluation batches.
+        #[serde(default)]
+        pub eval_batches: f64,
     }
 
     impl Work {
-        /// The work as one number: multiply-adds, with [`STEP_OVERHEAD`] per step and
-        /// [`XOR_EPOCH`] per XOR epoch.
+        /// The work as one number: multiply-adds, with [`STEP_OVERHEAD`] per training step or
+        /// evaluation batch and [`XOR_EPOCH`] per XOR epoch.
         pub fn cost(&self) -> f64 {
-            self.macs + self.steps * STEP_OVERHEAD + self.xor_epochs * XOR_EPOCH
+            self.macs + self.eval_macs + (self.steps + self.eval_batches) * STEP_OVERHEAD + self.xor_epochs * XOR_EPOCH
         }
     }
 
     impl std::ops::Add for Work {
         type Output = Work;
         fn add(self, o: Work) -> Work {
-            Work { macs: self.macs + o.macs, steps: self.steps + o.steps, xor_epochs: self.xor_epochs + o.xor_epochs }
+            Work {
+                macs: self.macs + o.macs,
+                steps: self.steps + o.steps,
+                xor_epochs: self.xor_epochs + o.xor_epochs,
+                eval_macs: self.eval_macs + o.eval_macs,
+                eval_batches: self.eval_batches + o.eval_batches,
+            }
         }
     }
 
@@ -180,15 +193,15 @@ pub mod cost {
     /// A pass of `arch` over `images` in batches of `batch`.
     pub fn evaluation(arch: &ArchSpec, images: usize, batch: usize) -> Work {
         Work {
-            macs: images as f64 * arch.forward_macs() as f64,
-            steps: images.div_ceil(batch.max(1)) as f64,
-            xor_epochs: 0.0,
+            eval_macs: images as f64 * arch.forward_macs() as f64,
+            eval_batches: images.div_ceil(batch.max(1)) as f64,
+            ..Work::default()
         }
     }
 
     /// One training step of `arch` on `batch` images (forward and backward ≈ 3 forwards).
     pub fn train_step(arch: &ArchSpec, batch: usize) -> Work {
-        Work { macs: 3.0 * batch as f64 * arch.forward_macs() as f64, steps: 1.0, xor_epochs: 0.0 }
+        Work { macs: 3.0 * batch as f64 * arch.forward_macs() as f64, steps: 1.0, ..Work::default() }
     }
 
     /// A whole CIFAR-10 run: its steps, the validation passes at record points, the test pass.
@@ -198,11 +211,15 @@ pub mod cost {
         let steps = per_epoch * train.epochs;
         let records = steps.div_ceil(train.record_every.max(1));
         let one_step = train_step(arch, train.batch_size);
-        let mut work = Work { macs: one_step.macs * steps as f64, steps: steps as f64, xor_epochs: 0.0 };
+        let mut work = Work { macs: one_step.macs * steps as f64, steps: steps as f64, ..Work::default() };
         if train.record_val {
             let pass = evaluation(arch, n_val, train.eval_batch_size);
-            work =
-                work + Work { macs: pass.macs * records as f64, steps: pass.steps * records as f64, xor_epochs: 0.0 };
+            work = work
+                + Work {
+                    eval_macs: pass.eval_macs * records as f64,
+                    eval_batches: pass.eval_batches * records as f64,
+                    ..Work::default()
+                };
         }
         work + evaluation(arch, n_test, train.eval_batch_size)
     }

@@ -555,14 +555,21 @@ mod tests {
     #[test]
     fn timed_shards_add_up_their_runs_at_the_rates() {
         let config = crate::study::all::AllConfig::quick();
-        let rates = crate::study::all::Rates { per_mac: 1e-9, per_step: 1e-3, per_xor_epoch: 1e-4 };
+        let rates = crate::study::all::Rates {
+            per_mac: 1e-9,
+            per_step: 1e-3,
+            per_xor_epoch: 1e-4,
+            per_eval_mac: 1e-10,
+            per_eval_batch: 1e-2,
+        };
         let plan = Plan::of_all(&config).split(3).unwrap().timed(rates);
         assert_eq!(plan.shard_seconds.len(), 3);
         let mut expected = [0.0f64; 3];
         for j in &plan.jobs {
             if let Some(s) = j.shard {
                 let w = j.work;
-                expected[s] += w.macs * 1e-9 + w.steps * 1e-3 + w.xor_epochs * 1e-4;
+                expected[s] +=
+                    w.macs * 1e-9 + w.steps * 1e-3 + w.xor_epochs * 1e-4 + w.eval_macs * 1e-10 + w.eval_batches * 1e-2;
             }
         }
         for (got, want) in plan.shard_seconds.iter().zip(expected) {

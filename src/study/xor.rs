@@ -80,8 +80,8 @@ impl XorStudyConfig {
                 let label = format!("[{}/{total}] xor {name}", out.len() + 1);
                 let work = cost::Work {
                     macs: rc.epochs as f64 * 3.0 * rc.data.train_samples as f64 * (3 * rc.hidden + 1) as f64,
-                    steps: 0.0,
                     xor_epochs: rc.epochs as f64,
+                    ..Default::default()
                 };
                 out.push((rc, PlannedRun::new(label, work, name)));
             }

@@ -372,3 +372,12 @@ fn flat_adam_takes_burns_adam_steps_on_flex() {
     let _guard = crate::common::rng_lock();
     flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
 }
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn flat_adam_takes_burns_adam_steps_on_wgpu() {
+    let _guard = crate::common::rng_lock();
+    crate::common::on_wgpu("flat_adam_takes_burns_adam_steps", |device| {
+        flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
