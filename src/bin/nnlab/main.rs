@@ -1015,7 +1015,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         Work::All(config) => {
             let estimate = study::all::estimate(&ctx, &config)?;
             let mut line = format!(
-                "nnlab all{}: {} runs on {backend}, {} on this machine (from timing a few training steps here)",
+                "nnlab all{}: {} runs on {backend}, {} on this machine (from timing a few training steps and evaluation passes here)",
                 shard.map(|s| format!(" --shard {s}")).unwrap_or_default(),
                 estimate.runs,
                 terminal::about(estimate.seconds)
