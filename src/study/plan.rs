@@ -251,7 +251,7 @@ impl Plan {
         }
         if timed {
             s.push_str(
-                "\nExpected times scale the planned work by training steps timed on this machine and backend \
+                "\nExpected times scale the planned work by training steps and evaluation passes timed on this machine and backend \
                  (loading CIFAR-10 and a GPU's first kernel compilation not included).\n",
             );
         }
