@@ -5,8 +5,8 @@
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
-/// [`crate::backend::gpu_conv`] chooses; Adam runs over all parameters at once. Burn 0.21's wgpu and CUDA backends are the same generic
-/// `CubeBackend`, so one body serves both.
+/// [`crate::backend::gpu_conv`] chooses; Adam runs over all parameters at once. Burn 0.21's
+/// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
         impl $crate::backend::NetBackend for $backend {
