@@ -85,6 +85,7 @@ pub fn current() -> Result<GpuConvForward> {
 /// [`current`] inside a kernel, where an error cannot be returned: run starts call
 /// [`current`] first (`run_task` does), so an invalid [`ENV`] has already been reported and
 /// this falls back to [`DEFAULT`] only for callers that skipped that.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) fn in_effect() -> GpuConvForward {
     current().unwrap_or(DEFAULT)
 }
