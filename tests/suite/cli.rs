@@ -71,6 +71,28 @@ fn unknown_or_missing_backend_names_what_to_do() {
     }
 }
 
+/// `NNLAB_GPU_CONV` naming no kernel is one clear error on a GPU backend, before the device
+/// is touched (so also here, with or without an adapter); CPU backends ignore the setting.
+#[cfg(feature = "wgpu")]
+#[test]
+fn unknown_gpu_convolution_setting_is_a_clear_error() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let run = |backend: &str| {
+        Command::new(env!("CARGO_BIN_EXE_nnlab"))
+            .args(["--out", o, "-q", "--backend", backend, "activations"])
+            .env("NNLAB_GPU_CONV", "winograd")
+            .output()
+            .expect("run nnlab")
+    };
+    let gpu = run("wgpu");
+    let err = stderr(&gpu);
+    assert!(!gpu.status.success() && !err.contains("panicked"), "wgpu: {err}");
+    assert!(err.contains("NNLAB_GPU_CONV") && err.contains("direct, gemm or im2col"), "wgpu: {err}");
+    let cpu = run("ndarray");
+    assert!(cpu.status.success(), "ndarray should ignore NNLAB_GPU_CONV: {}", stderr(&cpu));
+}
+
 #[test]
 fn unwritable_output_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
