@@ -393,7 +393,22 @@ pub fn bench_nnlab<B: TrainBackend>(
         };
         nets.push(NetTimings { arch: arch.name.clone(), params: arch.param_count(), step, val_pass, epoch_seconds });
     }
-    Ok(Side { name: format!("nnlab {} ({name})", env!("CARGO_PKG_VERSION")), threads: available_threads(), nets })
+    Ok(Side {
+        name: format!("nnlab {} ({name}{})", env!("CARGO_PKG_VERSION"), gpu_choices::<B>()),
+        threads: available_threads(),
+        nets,
+    })
+}
+
+/// What a GPU backend ran that a setting or the backend chose: ", Adam over all parameters,
+/// direct forward convolution" (empty on a CPU backend), so benches of different settings
+/// say which is which.
+fn gpu_choices<B: TrainBackend>() -> String {
+    if !<B::InnerBackend as crate::backend::NetBackend>::ADAM_OVER_ALL_PARAMETERS {
+        return String::new();
+    }
+    let conv = crate::backend::gpu_conv::current().unwrap_or(crate::backend::gpu_conv::DEFAULT);
+    format!(", Adam over all parameters, {} forward convolution", conv.name())
 }
 
 /// Runs the embedded PyTorch reference with `python` on the same config and thread count.
