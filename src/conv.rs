@@ -69,16 +69,22 @@ pub fn conv2d_reference(input: &HostArray, kernel: &HostArray) -> Result<HostArr
     HostArray::new(vec![n, o, oh, ow], out)
 }
 
+/// `x` `[N, C, H, W]` with `padding` = `[ph, pw]` zeros on each side of H and W (as it is
+/// when both are 0).
+pub fn zero_pad<B: Backend>(x: Tensor<B, 4>, padding: [usize; 2]) -> Tensor<B, 4> {
+    match padding {
+        [0, 0] => x,
+        [ph, pw] => x.pad([(ph, ph), (pw, pw)], PadMode::Constant(0.0)),
+    }
+}
+
 /// im2col of `x` `[N, C, H, W]` for a `kh`×`kw` kernel at stride 1 after zero `padding`:
 /// `[N, H'·W', C·kh·kw]`, each row one output position's receptive field in the order of
 /// the kernel `[O, C, kh, kw]` flattened. Pure tensor ops: Burn's `unfold` windows (views),
 /// then one copy into rows.
 pub fn im2col<B: Backend>(x: Tensor<B, 4>, kernel: [usize; 2], padding: [usize; 2]) -> Tensor<B, 3> {
     let [kh, kw] = kernel;
-    let x = match padding {
-        [0, 0] => x,
-        [ph, pw] => x.pad([(ph, ph), (pw, pw)], PadMode::Constant(0.0)),
-    };
+    let x = zero_pad(x, padding);
     let [n, c, h, w] = x.dims();
     let (oh, ow) = (h + 1 - kh, w + 1 - kw);
     // Views, no copy: [N, C, H', W, kh], then [N, C, H', W', kh, kw].

@@ -53,6 +53,11 @@ impl GpuConvForward {
         }
     }
 
+    /// The choice [`GpuConvForward::code`] gave `code` (`None` for 0: not chosen yet).
+    fn from_code(code: u8) -> Option<GpuConvForward> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     /// The kernel named `name` (as [`GpuConvForward::name`] spells it, any case).
     pub fn parse(name: &str) -> Result<GpuConvForward> {
         let wanted = name.trim().to_ascii_lowercase();
@@ -70,7 +75,7 @@ pub fn set(choice: GpuConvForward) {
 /// The forward convolution in effect: the one [`set`] chose, else [`ENV`]'s (an error when
 /// it names no kernel), else [`DEFAULT`]. The first call fixes the answer for the process.
 pub fn current() -> Result<GpuConvForward> {
-    if let Some(c) = GpuConvForward::ALL.into_iter().find(|c| c.code() == CHOICE.load(Ordering::Relaxed)) {
+    if let Some(c) = GpuConvForward::from_code(CHOICE.load(Ordering::Relaxed)) {
         return Ok(c);
     }
     let choice = match std::env::var(ENV) {
@@ -79,7 +84,7 @@ pub fn current() -> Result<GpuConvForward> {
     };
     // A concurrent `set` wins over the environment.
     let _ = CHOICE.compare_exchange(0, choice.code(), Ordering::Relaxed, Ordering::Relaxed);
-    Ok(GpuConvForward::ALL.into_iter().find(|c| c.code() == CHOICE.load(Ordering::Relaxed)).unwrap_or(choice))
+    Ok(GpuConvForward::from_code(CHOICE.load(Ordering::Relaxed)).unwrap_or(choice))
 }
 
 /// [`current`] inside a kernel, where an error cannot be returned: run starts call

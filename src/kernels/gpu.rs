@@ -95,11 +95,7 @@ pub fn conv2d_im2col<B: Backend>(
     bias: FloatTensor<B>,
     padding: [usize; 2],
 ) -> FloatTensor<B> {
-    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
-    let x = match padding {
-        [0, 0] => x,
-        [ph, pw] => x.pad([(ph, ph), (pw, pw)], burn::tensor::ops::PadMode::Constant(0.0)),
-    };
+    let x = crate::conv::zero_pad(Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x)), padding);
     let weight = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(weight));
     let [o, c, kh, kw] = weight.dims();
     // [O, C·kh·kw] → [1, C·kh·kw, O]: a transposed view, the product reads it in place.

@@ -177,6 +177,20 @@ pub mod cost {
         }
     }
 
+    impl std::ops::Mul<f64> for Work {
+        type Output = Work;
+        /// The work `times` times over.
+        fn mul(self, times: f64) -> Work {
+            Work {
+                macs: self.macs * times,
+                steps: self.steps * times,
+                xor_epochs: self.xor_epochs * times,
+                eval_macs: self.eval_macs * times,
+                eval_batches: self.eval_batches * times,
+            }
+        }
+    }
+
     impl std::iter::Sum for Work {
         fn sum<I: Iterator<Item = Work>>(iter: I) -> Work {
             iter.fold(Work::default(), |a, b| a + b)
@@ -210,16 +224,9 @@ pub mod cost {
         let per_epoch = n_train.div_ceil(train.batch_size.max(1));
         let steps = per_epoch * train.epochs;
         let records = steps.div_ceil(train.record_every.max(1));
-        let one_step = train_step(arch, train.batch_size);
-        let mut work = Work { macs: one_step.macs * steps as f64, steps: steps as f64, ..Work::default() };
+        let mut work = train_step(arch, train.batch_size) * steps as f64;
         if train.record_val {
-            let pass = evaluation(arch, n_val, train.eval_batch_size);
-            work = work
-                + Work {
-                    eval_macs: pass.eval_macs * records as f64,
-                    eval_batches: pass.eval_batches * records as f64,
-                    ..Work::default()
-                };
+            work = work + evaluation(arch, n_val, train.eval_batch_size) * records as f64;
         }
         work + evaluation(arch, n_test, train.eval_batch_size)
     }
