@@ -43,7 +43,7 @@ fn main() -> nnlab::Result<()> {
         .build(CifarDataset::new(data.test.clone()));
     <B as burn::tensor::backend::Backend>::seed(&device, config.seed);
     let mut model = Net::<B>::new(&arch, Activation::Relu, &device)?;
-    let mut optim = nnlab::train::trainer::pytorch_adam().init();
+    let mut optim = nnlab::train::pytorch_adam().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let lr = config.schedule.lrs[0];
     let started = Instant::now();

@@ -39,7 +39,7 @@ fn main() -> nnlab::Result<()> {
         .build(CifarDataset::new(data.val.clone()));
     <B as burn::tensor::backend::Backend>::seed(&device, config.seed);
     let model = Net::<B>::new(&arch, Activation::Relu, &device)?;
-    let learner = Learner::new(model, nnlab::train::trainer::pytorch_adam().init(), config.schedule.scheduler());
+    let learner = Learner::new(model, nnlab::train::pytorch_adam().init(), config.schedule.scheduler());
     let dir = std::env::temp_dir().join(format!("nnlab-burn-learner-{}", std::process::id()));
     let started = std::time::Instant::now();
     let result = SupervisedTraining::new(&dir, train, valid)

@@ -21,7 +21,6 @@ use crate::train::trainer::{DeviceData, train};
 use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::Optimizer;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -281,23 +280,11 @@ fn synthetic_set<B: Backend>(n: usize, device: &B::Device) -> DeviceSet<B> {
 }
 
 /// Times `iters` training steps of `arch` (after `warmup` untimed ones) on a fixed batch,
-/// with the Adam the training loop runs on `B`.
+/// with the Adam the training loop runs on `B` ([`crate::train::OptimizerConfig::init`]).
 pub fn time_steps<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
     B::seed(device, config.seed);
-    let model = Net::<B>::new(arch, Activation::Relu, device)?;
-    if <B::InnerBackend as crate::backend::NetBackend>::ADAM_OVER_ALL_PARAMETERS {
-        time_steps_with(model, crate::train::FlatAdam::<B>::pytorch(), config, device)
-    } else {
-        time_steps_with(model, crate::train::trainer::pytorch_adam().init(), config, device)
-    }
-}
-
-fn time_steps_with<B: TrainBackend, O: Optimizer<Net<B>, B>>(
-    mut model: Net<B>,
-    mut optim: O,
-    config: &BenchConfig,
-    device: &B::Device,
-) -> Result<Timing> {
+    let mut model = Net::<B>::new(arch, Activation::Relu, device)?;
+    let mut optim = crate::train::OptimizerConfig::Adam.init();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let batch = synthetic_set::<B::InnerBackend>(config.batch_size, device);
     let mut samples = Vec::with_capacity(config.iters);

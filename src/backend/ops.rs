@@ -20,9 +20,9 @@ pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
 /// and fully connected layers. The defaults are Burn's own ops ([`burn_ops`]), so any
 /// backend can opt in with an empty `impl`.
 pub trait NetBackend: Backend {
-    /// Whether nnlab's training loop runs Adam over all parameters at once
-    /// ([`crate::train::FlatAdam`]: a few large launches) rather than Burn's `Adam`, tensor by
-    /// tensor. Worth it where launches are dear (the GPU backends opt in); on flex the two
+    /// Whether Adam runs over all parameters at once ([`crate::train::FlatAdam`]: a few large
+    /// launches) rather than as Burn's `Adam`, tensor by tensor, in nnlab's loop and wherever
+    /// [`crate::train::OptimizerConfig::init`] builds the optimiser. Worth it where launches are dear (the GPU backends opt in); on flex the two
     /// extra concatenations made an MLP step about 10 % slower, so the CPU backends keep
     /// Burn's. Both give the same weights.
     const ADAM_OVER_ALL_PARAMETERS: bool = false;

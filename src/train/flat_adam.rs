@@ -8,8 +8,9 @@
 //! (one concatenation), and so are the parameters; the update runs once on that vector, and
 //! each parameter becomes its slice of the result: about 10 + 10 + 13 launches. PyTorch's
 //! CUDA Adam does the same by default (its "foreach" implementation). nnlab's loop uses it on
-//! the GPU backends (`NetBackend::ADAM_OVER_ALL_PARAMETERS`); on a CPU the two
-//! concatenations cost more than the launches they save (flex: an MLP step about 10 % slower).
+//! the GPU backends (`NetBackend::ADAM_OVER_ALL_PARAMETERS`, read by `OptimizerConfig::init`);
+//! on a CPU the two concatenations cost more than the launches they save (flex: an MLP step
+//! about 10 % slower).
 //!
 //! The arithmetic is Burn's, operation for operation in the same order (see
 //! `burn-optim`'s `AdaptiveMomentum`), so the parameters after each step equal Burn's

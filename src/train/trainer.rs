@@ -4,18 +4,17 @@
 //! GPU-first: a batch is an index gather on the device; the host reads values back only at
 //! record points (loss, batch accuracy, gradient norm, validation accuracy).
 
-use super::config::{OptimizerConfig, TrainConfig};
+use super::config::TrainConfig;
 use super::evaluate::{accuracy, correct_count};
 use super::step::{StepRecord, train_step};
 use crate::activation::Activation;
-use crate::backend::{NetBackend, TrainBackend};
+use crate::backend::TrainBackend;
 use crate::data::{DeviceSet, EpochBatches};
 use crate::error::Result;
 use crate::model::{ArchSpec, Net};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, Optimizer, SgdConfig};
+use burn::optim::Optimizer;
 use burn::tensor::backend::Backend;
 use burn::tensor::{BasicOps, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -185,25 +184,7 @@ pub fn train_model<B: TrainBackend>(
         model.draw_parameters();
         model
     };
-    match config.optimizer {
-        OptimizerConfig::Adam if <B::InnerBackend as NetBackend>::ADAM_OVER_ALL_PARAMETERS => {
-            run_loop(model, super::FlatAdam::pytorch(), config, data, device, progress)
-        }
-        OptimizerConfig::Adam => run_loop(model, pytorch_adam().init(), config, data, device, progress),
-        OptimizerConfig::Sgd { momentum } => {
-            let m = (momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0));
-            let optim = SgdConfig::new().with_momentum(m).init();
-            run_loop(model, optim, config, data, device, progress)
-        }
-    }
-}
-
-/// Burn's Adam configured as PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps
-/// 1e-8 (Burn's own default eps is 1e-5), no weight decay. The loop runs it on the CPU
-/// backends, and the same update over all parameters at once ([`super::FlatAdam::pytorch`])
-/// where [`NetBackend::ADAM_OVER_ALL_PARAMETERS`] says so.
-pub fn pytorch_adam() -> AdamConfig {
-    AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
+    run_loop(model, config.optimizer.init(), config, data, device, progress)
 }
 
 /// How long record points may wait on the device before they are read back together. A GPU

@@ -244,7 +244,7 @@ fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
     use nnlab::data::PreparedSet;
     use nnlab::data::dataset::{CifarBatcher, CifarDataset};
     use nnlab::model::{ArchSpec, Net};
-    use nnlab::train::{StepRecord, train_step, trainer::pytorch_adam};
+    use nnlab::train::{StepRecord, pytorch_adam, train_step};
     type A = burn::backend::Autodiff<burn::backend::NdArray>;
     type I = burn::backend::NdArray;
     let _guard = crate::common::rng_lock();
@@ -294,69 +294,122 @@ fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
     assert!(d < 1e-5, "Learner's weights differ from nnlab's loop by {d}");
 }
 
-/// nnlab's Adam over all parameters at once ([`nnlab::train::FlatAdam`], what the loop runs)
-/// against Burn's `Adam` with the same settings, through nnlab's one training step: over six
-/// steps with their own batches and a falling rate, the losses at every step and the weights
-/// after agree to 1e-6 relative (the arithmetic is Burn's, operation for operation), for a
-/// CNN and an MLP, on `B`.
-fn flat_adam_takes_burns_adam_steps<B: TrainBackend>(device: &B::Device) {
+/// A small CNN and a small MLP, for the optimiser tests.
+const OPTIMISED_NETS: [&str; 2] = ["conv3x3x4,relu,maxpool2,conv3x3x6,relu,fc16,relu", "fc32,relu,fc16,relu"];
+
+/// Images and labels of one batch.
+type Batch<B> = (Tensor<B, 4>, Tensor<B, 1, Int>);
+
+/// A freshly drawn net of `spec` (seed 11) and six batches of 8 random images.
+fn optimiser_start<B: TrainBackend>(spec: &str, device: &B::Device) -> (Net<B>, Vec<Batch<B>>) {
+    let arch = ArchSpec::parse(spec).unwrap();
+    B::seed(device, 11);
+    let start = Net::<B>::new(&arch, Activation::Relu, device).unwrap();
+    start.draw_parameters();
+    let batches = (0..6)
+        .map(|k| {
+            let x = Tensor::<B, 4>::random([8, 3, 32, 32], Distribution::Normal(0.0, 1.0), device);
+            let y = Tensor::<B, 1, Int>::from_data(
+                TensorData::from((0..8).map(|i| ((i * 3 + k) % 10) as i64).collect::<Vec<_>>().as_slice()),
+                device,
+            );
+            (x, y)
+        })
+        .collect();
+    (start, batches)
+}
+
+/// Steps `first..` of `batches` through nnlab's training step with `optim` (rate 1e-2 / (k + 1)
+/// at step k); the losses and the net after.
+fn optimise<B: TrainBackend, O: burn::optim::Optimizer<Net<B>, B>>(
+    mut model: Net<B>,
+    optim: &mut O,
+    batches: &[Batch<B>],
+    first: usize,
+) -> (Vec<f32>, Net<B>) {
+    use nnlab::train::{StepRecord, train_step};
+    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(&batches[0].0.device());
+    let record = StepRecord { loss_and_accuracy: true, first_grad_norm: false };
+    let mut losses = vec![];
+    for (k, (x, y)) in batches.iter().enumerate().skip(first) {
+        let lr = 1e-2 / (k + 1) as f64;
+        let (next, out) = train_step(model, optim, &loss_fn, x.clone(), y.clone(), lr, record);
+        model = next;
+        losses.extend(crate::common::host(out.loss.unwrap()));
+    }
+    (losses, model)
+}
+
+/// Every weight of `model`, in visiting order.
+fn all_weights<B: TrainBackend>(model: &Net<B>) -> Vec<f32> {
     use burn::module::AutodiffModule;
-    use burn::optim::Optimizer;
-    use nnlab::train::{FlatAdam, StepRecord, train_step, trainer::pytorch_adam};
-    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(device);
-    for spec in ["conv3x3x4,relu,maxpool2,conv3x3x6,relu,fc16,relu", "fc32,relu,fc16,relu"] {
-        let arch = ArchSpec::parse(spec).unwrap();
-        B::seed(device, 11);
-        let start = Net::<B>::new(&arch, Activation::Relu, device).unwrap();
-        start.draw_parameters();
-        let batches: Vec<_> = (0..6)
-            .map(|k| {
-                let x = Tensor::<B, 4>::random([8, 3, 32, 32], Distribution::Normal(0.0, 1.0), device);
-                let y = Tensor::<B, 1, Int>::from_data(
-                    TensorData::from((0..8).map(|i| ((i * 3 + k) % 10) as i64).collect::<Vec<_>>().as_slice()),
-                    device,
-                );
-                (x, y)
-            })
-            .collect();
-        fn run<B: TrainBackend, O: Optimizer<Net<B>, B>>(
-            mut model: Net<B>,
-            mut optim: O,
-            batches: &[(Tensor<B, 4>, Tensor<B, 1, Int>)],
-            loss_fn: &burn::nn::loss::CrossEntropyLoss<B>,
-        ) -> (Vec<f32>, Net<B>) {
-            let record = StepRecord { loss_and_accuracy: true, first_grad_norm: false };
-            let mut losses = vec![];
-            for (k, (x, y)) in batches.iter().enumerate() {
-                let lr = 1e-2 / (k + 1) as f64;
-                let (next, out) = train_step(model, &mut optim, loss_fn, x.clone(), y.clone(), lr, record);
-                model = next;
-                losses.extend(crate::common::host(out.loss.unwrap()));
-            }
-            (losses, model)
+    struct Collect<'a>(&'a mut Vec<f32>);
+    impl<I: burn::tensor::backend::Backend> burn::module::ModuleVisitor<I> for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<I, D>>) {
+            self.0.extend(crate::common::host(p.val()));
         }
-        let (burn_losses, by_burn) = run(start.clone(), pytorch_adam().init(), &batches, &loss_fn);
-        let (flat_losses, by_flat) = run(start.clone(), FlatAdam::<B>::pytorch(), &batches, &loss_fn);
-        let weights = |m: Net<B>| {
-            let inner = m.valid();
-            let mut v = Vec::new();
-            inner.visit(&mut Collect(&mut v));
-            v
-        };
-        struct Collect<'a>(&'a mut Vec<f32>);
-        impl<I: burn::tensor::backend::Backend> burn::module::ModuleVisitor<I> for Collect<'_> {
-            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<I, D>>) {
-                self.0.extend(crate::common::host(p.val()));
-            }
-        }
-        let (a, b) = (weights(by_burn), weights(by_flat));
+    }
+    let mut v = Vec::new();
+    model.valid().visit(&mut Collect(&mut v));
+    v
+}
+
+/// nnlab's Adam over all parameters at once ([`nnlab::train::FlatAdam`], what the loop runs
+/// on the GPU backends) against Burn's `Adam` with the same settings, through nnlab's one
+/// training step: over six steps with their own batches and a falling rate, the losses at
+/// every step and the weights after agree to 1e-6 relative (the arithmetic is Burn's,
+/// operation for operation), for a CNN and an MLP, on `B`.
+fn flat_adam_takes_burns_adam_steps<B: TrainBackend>(device: &B::Device) {
+    use nnlab::train::{FlatAdam, pytorch_adam};
+    for spec in OPTIMISED_NETS {
+        let (start, batches) = optimiser_start::<B>(spec, device);
+        let (burn_losses, by_burn) = optimise(start.clone(), &mut pytorch_adam().init(), &batches, 0);
+        let (flat_losses, by_flat) = optimise(start.clone(), &mut FlatAdam::<B>::pytorch(), &batches, 0);
+        let (a, b) = (all_weights(&by_burn), all_weights(&by_flat));
         let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let moved = crate::common::max_abs_diff(&a, &weights(start));
+        let moved = crate::common::max_abs_diff(&a, &all_weights(&start));
         assert!(moved > 1e-3, "{spec}: six steps moved no weight ({moved})");
         let d = crate::common::max_abs_diff(&a, &b);
         assert!(d <= 1e-6 * scale, "{spec}: FlatAdam's weights differ from Burn's Adam's by {d} (scale {scale})");
         let dl = crate::common::max_abs_diff(&burn_losses, &flat_losses);
         assert!(dl <= 1e-6, "{spec}: losses differ by {dl}: {burn_losses:?} vs {flat_losses:?}");
+    }
+}
+
+/// Each kind of [`nnlab::train::NetOptimizer`] (Burn's Adam, Adam over all parameters, SGD with
+/// momentum) saved after three steps and loaded into a fresh one continues as the original
+/// would: the last three steps give the same losses and weights as six steps without a break.
+/// A fresh optimiser without the record takes different steps (moments and step count lost),
+/// so the comparison can fail.
+#[test]
+fn an_optimiser_loaded_from_its_record_continues_where_it_stopped() {
+    use burn::optim::Optimizer;
+    use nnlab::train::{FlatAdam, NetOptimizer, OptimizerConfig};
+    type B = burn::backend::Autodiff<burn::backend::NdArray>;
+    let _guard = crate::common::rng_lock();
+    let device = Default::default();
+    type Fresh = fn() -> NetOptimizer<B, Net<B>>;
+    let kinds: [(&str, Fresh); 3] = [
+        ("Burn's Adam", || OptimizerConfig::Adam.init()),
+        ("Adam over all parameters", || NetOptimizer::FlatAdam(FlatAdam::pytorch())),
+        ("SGD with momentum", || OptimizerConfig::Sgd { momentum: 0.9 }.init()),
+    ];
+    for spec in OPTIMISED_NETS {
+        let (start, batches) = optimiser_start::<B>(spec, &device);
+        for (name, fresh) in kinds {
+            let (whole_losses, whole) = optimise(start.clone(), &mut fresh(), &batches, 0);
+            let mut first = fresh();
+            let (_, halfway) = optimise(start.clone(), &mut first, &batches[..3], 0);
+            let mut resumed = fresh().load_record(first.to_record());
+            let (resumed_losses, after) = optimise(halfway.clone(), &mut resumed, &batches, 3);
+            let (forgot_losses, _) = optimise(halfway, &mut fresh(), &batches, 3);
+            let d = crate::common::max_abs_diff(&all_weights(&whole), &all_weights(&after));
+            assert!(d <= 1e-6, "{spec}, {name}: resumed weights differ by {d}");
+            let dl = crate::common::max_abs_diff(&whole_losses[3..], &resumed_losses);
+            assert!(dl <= 1e-6, "{spec}, {name}: resumed losses differ by {dl}");
+            let df = crate::common::max_abs_diff(&whole_losses[5..], &forgot_losses[2..]);
+            assert!(df > 1e-6, "{spec}, {name}: a fresh optimiser took the same steps ({df}): the check is blind");
+        }
     }
 }
 

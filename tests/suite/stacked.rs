@@ -9,7 +9,7 @@ use nnlab::Activation;
 use nnlab::backend::TrainBackend;
 use nnlab::model::stacked::{StackedNet, train_step_stacked};
 use nnlab::model::{ArchSpec, Net};
-use nnlab::train::trainer::pytorch_adam;
+use nnlab::train::pytorch_adam;
 use nnlab::train::{StepRecord, train_step};
 
 fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
