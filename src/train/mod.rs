@@ -1,7 +1,9 @@
 //! Training: what a run is ([`config`]), the optimiser it trains with ([`optimizer`], with
 //! Adam over all parameters at once in [`flat_adam`]), the one step ([`step`]) and the one
-//! loop ([`trainer`]) every study and the bench use, and evaluation ([`evaluate`]).
+//! loop ([`trainer`]) every study and the bench use, with epoch checkpoints to resume a run
+//! from ([`checkpoint`]), and evaluation ([`evaluate`]).
 
+pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
 pub mod flat_adam;
@@ -11,8 +13,11 @@ pub mod optimizer;
 pub mod step;
 pub mod trainer;
 
+pub use checkpoint::Checkpoints;
 pub use config::{OptimizerConfig, Schedule, ScheduleLr, TrainConfig};
 pub use flat_adam::FlatAdam;
 pub use optimizer::{NetOptimizer, pytorch_adam};
 pub use step::{StepOutput, StepRecord, train_step};
-pub use trainer::{Curves, DataCache, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train, train_model};
+pub use trainer::{
+    Curves, DataCache, DeviceData, FirstLayerWeights, Progress, TrainOutcome, train, train_model, train_resumable,
+};

@@ -4,6 +4,7 @@
 //! GPU-first: a batch is an index gather on the device; the host reads values back only at
 //! record points (loss, batch accuracy, gradient norm, validation accuracy).
 
+use super::checkpoint::{Checkpoints, Resumed};
 use super::config::TrainConfig;
 use super::evaluate::{accuracy, correct_count};
 use super::step::{StepRecord, train_step};
@@ -174,6 +175,34 @@ pub fn train_model<B: TrainBackend>(
     device: &B::Device,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
+    train_with::<B>(arch, activation, config, data, device, None, progress)
+}
+
+/// [`train_model`], writing a checkpoint into `checkpoints` at the end of every epoch but the
+/// last, and, when it holds one of this run, going on from there instead of from the start
+/// (see [`super::checkpoint`]). The checkpoint is left when the run ends: clear it once the
+/// result is kept.
+pub fn train_resumable<B: TrainBackend>(
+    arch: &ArchSpec,
+    activation: Activation,
+    config: &TrainConfig,
+    data: &DeviceData<B::InnerBackend>,
+    device: &B::Device,
+    checkpoints: &Checkpoints,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
+    train_with::<B>(arch, activation, config, data, device, Some(checkpoints), progress)
+}
+
+fn train_with<B: TrainBackend>(
+    arch: &ArchSpec,
+    activation: Activation,
+    config: &TrainConfig,
+    data: &DeviceData<B::InnerBackend>,
+    device: &B::Device,
+    checkpoints: Option<&Checkpoints>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
     config.validate()?;
     let model = {
         let _only_this_run = INITIALISING.lock().unwrap_or_else(|p| p.into_inner());
@@ -184,7 +213,7 @@ pub fn train_model<B: TrainBackend>(
         model.draw_parameters();
         model
     };
-    run_loop(model, config.optimizer.init(), config, data, device, progress)
+    run_loop(model, config.optimizer.init(), config, data, device, checkpoints, progress)
 }
 
 /// How long record points may wait on the device before they are read back together. A GPU
@@ -261,26 +290,35 @@ impl<B: Backend> Pending<B> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     mut model: Net<B>,
     mut optim: O,
     config: &TrainConfig,
     data: &DeviceData<B::InnerBackend>,
     device: &B::Device,
+    checkpoints: Option<&Checkpoints>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
+    let resumed = checkpoints.and_then(|c| c.saved().map(|at| (c, at)));
+    let (start_epoch, mut step, mut curves, before) = match resumed {
+        Some((c, at)) => {
+            (model, optim) = c.load(&at, model, optim, device)?;
+            (at.epochs, at.step, at.curves, at.seconds)
+        }
+        None => (0, 0, Curves::default(), 0.0),
+    };
     let started = Instant::now();
+    let seconds = || before + started.elapsed().as_secs_f64();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let n = data.train.len();
     let per_epoch = crate::data::batches::batches_per_epoch(n, config.batch_size, config.drop_last);
     let total = per_epoch * config.epochs;
-    let mut curves = Curves::default();
     let mut pending = Pending::<B::InnerBackend>::new();
     let mut last_read = Instant::now();
-    let mut step = 0;
     let mut diverged = false;
     let record_val = config.record_val && !data.val.is_empty();
-    'epochs: for epoch in 0..config.epochs {
+    'epochs: for epoch in start_epoch..config.epochs {
         let batches =
             EpochBatches::<B::InnerBackend>::new(n, config.batch_size, config.drop_last, config.seed, epoch, device);
         for k in 0..batches.len() {
@@ -298,7 +336,7 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
                 pending.step.push(step - 1);
                 pending.lr.push(lr);
                 pending.batch.push(batch);
-                pending.seconds.push(started.elapsed().as_secs_f64());
+                pending.seconds.push(seconds());
                 pending.loss.extend(out.loss);
                 pending.correct.extend(out.correct);
                 if config.record_grad {
@@ -328,6 +366,10 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
                     break 'epochs;
                 }
             }
+            if let Some(c) = checkpoints.filter(|_| epoch_end && epoch + 1 < config.epochs) {
+                let at = Resumed { epochs: epoch + 1, step, seconds: seconds(), curves: curves.clone() };
+                c.save(&model, &optim, at)?;
+            }
         }
     }
     let valid = model.valid();
@@ -337,13 +379,6 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
         shape: w.dims().to_vec(),
         values: w.into_data().convert::<f32>().to_vec().unwrap_or_default(),
     };
-    let outcome = TrainOutcome {
-        curves,
-        test_acc,
-        steps: step,
-        diverged,
-        first_weights,
-        seconds: started.elapsed().as_secs_f64(),
-    };
+    let outcome = TrainOutcome { curves, test_acc, steps: step, diverged, first_weights, seconds: seconds() };
     Ok((outcome, valid))
 }

@@ -118,6 +118,66 @@ fn a_few_steps_reduce_the_loss_on_flex() {
     loss_falls_on_a_fixed_batch::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
 }
 
+/// A run stopped part-way (here: a panic at the first record point of epoch 3, as a killed
+/// process would stop) and started again with the same checkpoint directory goes on from the
+/// end of epoch 2 and ends exactly where the uninterrupted run ends: the same curves, steps,
+/// test accuracy and first-layer weights (ndarray is deterministic, and nothing but the seed
+/// and the epoch decides a batch). Adam's moments and step count are part of the checkpoint:
+/// resuming with a fresh Adam would change every step after the break. A checkpoint of
+/// another configuration is not resumed from.
+fn an_interrupted_run_resumes_from_its_last_epoch<B: TrainBackend>(device: &B::Device) {
+    use nnlab::train::{Checkpoints, train_model, train_resumable};
+    let data = tiny_data::<B::InnerBackend>(40, device);
+    for arch in ["mlp2", "conv3x3x4,relu,maxpool2,fc16,relu"] {
+        let arch = ArchSpec::parse(arch).unwrap();
+        let config = TrainConfig { epochs: 4, batch_size: 10, record_every: 3, ..TrainConfig::default() };
+        let (whole, _) = train_model::<B>(&arch, Activation::Relu, &config, &data, device, &mut |_| {}).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoints = Checkpoints::new(dir.path().join("run"), &(&arch, &config)).unwrap();
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train_resumable::<B>(&arch, Activation::Relu, &config, &data, device, &checkpoints, &mut |p| {
+                assert!(p.epoch < 3, "stopped in epoch 3");
+            })
+        }));
+        assert!(crashed.is_err(), "{}: the run was to be stopped in epoch 3", arch.name);
+        let at = checkpoints.saved().expect("a checkpoint after epoch 2");
+        assert_eq!((at.epochs, at.step), (2, 8), "{}: where the checkpoint stands", arch.name);
+        let other = TrainConfig { seed: 1, ..config.clone() };
+        assert!(Checkpoints::new(dir.path().join("run"), &(&arch, &other)).unwrap().saved().is_none());
+
+        let mut first_step = None;
+        let (resumed, _) =
+            train_resumable::<B>(&arch, Activation::Relu, &config, &data, device, &checkpoints, &mut |p| {
+                first_step.get_or_insert(p.step);
+            })
+            .unwrap();
+        assert!(
+            first_step > Some(8),
+            "{}: the resumed run reported step {first_step:?} first: it started over",
+            arch.name
+        );
+        let mut resumed_curves = resumed.curves.clone();
+        resumed_curves.seconds = whole.curves.seconds.clone();
+        assert_eq!(resumed_curves, whole.curves, "{}: the resumed run's curves differ", arch.name);
+        assert_eq!((resumed.steps, resumed.test_acc), (whole.steps, whole.test_acc), "{}", arch.name);
+        assert_eq!(resumed.first_weights, whole.first_weights, "{}: the trained weights differ", arch.name);
+        assert!(resumed.curves.seconds.windows(2).all(|w| w[0] <= w[1]), "the clock goes on after the break");
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_from_its_last_epoch_on_ndarray() {
+    let _rng = crate::common::rng_lock();
+    an_interrupted_run_resumes_from_its_last_epoch::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn an_interrupted_run_resumes_from_its_last_epoch_on_flex() {
+    let _rng = crate::common::rng_lock();
+    an_interrupted_run_resumes_from_its_last_epoch::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 fn a_training_step_runs_on_wgpu() {
