@@ -29,6 +29,13 @@ pub trait Observer: Send + Sync {
     /// The current task reached `position` of its length; `message` says how it goes
     /// (epoch, loss, validation accuracy).
     fn advanced(&self, _position: u64, _message: &str) {}
+    /// The current task goes on from `position`, reached in an earlier process (a run
+    /// resumed from its checkpoint); `line` says so. By default a [`Observer::note`] and an
+    /// [`Observer::advanced`] to `position`.
+    fn resumed(&self, position: u64, line: &str) {
+        self.note(line);
+        self.advanced(position, "");
+    }
     /// The current task ended; `summary` is one line worth keeping (may be empty).
     fn finished(&self, _summary: &str) {}
     /// A planned task was not run because its finished result was found; `summary` as in

@@ -289,6 +289,15 @@ impl Observer for Tracker {
         self.emit(&s);
     }
 
+    fn resumed(&self, position: u64, line: &str) {
+        self.inner.resumed(position, line);
+        let mut s = self.state();
+        if let Some(c) = s.current.get_mut(&self.lane) {
+            c.2 = position;
+        }
+        self.emit(&s);
+    }
+
     fn finished(&self, summary: &str) {
         self.inner.finished(summary);
         let mut s = self.state();

@@ -102,7 +102,8 @@ impl<B: TrainBackend> Runs for Trainer<'_, B> {
             self.work.reused.push(id);
             return Ok(Some(run));
         }
-        let (outcome, net) = train_key::<B>(ctx, key, task, self.device)?;
+        let checkpoints = crate::train::Checkpoints::new(checkpoint_dir(path), key)?;
+        let (outcome, net) = train_key::<B>(ctx, key, task, &checkpoints, self.device)?;
         let meta = crate::model::saved::SavedModel::new(
             key.arch.clone(),
             key.activation,
@@ -115,6 +116,7 @@ impl<B: TrainBackend> Runs for Trainer<'_, B> {
         if ctx.save_models {
             crate::model::saved::save(net, &meta, &models)?;
         }
+        clear_checkpoint(&checkpoints)?;
         ctx.observer.finished(&summary(&run));
         self.work.trained.push(id);
         Ok(Some(run))
@@ -190,13 +192,33 @@ pub fn model_dir(result: &Path) -> std::path::PathBuf {
     result.parent().unwrap_or(Path::new(".")).join("models").join(stem)
 }
 
+/// Where the run whose result is `result` (`<dir>/<run>.json`) keeps its epoch checkpoint
+/// while it trains: `<dir>/checkpoints/<run>/` (removed once the result is written).
+pub fn checkpoint_dir(result: &Path) -> std::path::PathBuf {
+    let stem = result.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    result.parent().unwrap_or(Path::new(".")).join("checkpoints").join(stem)
+}
+
+/// Removes a finished run's checkpoint, and the `checkpoints` directory once it is empty.
+fn clear_checkpoint(checkpoints: &crate::train::Checkpoints) -> Result<()> {
+    checkpoints.clear()?;
+    if let Some(parent) = checkpoints.dir().parent() {
+        // Fails while other runs keep theirs there: that is fine.
+        let _ = std::fs::remove_dir(parent);
+    }
+    Ok(())
+}
+
 /// Trains one [`RunKey`] as the task `planned`, reporting each record point (epoch, step,
 /// loss, validation accuracy) to the context's observer; returns the outcome and the net.
-/// The data split comes from the context's [`crate::train::DataCache`] (loaded on first need).
+/// A checkpoint of this key in `checkpoints` (left by an interrupted run) is resumed from,
+/// unless `ctx.force` asks to train afresh. The data split comes from the context's
+/// [`crate::train::DataCache`] (loaded on first need).
 pub fn train_key<B: TrainBackend>(
     ctx: &StudyContext,
     key: &RunKey,
     planned: &PlannedRun,
+    checkpoints: &crate::train::Checkpoints,
     device: &B::Device,
 ) -> Result<(TrainOutcome, crate::model::Net<B::InnerBackend>)> {
     let data = ctx.data.get_or_load::<B::InnerBackend>(&key.split, device, || {
@@ -216,8 +238,21 @@ pub fn train_key<B: TrainBackend>(
     })?;
     let steps = key.train.epochs
         * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);
+    if ctx.force {
+        clear_checkpoint(checkpoints)?;
+    }
     ctx.observer.started(&planned.label, steps as u64, Unit::Steps, planned.cost());
-    crate::train::train_model::<B>(&key.arch, key.activation, &key.train, &data, device, &mut |p| {
+    if let Some(at) = checkpoints.saved() {
+        ctx.observer.resumed(at.step as u64, &format!(
+            "{}: going on from its checkpoint after epoch {} of {} (step {steps_done} of {steps}; --force trains it \
+             from the start)",
+            planned.label,
+            at.epochs,
+            key.train.epochs,
+            steps_done = at.step
+        ));
+    }
+    crate::train::train_resumable::<B>(&key.arch, key.activation, &key.train, &data, device, checkpoints, &mut |p| {
         let val = p.val_acc.map(|v| format!(" val {v:.3}")).unwrap_or_default();
         ctx.observer.advanced(p.step as u64, &format!("ep {}/{} loss {:.3}{val}", p.epoch, key.train.epochs, p.loss));
     })

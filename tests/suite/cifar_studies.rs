@@ -406,6 +406,68 @@ fn a_killed_study_loses_no_finished_run_and_resumes() {
     }
 }
 
+/// A run killed part-way goes on from its last epoch checkpoint when the command is run
+/// again (saying so), and ends with the result of a run that was never interrupted: the same
+/// curves, test accuracy and first-layer weights. The checkpoint is gone once the result is
+/// written.
+#[test]
+fn a_run_killed_part_way_goes_on_from_its_last_epoch() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let (killed, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = |out: &Path| -> Vec<String> {
+        let study = [
+            "architectures",
+            "--arch",
+            "mlp1",
+            "--epochs",
+            "4",
+            "--max-train",
+            "3000",
+            "--max-val",
+            "50",
+            "--max-test",
+            "50",
+            "--record-every",
+            "2",
+        ];
+        let mut a: Vec<String> = ["--backend", "ndarray", "--data-dir", &data, "--out"].map(String::from).to_vec();
+        a.push(out.to_str().unwrap().into());
+        a.extend(study.map(String::from));
+        a
+    };
+    let dir = killed.path().join("architectures");
+    let (state, result) = (dir.join("checkpoints/mlp1_seed0/state.json"), dir.join("mlp1_seed0.json"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnlab"))
+        .args(args(killed.path()))
+        .env("NNLAB_DATA", "")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !state.exists() && started.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(state.exists(), "no epoch checkpoint within 300 s");
+    assert!(!result.exists(), "the run finished before it could be killed; make it longer");
+
+    let again =
+        Command::new(env!("CARGO_BIN_EXE_nnlab")).args(args(killed.path())).env("NNLAB_DATA", "").output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&again.stdout), String::from_utf8_lossy(&again.stderr));
+    assert!(again.status.success(), "{said}");
+    assert!(said.contains("going on from its checkpoint after epoch"), "no word of the checkpoint:\n{said}");
+    assert!(!dir.join("checkpoints").exists(), "the checkpoint outlived the result");
+    let uninterrupted = nnlab(&args(whole.path()).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(uninterrupted.status.success(), "{}", String::from_utf8_lossy(&uninterrupted.stderr));
+    let read = |path: PathBuf| serde_json::from_slice::<serde_json::Value>(&std::fs::read(path).unwrap()).unwrap();
+    let (resumed, reference) = (read(result), read(whole.path().join("architectures/mlp1_seed0.json")));
+    for field in ["loss_curve", "train_acc_curve", "val_acc_curve", "test_acc", "weights", "steps"] {
+        assert_eq!(resumed[field], reference[field], "{field} differs from the uninterrupted run's");
+    }
+}
+
 /// A custom spec's first-layer weight figure is written under its file stem and linked
 /// from the report under the same name.
 #[test]

@@ -98,6 +98,15 @@ impl Observer for Terminal {
         }
     }
 
+    fn resumed(&self, position: u64, line: &str) {
+        self.println(line);
+        if let Some(bar) = lock(&self.shared.tasks).get(&self.lane) {
+            bar.set_position(position);
+            // The steps done before were not done now: the rate starts afresh.
+            bar.reset_eta();
+        }
+    }
+
     fn finished(&self, summary: &str) {
         self.clear_task();
         self.println(summary);
