@@ -95,7 +95,8 @@ struct SeedArg {
 /// `--force`.
 #[derive(Debug, Clone, Default, Args)]
 struct ForceArg {
-    /// Recompute runs whose results already exist
+    /// Recompute runs whose results already exist, and start interrupted runs from the
+    /// beginning instead of from their last epoch checkpoint
     #[arg(long)]
     force: bool,
 }
