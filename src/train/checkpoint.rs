@@ -107,6 +107,11 @@ impl Checkpoints {
         };
         model.clone().save_file(&net, &recorder()).map_err(|e| failed(&net, e))?;
         Recorder::<B>::record(&recorder(), optim.to_record(), opt.clone()).map_err(|e| failed(&opt, e))?;
+        // On disk before the description points at them (a power cut must not leave a
+        // description of empty files).
+        for file in [net.with_extension("mpk"), opt.with_extension("mpk")] {
+            std::fs::File::open(&file).and_then(|f| f.sync_all()).map_err(|e| Error::io("cannot write", &file, e))?;
+        }
         let previous = self.saved().map(|s| s.epochs);
         write_json(&self.dir.join(STATE), &State { format: FORMAT, identity: self.identity.clone(), at })?;
         if let Some(epochs) = previous {

@@ -124,7 +124,7 @@ fn a_few_steps_reduce_the_loss_on_flex() {
 /// test accuracy and first-layer weights (ndarray is deterministic, and nothing but the seed
 /// and the epoch decides a batch). Adam's moments and step count are part of the checkpoint:
 /// resuming with a fresh Adam would change every step after the break. A checkpoint of
-/// another configuration is not resumed from.
+/// another configuration is not resumed from; a broken one is an error naming its directory.
 fn an_interrupted_run_resumes_from_its_last_epoch<B: TrainBackend>(device: &B::Device) {
     use nnlab::train::{Checkpoints, train_model, train_resumable};
     let data = tiny_data::<B::InnerBackend>(40, device);
@@ -162,6 +162,16 @@ fn an_interrupted_run_resumes_from_its_last_epoch<B: TrainBackend>(device: &B::D
         assert_eq!((resumed.steps, resumed.test_acc), (whole.steps, whole.test_acc), "{}", arch.name);
         assert_eq!(resumed.first_weights, whole.first_weights, "{}: the trained weights differ", arch.name);
         assert!(resumed.curves.seconds.windows(2).all(|w| w[0] <= w[1]), "the clock goes on after the break");
+
+        // A checkpoint whose weights are not a record is one error naming its directory.
+        let last = checkpoints.saved().expect("the checkpoint stays after the run").epochs;
+        std::fs::write(dir.path().join(format!("run/net-epoch{last}.mpk")), b"not a record").unwrap();
+        let err = train_resumable::<B>(&arch, Activation::Relu, &config, &data, device, &checkpoints, &mut |_| {})
+            .err()
+            .expect("a broken checkpoint is an error")
+            .to_string();
+        assert!(err.contains("cannot be read") && err.contains("delete that directory"), "{err}");
+        assert!(err.contains(&dir.path().join("run").display().to_string()), "{err}");
     }
 }
 
