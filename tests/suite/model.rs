@@ -167,8 +167,7 @@ fn an_interrupted_run_resumes_from_its_last_epoch<B: TrainBackend>(device: &B::D
         let last = checkpoints.saved().expect("the checkpoint stays after the run").epochs;
         std::fs::write(dir.path().join(format!("run/net-epoch{last}.mpk")), b"not a record").unwrap();
         let err = train_resumable::<B>(&arch, Activation::Relu, &config, &data, device, &checkpoints, &mut |_| {})
-            .err()
-            .expect("a broken checkpoint is an error")
+            .expect_err("a broken checkpoint is an error")
             .to_string();
         assert!(err.contains("cannot be read") && err.contains("delete that directory"), "{err}");
         assert!(err.contains(&dir.path().join("run").display().to_string()), "{err}");
