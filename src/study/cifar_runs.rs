@@ -401,3 +401,79 @@ impl SeedStats {
         out
     }
 }
+
+/// Every `*.json` directly in `dir` that parses as a [`CifarRun`], with its file stem, in
+/// file-name order (an absent directory has none).
+pub fn runs_in(dir: &Path) -> Vec<(String, CifarRun)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let mut paths: Vec<_> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_string_lossy().to_string();
+            Some((stem, read_json::<CifarRun>(p).ok()?))
+        })
+        .collect()
+}
+
+/// A duration for a person: seconds, minutes or hours.
+fn duration(seconds: f64) -> String {
+    match seconds {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{:.1} h", s / 3600.0),
+    }
+}
+
+/// The report's account of the CIFAR-10 training behind it, from the run files themselves,
+/// so runs trained over several invocations (resumed, sharded, reused) all count: per study,
+/// its runs, the backends they ran on, their wall times summed and the longest run. `None`
+/// when `out` holds no CIFAR-10 run.
+pub fn time_section(out: &Path) -> Option<String> {
+    use super::Study;
+    let studies = [
+        (super::architectures::ArchitecturesConfig::NAME, out.join(super::architectures::ArchitecturesConfig::NAME)),
+        (super::gradients::GradientsConfig::NAME, out.join(super::gradients::GradientsConfig::NAME).join("runs")),
+        (
+            super::learning_rate::LearningRateConfig::NAME,
+            out.join(super::learning_rate::LearningRateConfig::NAME).join("runs"),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, dir) in studies {
+        let runs = runs_in(&dir);
+        let Some((longest, slowest)) = runs.iter().max_by(|a, b| a.1.seconds.total_cmp(&b.1.seconds)) else {
+            continue;
+        };
+        let mut backends: Vec<&str> = runs.iter().map(|(_, r)| r.backend.as_str()).collect();
+        backends.sort();
+        backends.dedup();
+        let total: f64 = runs.iter().map(|(_, r)| r.seconds).sum();
+        rows.push(format!(
+            "| {name} | {} | {} | {} | {longest} ({}) |",
+            runs.len(),
+            backends.join(", "),
+            duration(total),
+            duration(slowest.seconds)
+        ));
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Read from the run files themselves: each CIFAR-10 run records the backend it trained on and its own \
+         wall time (training, validation and test passes; a run resumed from a checkpoint counts the epochs \
+         before and after the break). Runs trained one after another on one machine take the summed time; the \
+         studies without training (activations, XOR, conv) take seconds.{}\n\n\
+         | study | runs | backend | wall time, summed over its runs | longest run |\n|---|---:|---|---:|---|\n{}\n\n",
+        if out.join(crate::report::ALL_RECORD).is_file() {
+            " The header above gives the machine and the times of the last `nnlab all` (runs it reused take no time \
+             there)."
+        } else {
+            ""
+        },
+        rows.join("\n")
+    ))
+}

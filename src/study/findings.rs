@@ -152,13 +152,9 @@ fn finding(number: usize, claim: &str, parts: Vec<Part>, note: String) -> Findin
     Finding { number, claim: claim.into(), parts, verdict, note }
 }
 
-/// Every `*.json` under `dir` that parses as a [`CifarRun`].
+/// Every `*.json` directly in `dir` that parses as a [`CifarRun`].
 fn cifar_runs(dir: &Path) -> Vec<CifarRun> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-    let mut paths: Vec<_> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
-    paths.sort();
-    paths.iter().filter_map(|p| crate::results::read_json::<CifarRun>(p).ok()).collect()
+    super::cifar_runs::runs_in(dir).into_iter().map(|(_, run)| run).collect()
 }
 
 /// Runs grouped by seed, then by a label.

@@ -473,6 +473,9 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
             unreadable.join("; ")
         )));
     }
+    if let Some(md) = cifar_runs::time_section(out) {
+        sections.insert(0, ("Where and how long the training ran".to_string(), md));
+    }
     let found = findings::findings(out);
     let mut files = merged;
     if let Some(md) = findings::section(&found) {

@@ -87,3 +87,31 @@ fn verdicts_follow_the_seeds() {
     // Claims without runs are not measured.
     assert_eq!(f.iter().find(|f| f.number == 11).unwrap().verdict, Verdict::NotMeasured);
 }
+
+/// The report's "where and how long" table sums each study's runs as their files record them
+/// (four hand-made runs: 30 s on ndarray, 30 s, 3 000 s and 4 140 s on flex: 2.0 h, the longest
+/// 69 min), and is left out where no CIFAR-10 run is.
+#[test]
+fn the_time_table_sums_what_the_run_files_record() {
+    let scratch = tempfile::tempdir().unwrap();
+    let t = template(scratch.path());
+    let out = tempfile::tempdir().unwrap();
+    assert!(nnlab::study::cifar_runs::time_section(out.path()).is_none());
+    let dir = out.path().join("architectures");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (stem, backend, seconds) in [
+        ("mlp1_seed0", "ndarray", 30.0),
+        ("mlp1_seed1", "flex", 30.0),
+        ("cnn4_seed0", "flex", 3000.0),
+        ("cnn4_seed1", "flex", 4140.0),
+    ] {
+        let mut run = t.clone();
+        run["backend"] = backend.into();
+        run["seconds"] = seconds.into();
+        std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_vec(&run).unwrap()).unwrap();
+    }
+    std::fs::write(dir.join("summary.json"), b"{}").unwrap();
+    let md = nnlab::study::cifar_runs::time_section(out.path()).expect("a table");
+    assert!(md.contains("| architectures | 4 | flex, ndarray | 2.0 h | cnn4_seed1 (69 min) |"), "{md}");
+    assert!(!md.contains("learning-rate |"), "a study that did not run has no row:\n{md}");
+}
