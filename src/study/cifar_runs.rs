@@ -102,7 +102,8 @@ impl<B: TrainBackend> Runs for Trainer<'_, B> {
             self.work.reused.push(id);
             return Ok(Some(run));
         }
-        let checkpoints = crate::train::Checkpoints::new(checkpoint_dir(path), key)?;
+        // The backend too: a checkpoint's optimiser state fits only the backend that wrote it.
+        let checkpoints = crate::train::Checkpoints::new(checkpoint_dir(path), &(key, ctx.backend.name()))?;
         let (outcome, net) = train_key::<B>(ctx, key, task, &checkpoints, self.device)?;
         let meta = crate::model::saved::SavedModel::new(
             key.arch.clone(),

@@ -52,6 +52,10 @@ pub struct Resumed {
 struct State {
     format: u32,
     identity: serde_json::Value,
+    /// The optimiser's type (its record fits only its own kind: Burn's Adam and Adam over all
+    /// parameters keep their moments differently).
+    #[serde(default)]
+    optimizer: String,
     #[serde(flatten)]
     at: Resumed,
 }
@@ -66,7 +70,9 @@ fn files(dir: &Path, epochs: usize) -> (PathBuf, PathBuf) {
 
 impl Checkpoints {
     /// Checkpoints in `dir` of the run described by `identity` (anything that tells runs
-    /// apart: a checkpoint of another identity is never resumed from).
+    /// apart: a checkpoint of another identity is never resumed from). Include the backend
+    /// when runs of one configuration may train on several: the optimiser's state of one
+    /// backend does not fit another's (loading it is an error).
     pub fn new(dir: impl Into<PathBuf>, identity: &impl Serialize) -> Result<Self> {
         let dir = dir.into();
         let identity = serde_json::to_value(identity).map_err(|source| Error::Json { path: dir.clone(), source })?;
@@ -113,7 +119,8 @@ impl Checkpoints {
             std::fs::File::open(&file).and_then(|f| f.sync_all()).map_err(|e| Error::io("cannot write", &file, e))?;
         }
         let previous = self.saved().map(|s| s.epochs);
-        write_json(&self.dir.join(STATE), &State { format: FORMAT, identity: self.identity.clone(), at })?;
+        let optimizer = std::any::type_name::<O>().to_string();
+        write_json(&self.dir.join(STATE), &State { format: FORMAT, identity: self.identity.clone(), optimizer, at })?;
         if let Some(epochs) = previous {
             let (net, opt) = files(&self.dir, epochs);
             let _ = std::fs::remove_file(net.with_extension("mpk"));
@@ -138,6 +145,14 @@ impl Checkpoints {
                 self.dir.display()
             ))
         };
+        let written_by = read_json::<State>(&self.dir.join(STATE)).map(|s| s.optimizer).unwrap_or_default();
+        if written_by != std::any::type_name::<O>() {
+            return Err(bad(&format!(
+                "its optimiser state was written by {written_by}, this run trains with {}: another backend \
+                 (give the backend in the identity to keep their checkpoints apart)",
+                std::any::type_name::<O>()
+            )));
+        }
         let loaded = crate::error::catch_quietly(|| {
             let model = model.load_file(&net, &recorder(), device).map_err(|e| e.to_string())?;
             let record =

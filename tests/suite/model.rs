@@ -187,6 +187,31 @@ fn an_interrupted_run_resumes_from_its_last_epoch_on_flex() {
     an_interrupted_run_resumes_from_its_last_epoch::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
 }
 
+/// A checkpoint written on one backend is not taken up on another with the same identity:
+/// the optimiser state does not fit (flex and ndarray run Burn's Adam, but as different
+/// types), and resuming is one error saying so, never a silent restart of Adam's moments.
+#[cfg(feature = "flex")]
+#[test]
+fn a_checkpoint_of_another_backend_is_an_error() {
+    use nnlab::train::{Checkpoints, train_resumable};
+    type Fx = burn::backend::Autodiff<burn::backend::Flex>;
+    let _rng = crate::common::rng_lock();
+    let arch = ArchSpec::parse("mlp1").unwrap();
+    let config = TrainConfig { epochs: 2, batch_size: 10, record_every: 3, ..TrainConfig::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = Checkpoints::new(dir.path().join("run"), &(&arch, &config)).unwrap();
+    let data = tiny_data::<burn::backend::NdArray>(20, &Default::default());
+    train_resumable::<Nd>(&arch, Activation::Relu, &config, &data, &Default::default(), &checkpoints, &mut |_| {})
+        .unwrap();
+    assert_eq!(checkpoints.saved().map(|at| at.epochs), Some(1));
+    let data = tiny_data::<burn::backend::Flex>(20, &Default::default());
+    let err =
+        train_resumable::<Fx>(&arch, Activation::Relu, &config, &data, &Default::default(), &checkpoints, &mut |_| {})
+            .expect_err("another backend's checkpoint")
+            .to_string();
+    assert!(err.contains("another backend"), "{err}");
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 fn a_training_step_runs_on_wgpu() {
