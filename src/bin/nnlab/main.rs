@@ -1027,6 +1027,9 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
                     terminal::about(estimate.quick_seconds)
                 );
             }
+            if estimate.seconds >= 600.0 {
+                line += " Stopped part-way, it loses at most the epoch under way: the same command goes on from there.";
+            }
             terminal.note(&line);
             study::all::run(&ctx, &config)
         }
