@@ -22,9 +22,9 @@ pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
 pub trait NetBackend: Backend {
     /// Whether Adam runs over all parameters at once ([`crate::train::FlatAdam`]: a few large
     /// launches) rather than as Burn's `Adam`, tensor by tensor, in nnlab's loop and wherever
-    /// [`crate::train::OptimizerConfig::init`] builds the optimiser. Worth it where launches are dear (the GPU backends opt in); on flex the two
-    /// extra concatenations made an MLP step about 10 % slower, so the CPU backends keep
-    /// Burn's. Both give the same weights.
+    /// [`crate::train::OptimizerConfig::init`] builds the optimiser. Worth it where launches
+    /// are dear (the GPU backends opt in); on flex the two extra concatenations made an MLP
+    /// step about 10 % slower, so the CPU backends keep Burn's. Both give the same weights.
     const ADAM_OVER_ALL_PARAMETERS: bool = false;
 
     /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.

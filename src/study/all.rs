@@ -257,6 +257,15 @@ impl Tracker {
         self.emit(&s);
     }
 
+    /// This lane's task reached `position` of its length.
+    fn reached(&self, position: u64) {
+        let mut s = self.state();
+        if let Some(c) = s.current.get_mut(&self.lane) {
+            c.2 = position;
+        }
+        self.emit(&s);
+    }
+
     fn emit(&self, s: &TrackState) {
         let under_way: f64 = s
             .current
@@ -282,20 +291,12 @@ impl Observer for Tracker {
 
     fn advanced(&self, position: u64, message: &str) {
         self.inner.advanced(position, message);
-        let mut s = self.state();
-        if let Some(c) = s.current.get_mut(&self.lane) {
-            c.2 = position;
-        }
-        self.emit(&s);
+        self.reached(position);
     }
 
     fn resumed(&self, position: u64, line: &str) {
         self.inner.resumed(position, line);
-        let mut s = self.state();
-        if let Some(c) = s.current.get_mut(&self.lane) {
-            c.2 = position;
-        }
-        self.emit(&s);
+        self.reached(position);
     }
 
     fn finished(&self, summary: &str) {

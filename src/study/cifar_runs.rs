@@ -189,15 +189,19 @@ pub fn warn_missing(observer: &dyn crate::progress::Observer, study: &str, reade
 /// Where the net of the run whose result is `result` (`<dir>/<run>.json`) is saved:
 /// `<dir>/models/<run>/`.
 pub fn model_dir(result: &Path) -> std::path::PathBuf {
-    let stem = result.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    result.parent().unwrap_or(Path::new(".")).join("models").join(stem)
+    run_subdir(result, "models")
 }
 
 /// Where the run whose result is `result` (`<dir>/<run>.json`) keeps its epoch checkpoint
 /// while it trains: `<dir>/checkpoints/<run>/` (removed once the result is written).
 pub fn checkpoint_dir(result: &Path) -> std::path::PathBuf {
+    run_subdir(result, "checkpoints")
+}
+
+/// `<dir>/<kind>/<run>/` for the result `<dir>/<run>.json`.
+fn run_subdir(result: &Path, kind: &str) -> std::path::PathBuf {
     let stem = result.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    result.parent().unwrap_or(Path::new(".")).join("checkpoints").join(stem)
+    result.parent().unwrap_or(Path::new(".")).join(kind).join(stem)
 }
 
 /// Removes a finished run's checkpoint, and the `checkpoints` directory once it is empty.

@@ -87,8 +87,13 @@ impl Checkpoints {
     /// Where the checkpoint in the directory stands, if it is one of this run that this
     /// version can resume (a missing, unreadable or foreign one is `None`: the run starts afresh).
     pub fn saved(&self) -> Option<Resumed> {
+        self.state().map(|s| s.at)
+    }
+
+    /// The description of the checkpoint in the directory, if it is one of this run.
+    fn state(&self) -> Option<State> {
         let state: State = read_json(&self.dir.join(STATE)).ok()?;
-        (state.format == FORMAT && state.identity == self.identity).then_some(state.at)
+        (state.format == FORMAT && state.identity == self.identity).then_some(state)
     }
 
     /// Removes the checkpoint (once the run's result is kept, or to start afresh).
@@ -99,7 +104,8 @@ impl Checkpoints {
         }
     }
 
-    /// Writes `model` and `optim` after `at.epochs` epochs, then drops the previous epoch's files.
+    /// Writes `model` and `optim` after `at.epochs` epochs, then drops the previous epoch's
+    /// files (the loop saves every epoch in turn, so they are those of `at.epochs - 1`).
     pub(crate) fn save<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
         &self,
         model: &M,
@@ -118,7 +124,7 @@ impl Checkpoints {
         for file in [net.with_extension("mpk"), opt.with_extension("mpk")] {
             std::fs::File::open(&file).and_then(|f| f.sync_all()).map_err(|e| Error::io("cannot write", &file, e))?;
         }
-        let previous = self.saved().map(|s| s.epochs);
+        let previous = at.epochs.checked_sub(1);
         let optimizer = std::any::type_name::<O>().to_string();
         write_json(&self.dir.join(STATE), &State { format: FORMAT, identity: self.identity.clone(), optimizer, at })?;
         if let Some(epochs) = previous {
@@ -129,27 +135,29 @@ impl Checkpoints {
         Ok(())
     }
 
-    /// `model` and `optim` as the checkpoint `at` (from [`Checkpoints::saved`]) left them. A
-    /// checkpoint that cannot be read is an error naming its directory.
-    pub(crate) fn load<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
+    /// `model` and `optim` as the checkpoint of this run left them, with where it stood; as
+    /// they are, with `None`, when there is none. A checkpoint that is there but cannot be
+    /// read, or whose optimiser state another optimiser type wrote, is an error naming its
+    /// directory.
+    pub(crate) fn resume<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
         &self,
-        at: &Resumed,
         model: M,
         optim: O,
         device: &B::Device,
-    ) -> Result<(M, O)> {
-        let (net, opt) = files(&self.dir, at.epochs);
+    ) -> Result<(M, O, Option<Resumed>)> {
+        let Some(state) = self.state() else { return Ok((model, optim, None)) };
+        let (net, opt) = files(&self.dir, state.at.epochs);
         let bad = |what: &str| {
             Error::Data(format!(
                 "the checkpoint in {} cannot be read ({what}); delete that directory to train the run from the start",
                 self.dir.display()
             ))
         };
-        let written_by = read_json::<State>(&self.dir.join(STATE)).map(|s| s.optimizer).unwrap_or_default();
-        if written_by != std::any::type_name::<O>() {
+        if state.optimizer != std::any::type_name::<O>() {
             return Err(bad(&format!(
-                "its optimiser state was written by {written_by}, this run trains with {}: another backend \
+                "its optimiser state was written by {}, this run trains with {}: another backend \
                  (give the backend in the identity to keep their checkpoints apart)",
+                state.optimizer,
                 std::any::type_name::<O>()
             )));
         }
@@ -160,7 +168,7 @@ impl Checkpoints {
             Ok::<_, String>((model, optim.load_record(record)))
         });
         match loaded {
-            Ok(Ok(loaded)) => Ok(loaded),
+            Ok(Ok((model, optim))) => Ok((model, optim, Some(state.at))),
             Ok(Err(e)) => Err(bad(&e)),
             Err(_) => Err(bad("its records do not fit this net")),
         }

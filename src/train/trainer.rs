@@ -300,12 +300,12 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     checkpoints: Option<&Checkpoints>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
-    let resumed = checkpoints.and_then(|c| c.saved().map(|at| (c, at)));
+    let mut resumed = None;
+    if let Some(c) = checkpoints {
+        (model, optim, resumed) = c.resume(model, optim, device)?;
+    }
     let (start_epoch, mut step, mut curves, before) = match resumed {
-        Some((c, at)) => {
-            (model, optim) = c.load(&at, model, optim, device)?;
-            (at.epochs, at.step, at.curves, at.seconds)
-        }
+        Some(at) => (at.epochs, at.step, at.curves, at.seconds),
         None => (0, 0, Curves::default(), 0.0),
     };
     let started = Instant::now();

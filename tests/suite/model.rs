@@ -333,7 +333,7 @@ fn divergence_is_recorded_not_a_crash() {
 #[test]
 fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
     use burn::data::dataloader::DataLoaderBuilder;
-    use burn::module::{AutodiffModule, Module};
+    use burn::module::AutodiffModule;
     use burn::train::{Learner, SupervisedTraining};
     use nnlab::data::PreparedSet;
     use nnlab::data::dataset::{CifarBatcher, CifarDataset};
@@ -371,18 +371,7 @@ fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
     for batch in loader().iter() {
         (model, _) = train_step(model, &mut optim, &loss_fn, batch.images, batch.labels, 1e-3, StepRecord::default());
     }
-    let params = |m: Net<I>| -> Vec<f32> {
-        let mut v = Vec::new();
-        m.visit(&mut Collect(&mut v));
-        v
-    };
-    struct Collect<'a>(&'a mut Vec<f32>);
-    impl burn::module::ModuleVisitor<I> for Collect<'_> {
-        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<I, D>>) {
-            self.0.extend(crate::common::host(p.val()));
-        }
-    }
-    let (a, b) = (params(by_burn), params(model.valid()));
+    let (a, b) = (all_weights(&by_burn), all_weights(&model.valid()));
     assert_eq!(a.len(), b.len());
     let d = crate::common::max_abs_diff(&a, &b);
     assert!(d < 1e-5, "Learner's weights differ from nnlab's loop by {d}");
@@ -434,9 +423,8 @@ fn optimise<B: TrainBackend, O: burn::optim::Optimizer<Net<B>, B>>(
     (losses, model)
 }
 
-/// Every weight of `model`, in visiting order.
-fn all_weights<B: TrainBackend>(model: &Net<B>) -> Vec<f32> {
-    use burn::module::AutodiffModule;
+/// Every weight of `model` (on any backend, autodiff or not), in visiting order.
+fn all_weights<B: burn::tensor::backend::Backend>(model: &Net<B>) -> Vec<f32> {
     struct Collect<'a>(&'a mut Vec<f32>);
     impl<I: burn::tensor::backend::Backend> burn::module::ModuleVisitor<I> for Collect<'_> {
         fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<I, D>>) {
@@ -444,7 +432,7 @@ fn all_weights<B: TrainBackend>(model: &Net<B>) -> Vec<f32> {
         }
     }
     let mut v = Vec::new();
-    model.valid().visit(&mut Collect(&mut v));
+    model.visit(&mut Collect(&mut v));
     v
 }
 

@@ -291,8 +291,8 @@ struct PlanArgs {
     /// Deal the runs to N shards and show which shard runs each
     #[arg(long, default_value_t = 1, value_name = "N")]
     shards: usize,
-    /// Also time a few training steps and evaluation passes on --backend here and give each shard's expected
-    /// wall time (run it on the machine the shards will run on)
+    /// Also time a few training steps and evaluation passes on --backend here and give each
+    /// shard's expected wall time (run it on the machine the shards will run on)
     #[arg(long)]
     time: bool,
     #[command(subcommand)]
