@@ -4,6 +4,7 @@
 use super::{FONT, Figure, PlotResult, colour, err, finite_range};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line: x and y values, an optional ±std band, a colour index and a dash flag.
 #[derive(Debug, Clone, Default)]
@@ -237,30 +238,81 @@ pub fn log_tick_label(v: f64) -> String {
     }
 }
 
-/// The corner of the box where the fewest points lie, for the legend.
-fn free_corner(points: &[(f64, f64)], b: &Bounds) -> SeriesLabelPosition {
-    let (w, h) = (b.x1 - b.x0, b.y1 - b.y0);
-    let count = |left: bool, top: bool| {
-        points
-            .iter()
-            .filter(|(x, y)| {
-                let fx = (x - b.x0) / w;
-                let fy = (y - b.y0) / h;
-                (if left { fx < 0.4 } else { fx > 0.6 }) && (if top { fy > 0.55 } else { fy < 0.45 })
-            })
-            .count()
-    };
-    [
-        (count(false, true), SeriesLabelPosition::UpperRight),
-        (count(false, false), SeriesLabelPosition::LowerRight),
-        (count(true, true), SeriesLabelPosition::UpperLeft),
-        (count(true, false), SeriesLabelPosition::LowerLeft),
-    ]
-    .into_iter()
-    .min_by_key(|(n, _)| *n)
-    .map(|(_, p)| p)
-    .unwrap_or(SeriesLabelPosition::UpperRight)
+/// Where a panel's legend goes: in a corner of the box where no line runs, or, when every
+/// corner holds some, beside the box on the right (matplotlib's `bbox_to_anchor=(1.02, 1)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LegendPlace {
+    /// In the corner on the right (`true`) or left, at the top (`true`) or bottom.
+    Inside {
+        right: bool,
+        top: bool,
+    },
+    Beside,
 }
+
+/// Gap between the plot box's edges and a legend inside it, pixels.
+const LEGEND_MARGIN: i32 = 10;
+
+/// The legend's place for lines and points drawn at `points` (axis units), with a legend box
+/// taking `size` of the plot box (fractions of its width and height). A corner is free when
+/// no drawn point lies under the box there (with a little room around it); the first free
+/// one of upper right, lower right, upper left, lower left wins.
+fn legend_place(points: &[(f64, f64)], b: &Bounds, size: (f64, f64)) -> LegendPlace {
+    let (w, h) = (b.x1 - b.x0, b.y1 - b.y0);
+    let (lw, lh) = (size.0 + 0.03, size.1 + 0.03);
+    let covered = |right: bool, top: bool| {
+        points.iter().any(|(x, y)| {
+            let fx = (x - b.x0) / w;
+            let fy = (y - b.y0) / h;
+            (if right { fx > 1.0 - lw } else { fx < lw }) && (if top { fy > 1.0 - lh } else { fy < lh })
+        })
+    };
+    if size.0 > 0.45 || size.1 > 0.9 {
+        return LegendPlace::Beside;
+    }
+    [(true, true), (true, false), (false, true), (false, false)]
+        .into_iter()
+        .find(|&(right, top)| !covered(right, top))
+        .map_or(LegendPlace::Beside, |(right, top)| LegendPlace::Inside { right, top })
+}
+
+/// The polyline's points, with points added along each segment every hundredth of the box,
+/// so a long straight segment across a corner counts there too.
+fn densified(run: &[(f64, f64)], b: &Bounds) -> Vec<(f64, f64)> {
+    let (w, h) = (b.x1 - b.x0, b.y1 - b.y0);
+    let mut out: Vec<(f64, f64)> = run.first().copied().into_iter().collect();
+    for pair in run.windows(2) {
+        let (p, q) = (pair[0], pair[1]);
+        let steps = (((q.0 - p.0) / w).abs().max(((q.1 - p.1) / h).abs()) * 100.0).ceil().max(1.0) as usize;
+        out.extend((1..=steps).map(|i| {
+            let t = i as f64 / steps as f64;
+            (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1))
+        }));
+    }
+    out
+}
+
+/// One row of a legend: its text, colour and mark.
+struct LegendEntry {
+    label: String,
+    colour: usize,
+    mark: Mark,
+}
+
+/// The sample a legend row shows.
+#[derive(Clone, Copy)]
+enum Mark {
+    Line,
+    Dashed,
+    Dot,
+}
+
+/// Legend text size, pixels.
+const LEGEND_FONT: u32 = 13;
+/// Width of the line sample in a legend row, pixels.
+const LEGEND_SAMPLE: u32 = 24;
+/// Space inside the legend's frame, pixels.
+const LEGEND_PAD: u32 = 8;
 
 impl Series {
     /// The line drawn (the moving average of a smoothed series) and its band.
@@ -275,7 +327,10 @@ impl Series {
 }
 
 impl Panel {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> PlotResult {
+    /// The plot box: x over every series (and point with its error bar), y over every line
+    /// drawn with its band and, for smoothed series, the faint raw curve, padded; a log axis
+    /// padded by a factor and at least one decade tall.
+    fn bounds(&self) -> Bounds {
         let (xs, ys): (Vec<&[f64]>, Vec<Vec<f64>>) = match &self.kind {
             PanelKind::Lines(series) => (
                 series.iter().map(|s| s.x.as_slice()).collect(),
@@ -304,8 +359,6 @@ impl Panel {
         let (x0, x1) = finite_range(xs.into_iter().chain(std::iter::once(xs_points.as_slice())));
         let positive: Vec<Vec<f64>> =
             ys.iter().map(|v| v.iter().copied().filter(|y| !self.log_y || *y > 0.0).collect()).collect();
-        let mut builder = ChartBuilder::on(area);
-        builder.caption(&self.title, (FONT, 17)).margin(12).x_label_area_size(40).y_label_area_size(62);
         if self.log_y {
             // Pad by a factor, not a difference: a linear pad can cross zero.
             let values = positive.iter().flatten().copied().filter(|v| v.is_finite() && *v > 0.0);
@@ -313,7 +366,97 @@ impl Panel {
             let hi = values.fold(0.0, f64::max);
             let (lo, hi) = if lo.is_finite() { (lo / 1.5, hi * 1.5) } else { (1e-3, 1.0) };
             let hi = hi.max(lo * 10.0);
-            let bounds = Bounds { x0, x1, y0: lo.log10(), y1: hi.log10(), log_y: true };
+            Bounds { x0, x1, y0: lo.log10(), y1: hi.log10(), log_y: true }
+        } else {
+            let (y0, y1) = finite_range(positive.iter().map(|v| v.as_slice()));
+            Bounds { x0, x1, y0, y1, log_y: false }
+        }
+    }
+
+    /// The points the legend must not cover, in axis units: the lines as drawn (moving
+    /// averages for smoothed series, not their faint raw curves) and the dots.
+    fn drawn_points(&self, b: &Bounds) -> Vec<(f64, f64)> {
+        match &self.kind {
+            PanelKind::Lines(series) => series
+                .iter()
+                .flat_map(|s| {
+                    let (y, _) = s.line();
+                    b.runs(&s.x, &y)
+                        .into_iter()
+                        .map(|run| run.into_iter().map(|(x, v)| (x, b.axis_of(v).unwrap_or(b.y0))).collect::<Vec<_>>())
+                        .flat_map(|run| densified(&run, b))
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+            PanelKind::Points(points) => points.iter().filter_map(|p| b.axis_of(p.y).map(|y| (p.x, y))).collect(),
+        }
+    }
+
+    fn legend_entries(&self) -> Vec<LegendEntry> {
+        match &self.kind {
+            PanelKind::Lines(series) => series
+                .iter()
+                .filter(|s| !s.label.is_empty())
+                .map(|s| LegendEntry {
+                    label: s.label.clone(),
+                    colour: s.colour,
+                    mark: if s.dashed { Mark::Dashed } else { Mark::Line },
+                })
+                .collect(),
+            PanelKind::Points(points) => points
+                .iter()
+                .filter(|p| !p.label.is_empty())
+                .map(|p| LegendEntry { label: p.label.clone(), colour: p.colour, mark: Mark::Dot })
+                .collect(),
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> PlotResult {
+        let bounds = self.bounds();
+        let entries = self.legend_entries();
+        let legend = legend_size(area, &entries);
+        let (w, h) = area.dim_in_pixel();
+        // The plot box inside the panel: margins, tick-label areas and the caption around it.
+        let plot = ((w as f64 - 2.0 * 12.0 - 62.0).max(1.0), (h as f64 - 2.0 * 12.0 - 40.0 - 30.0).max(1.0));
+        let place = if entries.is_empty() {
+            LegendPlace::Inside { right: true, top: true }
+        } else {
+            let m = LEGEND_MARGIN as f64;
+            let size = ((legend.0 as f64 + m) / plot.0, (legend.1 as f64 + m) / plot.1);
+            legend_place(&self.drawn_points(&bounds), &bounds, size)
+        };
+        match place {
+            LegendPlace::Inside { right, top } => {
+                let plotting = self.draw_chart(area, &bounds)?;
+                let (pw, ph) = plotting.dim_in_pixel();
+                let x = if right { pw as i32 - legend.0 as i32 - LEGEND_MARGIN } else { LEGEND_MARGIN };
+                let y = if top { LEGEND_MARGIN } else { ph as i32 - legend.1 as i32 - LEGEND_MARGIN };
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                draw_legend(&plotting, &entries, (x, y), legend)
+            }
+            LegendPlace::Beside => {
+                let (chart_area, side) = area.split_horizontally(w.saturating_sub(legend.0 + 10));
+                let plotting = self.draw_chart(&chart_area, &bounds)?;
+                // Level with the top of the plot box.
+                let top = plotting.get_base_pixel().1 - area.get_base_pixel().1;
+                draw_legend(&side, &entries, (0, top), legend)
+            }
+        }
+    }
+
+    /// The axes, grid and content on `area`; returns the plot box's drawing area.
+    fn draw_chart<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        bounds: &Bounds,
+    ) -> std::result::Result<DrawingArea<DB, Shift>, String> {
+        let mut builder = ChartBuilder::on(area);
+        builder.caption(&self.title, (FONT, 17)).margin(12).x_label_area_size(40).y_label_area_size(62);
+        let (x0, x1) = (bounds.x0, bounds.x1);
+        if self.log_y {
+            let (lo, hi) = (10f64.powf(bounds.y0), 10f64.powf(bounds.y1));
             let mut chart = builder.build_cartesian_2d(x0..x1, (lo..hi).log_scale()).map_err(err)?;
             chart
                 .configure_mesh()
@@ -326,12 +469,10 @@ impl Panel {
                 .y_label_formatter(&|v| log_tick_label(*v))
                 .draw()
                 .map_err(err)?;
-            let placed = self.draw_content(&mut chart, &bounds)?;
-            self.draw_legend(&mut chart, &placed, &bounds)?;
+            self.draw_content(&mut chart, bounds)?;
+            Ok(chart.plotting_area().strip_coord_spec())
         } else {
-            let (y0, y1) = finite_range(positive.iter().map(|v| v.as_slice()));
-            let bounds = Bounds { x0, x1, y0, y1, log_y: false };
-            let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
+            let mut chart = builder.build_cartesian_2d(x0..x1, bounds.y0..bounds.y1).map_err(err)?;
             chart
                 .configure_mesh()
                 .x_desc(&self.x_label)
@@ -343,36 +484,17 @@ impl Panel {
                 .y_label_formatter(&|v| tick_label(*v))
                 .draw()
                 .map_err(err)?;
-            let placed = self.draw_content(&mut chart, &bounds)?;
-            self.draw_legend(&mut chart, &placed, &bounds)?;
+            self.draw_content(&mut chart, bounds)?;
+            Ok(chart.plotting_area().strip_coord_spec())
         }
-        Ok(())
     }
 
-    fn draw_legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
-        &self,
-        chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
-        placed: &[(f64, f64)],
-        bounds: &Bounds,
-    ) -> PlotResult {
-        chart
-            .configure_series_labels()
-            .position(free_corner(placed, bounds))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(err)
-    }
-
-    /// Draws the content, every line and band clipped to the box; returns the points drawn
-    /// (in axis units) so the legend can go where they are not.
+    /// Draws the content, every line and band clipped to the box.
     fn draw_content<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
         &self,
         chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
         b: &Bounds,
-    ) -> std::result::Result<Vec<(f64, f64)>, String> {
-        let mut placed = Vec::new();
+    ) -> PlotResult {
         match &self.kind {
             PanelKind::Lines(series) => {
                 for s in series {
@@ -406,9 +528,7 @@ impl Panel {
                             chart.draw_series(LineSeries::new(run, c.mix(0.22).stroke_width(1))).map_err(err)?;
                         }
                     }
-                    let mut first = true;
                     for run in b.runs(&s.x, &y) {
-                        placed.extend(run.iter().map(|&(x, v)| (x, b.axis_of(v).unwrap_or(b.y0))));
                         // Thick lines as separate two-point pieces: plotters joins the
                         // pieces of one path with mitres that shoot past sharp turns.
                         let style = c.stroke_width(2);
@@ -417,25 +537,13 @@ impl Panel {
                         } else {
                             run.windows(2).map(|w| PathElement::new(w.to_vec(), style)).collect()
                         };
-                        let drawn = chart.draw_series(pieces).map_err(err)?;
-                        if first && !s.label.is_empty() {
-                            let dashed = s.dashed;
-                            drawn.label(s.label.clone()).legend(move |(x, y)| {
-                                let style = c.stroke_width(2);
-                                let gap = if dashed { (6, 11) } else { (18, 0) };
-                                EmptyElement::at((x, y))
-                                    + PathElement::new(vec![(0, 0), (gap.0, 0)], style)
-                                    + PathElement::new(vec![(gap.1, 0), (18, 0)], style)
-                            });
-                        }
-                        first = false;
+                        chart.draw_series(pieces).map_err(err)?;
                     }
                 }
             }
             PanelKind::Points(points) => {
                 for p in points {
                     let c = colour(p.colour);
-                    placed.push((p.x, p.y));
                     if p.x_err > 0.0 || p.y_err > 0.0 {
                         chart
                             .draw_series([
@@ -444,16 +552,60 @@ impl Panel {
                             ])
                             .map_err(err)?;
                     }
-                    chart
-                        .draw_series(std::iter::once(Circle::new((p.x, p.y), 5, c.filled())))
-                        .map_err(err)?
-                        .label(p.label.clone())
-                        .legend(move |(x, y)| Circle::new((x + 7, y), 5, c.filled()));
+                    chart.draw_series(std::iter::once(Circle::new((p.x, p.y), 5, c.filled()))).map_err(err)?;
                 }
             }
         }
-        Ok(placed)
+        Ok(())
     }
+}
+
+/// Width and height in pixels of the legend box of `entries`.
+fn legend_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry]) -> (u32, u32) {
+    let font: TextStyle = (FONT, LEGEND_FONT).into();
+    let text = entries
+        .iter()
+        .map(|e| area.estimate_text_size(&e.label, &font).map_or(e.label.chars().count() as u32 * 8, |s| s.0))
+        .max()
+        .unwrap_or(0);
+    (2 * LEGEND_PAD + LEGEND_SAMPLE + 6 + text, 2 * LEGEND_PAD + entries.len() as u32 * legend_row())
+}
+
+/// Height of one legend row, pixels.
+fn legend_row() -> u32 {
+    LEGEND_FONT + 6
+}
+
+/// Draws the legend box of `entries` with its top-left corner at `at` on `area`.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    at: (i32, i32),
+    size: (u32, u32),
+) -> PlotResult {
+    let (x, y) = at;
+    let frame = [(x, y), (x + size.0 as i32, y + size.1 as i32)];
+    area.draw(&Rectangle::new(frame, WHITE.mix(0.9).filled())).map_err(err)?;
+    area.draw(&Rectangle::new(frame, BLACK.mix(0.3))).map_err(err)?;
+    let font = TextStyle::from((FONT, LEGEND_FONT).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, e) in entries.iter().enumerate() {
+        let c = colour(e.colour);
+        let row_mid = y + (LEGEND_PAD + i as u32 * legend_row() + legend_row() / 2) as i32;
+        let x0 = x + LEGEND_PAD as i32;
+        let x1 = x0 + LEGEND_SAMPLE as i32;
+        let style = c.stroke_width(2);
+        match e.mark {
+            Mark::Line => area.draw(&PathElement::new(vec![(x0, row_mid), (x1, row_mid)], style)),
+            Mark::Dashed => area
+                .draw(&PathElement::new(vec![(x0, row_mid), (x0 + 8, row_mid)], style))
+                .and_then(|_| area.draw(&PathElement::new(vec![(x1 - 8, row_mid), (x1, row_mid)], style))),
+            Mark::Dot => area.draw(&Circle::new(((x0 + x1) / 2, row_mid), 5, c.filled())),
+        }
+        .map_err(err)?;
+        let text = Text::new(e.label.as_str(), (x1 + 6, row_mid), font.clone());
+        area.draw(&text).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// A dashed run as its dashes: pieces of about 1/120 of the x range, every other one drawn.
@@ -505,5 +657,35 @@ impl Figure for PanelFigure {
             panel.draw(area)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_takes_a_free_corner_and_goes_beside_when_there_is_none() {
+        let b = Bounds { x0: 0.0, x1: 10.0, y0: 0.0, y1: 1.0, log_y: false };
+        let size = (0.3, 0.3);
+        // A line along the bottom: the top corners are free; upper right comes first.
+        let bottom = densified(&[(0.0, 0.1), (10.0, 0.1)], &b);
+        assert_eq!(legend_place(&bottom, &b, size), LegendPlace::Inside { right: true, top: true });
+        // Falling from the upper left to the lower right: the other two corners are free.
+        let falling = densified(&[(0.0, 0.95), (10.0, 0.05)], &b);
+        assert_eq!(legend_place(&falling, &b, size), LegendPlace::Inside { right: true, top: true });
+        let rising = densified(&[(0.0, 0.05), (10.0, 0.95)], &b);
+        assert_eq!(legend_place(&rising, &b, size), LegendPlace::Inside { right: true, top: false });
+        // Both diagonals: every corner holds a line, and only two points of each were given
+        // (densifying finds the corners the segments cross).
+        let both: Vec<(f64, f64)> = [falling, rising].concat();
+        assert_eq!(legend_place(&both, &b, size), LegendPlace::Beside);
+        // One straight segment across the upper right corner, its two ends outside it.
+        let across = [(5.0, 1.0), (10.0, 0.5)];
+        assert_eq!(legend_place(&across, &b, size), LegendPlace::Inside { right: true, top: true });
+        let across = densified(&across, &b);
+        assert_eq!(legend_place(&across, &b, size), LegendPlace::Inside { right: true, top: false });
+        // A legend taller than the box goes beside whatever the data.
+        assert_eq!(legend_place(&bottom, &b, (0.3, 0.95)), LegendPlace::Beside);
     }
 }

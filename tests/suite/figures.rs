@@ -104,3 +104,48 @@ fn moving_average_keeps_breaks_and_levels() {
     assert_eq!(m[4], 7.0);
     assert_eq!(m[5], 8.0);
 }
+
+/// Pixels of `png` of exactly the colour `rgb`.
+fn pixels_of(png: &[u8], rgb: (u8, u8, u8)) -> usize {
+    let img = image::load_from_memory(png).expect("a PNG").to_rgb8();
+    img.pixels().filter(|p| p.0 == [rgb.0, rgb.1, rgb.2]).count()
+}
+
+#[test]
+fn the_legend_hides_no_line() {
+    // Six level lines spread over the whole height: every corner of the box holds one, so a
+    // legend inside would cover a stretch of a line (it did: the gradient figure's legend sat
+    // on cnn4's and cnn5's sigmoid curves). Each line must show its full length.
+    let x: Vec<f64> = (0..200).map(|i| i as f64).collect();
+    let series: Vec<Series> = (0..6)
+        .map(|k| Series {
+            label: format!("a long legend label {k}"),
+            colour: k,
+            x: x.clone(),
+            y: vec![k as f64 / 5.0; x.len()],
+            ..Default::default()
+        })
+        .collect();
+    let fig = PanelFigure {
+        panels: vec![Panel {
+            title: "level lines".into(),
+            x_label: "step".into(),
+            y_label: "value".into(),
+            log_y: false,
+            kind: PanelKind::Lines(series),
+        }],
+        columns: 1,
+        panel_size: (640, 400),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = nnlab::plot::save(&fig, dir.path(), "legend").unwrap();
+    let png = std::fs::read(&files[0]).unwrap();
+    // tab10, the palette's first six colours.
+    let palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)];
+    let counts: Vec<usize> = palette.iter().map(|&c| pixels_of(&png, c)).collect();
+    let most = *counts.iter().max().unwrap();
+    assert!(most > 500, "the lines were not drawn in the palette's colours: {counts:?}");
+    for (k, &n) in counts.iter().enumerate() {
+        assert!(n as f64 >= 0.95 * most as f64, "line {k} shows {n} pixels, the longest {most}: part of it is hidden");
+    }
+}
