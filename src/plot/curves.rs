@@ -453,7 +453,11 @@ impl Panel {
         bounds: &Bounds,
     ) -> std::result::Result<DrawingArea<DB, Shift>, String> {
         let mut builder = ChartBuilder::on(area);
-        builder.caption(&self.title, (FONT, 17)).margin(12).x_label_area_size(40).y_label_area_size(62);
+        builder
+            .caption(&self.title, (FONT, caption_size(area, &self.title)))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(62);
         let (x0, x1) = (bounds.x0, bounds.x1);
         if self.log_y {
             let (lo, hi) = (10f64.powf(bounds.y0), 10f64.powf(bounds.y1));
@@ -558,6 +562,16 @@ impl Panel {
         }
         Ok(())
     }
+}
+
+/// Font size of a panel's caption: 17 px, smaller (down to 11) where the caption would be
+/// wider than the panel, as when the legend beside the box takes part of its width.
+fn caption_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> u32 {
+    let room = area.dim_in_pixel().0.saturating_sub(16);
+    (11..=17)
+        .rev()
+        .find(|&size| area.estimate_text_size(title, &(FONT, size).into()).is_ok_and(|(w, _)| w <= room))
+        .unwrap_or(11)
 }
 
 /// Width and height in pixels of the legend box of `entries`.

@@ -149,3 +149,31 @@ fn the_legend_hides_no_line() {
         assert!(n as f64 >= 0.95 * most as f64, "line {k} shows {n} pixels, the longest {most}: part of it is hidden");
     }
 }
+
+#[test]
+fn a_long_caption_shrinks_to_fit_its_panel() {
+    // 77 characters: about 590 px at the caption's usual 17 px, in a panel 480 px wide.
+    let title = "validation accuracy of every net, train solid, val dashed (moving average 33)";
+    assert_eq!(title.len(), 77);
+    let x: Vec<f64> = (0..50).map(|i| i as f64).collect();
+    let fig = PanelFigure {
+        panels: vec![Panel {
+            title: title.into(),
+            x_label: "step".into(),
+            y_label: "accuracy".into(),
+            log_y: false,
+            kind: PanelKind::Lines(vec![Series {
+                label: "a".into(),
+                y: x.iter().map(|v| v / 50.0).collect(),
+                x,
+                ..Default::default()
+            }]),
+        }],
+        columns: 1,
+        panel_size: (480, 320),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = nnlab::plot::save(&fig, dir.path(), "caption").unwrap();
+    let ink = ink_at_edges(&std::fs::read(&files[0]).unwrap(), 4);
+    assert!(ink.is_empty(), "the caption runs to the image's edges: {:?}", &ink[..ink.len().min(5)]);
+}
