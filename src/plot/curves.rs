@@ -313,6 +313,17 @@ const LEGEND_FONT: u32 = 13;
 const LEGEND_SAMPLE: u32 = 24;
 /// Space inside the legend's frame, pixels.
 const LEGEND_PAD: u32 = 8;
+/// Height of one legend row, pixels.
+const LEGEND_ROW: u32 = LEGEND_FONT + 6;
+
+/// Margin around a panel's chart, pixels.
+const CHART_MARGIN: u32 = 12;
+/// Height of the x tick labels and axis label under the plot box, pixels.
+const X_LABEL_AREA: u32 = 40;
+/// Width of the y tick labels and axis label left of the plot box, pixels.
+const Y_LABEL_AREA: u32 = 62;
+/// Height a caption takes above the plot box (17 px text and its gap), pixels.
+const CAPTION_AREA: u32 = 30;
 
 impl Series {
     /// The line drawn (the moving average of a smoothed series) and its band.
@@ -414,30 +425,28 @@ impl Panel {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> PlotResult {
         let bounds = self.bounds();
         let entries = self.legend_entries();
+        if entries.is_empty() {
+            return self.draw_chart(area, &bounds).map(|_| ());
+        }
         let legend = legend_size(area, &entries);
         let (w, h) = area.dim_in_pixel();
         // The plot box inside the panel: margins, tick-label areas and the caption around it.
-        let plot = ((w as f64 - 2.0 * 12.0 - 62.0).max(1.0), (h as f64 - 2.0 * 12.0 - 40.0 - 30.0).max(1.0));
-        let place = if entries.is_empty() {
-            LegendPlace::Inside { right: true, top: true }
-        } else {
-            let m = LEGEND_MARGIN as f64;
-            let size = ((legend.0 as f64 + m) / plot.0, (legend.1 as f64 + m) / plot.1);
-            legend_place(&self.drawn_points(&bounds), &bounds, size)
-        };
-        match place {
+        let plot = (
+            w.saturating_sub(2 * CHART_MARGIN + Y_LABEL_AREA).max(1) as f64,
+            h.saturating_sub(2 * CHART_MARGIN + X_LABEL_AREA + CAPTION_AREA).max(1) as f64,
+        );
+        let m = LEGEND_MARGIN as f64;
+        let size = ((legend.0 as f64 + m) / plot.0, (legend.1 as f64 + m) / plot.1);
+        match legend_place(&self.drawn_points(&bounds), &bounds, size) {
             LegendPlace::Inside { right, top } => {
                 let plotting = self.draw_chart(area, &bounds)?;
                 let (pw, ph) = plotting.dim_in_pixel();
                 let x = if right { pw as i32 - legend.0 as i32 - LEGEND_MARGIN } else { LEGEND_MARGIN };
                 let y = if top { LEGEND_MARGIN } else { ph as i32 - legend.1 as i32 - LEGEND_MARGIN };
-                if entries.is_empty() {
-                    return Ok(());
-                }
                 draw_legend(&plotting, &entries, (x, y), legend)
             }
             LegendPlace::Beside => {
-                let (chart_area, side) = area.split_horizontally(w.saturating_sub(legend.0 + 10));
+                let (chart_area, side) = area.split_horizontally(w.saturating_sub(legend.0 + LEGEND_MARGIN as u32));
                 let plotting = self.draw_chart(&chart_area, &bounds)?;
                 // Level with the top of the plot box.
                 let top = plotting.get_base_pixel().1 - area.get_base_pixel().1;
@@ -455,12 +464,12 @@ impl Panel {
         let mut builder = ChartBuilder::on(area);
         builder
             .caption(&self.title, (FONT, caption_size(area, &self.title)))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(62);
+            .margin(CHART_MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA);
         let (x0, x1) = (bounds.x0, bounds.x1);
         if self.log_y {
-            let (lo, hi) = (10f64.powf(bounds.y0), 10f64.powf(bounds.y1));
+            let (lo, hi) = (bounds.value_of(bounds.y0), bounds.value_of(bounds.y1));
             let mut chart = builder.build_cartesian_2d(x0..x1, (lo..hi).log_scale()).map_err(err)?;
             chart
                 .configure_mesh()
@@ -582,12 +591,7 @@ fn legend_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[Leg
         .map(|e| area.estimate_text_size(&e.label, &font).map_or(e.label.chars().count() as u32 * 8, |s| s.0))
         .max()
         .unwrap_or(0);
-    (2 * LEGEND_PAD + LEGEND_SAMPLE + 6 + text, 2 * LEGEND_PAD + entries.len() as u32 * legend_row())
-}
-
-/// Height of one legend row, pixels.
-fn legend_row() -> u32 {
-    LEGEND_FONT + 6
+    (2 * LEGEND_PAD + LEGEND_SAMPLE + 6 + text, 2 * LEGEND_PAD + entries.len() as u32 * LEGEND_ROW)
 }
 
 /// Draws the legend box of `entries` with its top-left corner at `at` on `area`.
@@ -604,7 +608,7 @@ fn draw_legend<DB: DrawingBackend>(
     let font = TextStyle::from((FONT, LEGEND_FONT).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for (i, e) in entries.iter().enumerate() {
         let c = colour(e.colour);
-        let row_mid = y + (LEGEND_PAD + i as u32 * legend_row() + legend_row() / 2) as i32;
+        let row_mid = y + (LEGEND_PAD + i as u32 * LEGEND_ROW + LEGEND_ROW / 2) as i32;
         let x0 = x + LEGEND_PAD as i32;
         let x1 = x0 + LEGEND_SAMPLE as i32;
         let style = c.stroke_width(2);
