@@ -441,6 +441,7 @@ pub fn time_section(out: &Path) -> Option<String> {
     let studies = [
         (super::architectures::ArchitecturesConfig::NAME, out.join(super::architectures::ArchitecturesConfig::NAME)),
         (super::gradients::GradientsConfig::NAME, out.join(super::gradients::GradientsConfig::NAME).join("runs")),
+        (super::gradients::RawInputGradients::NAME, out.join(super::gradients::RawInputGradients::NAME).join("runs")),
         (
             super::learning_rate::LearningRateConfig::NAME,
             out.join(super::learning_rate::LearningRateConfig::NAME).join("runs"),

@@ -350,7 +350,10 @@ fn architecture_findings(runs: &[CifarRun]) -> Vec<Finding> {
 }
 
 fn gradient_findings(out: &Path) -> Vec<Finding> {
-    let runs = cifar_runs(&out.join(super::gradients::GradientsConfig::NAME).join("runs"));
+    // The [0, 255] runs have their own study directory; a Rust caller may also have run the
+    // scaled study with raw inputs, so both are read and every run is told apart by its key.
+    let mut runs = cifar_runs(&out.join(super::gradients::GradientsConfig::NAME).join("runs"));
+    runs.extend(cifar_runs(&out.join(super::gradients::RawInputGradients::NAME).join("runs")));
     let normal = |r: &CifarRun| r.key.split.input_scale == InputScale::Normalized;
     let relu = by_seed(&runs, |r| (normal(r) && r.key.activation == Activation::Relu).then(|| r.name.clone()));
     let sigmoid = by_seed(&runs, |r| (normal(r) && r.key.activation == Activation::Sigmoid).then(|| r.name.clone()));

@@ -165,52 +165,142 @@ impl Study for GradientsConfig {
     }
 
     fn merge(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
-        let dir = out.join(Self::NAME);
-        let mut reader = cifar_runs::Reader::default();
-        let (all, _) = walk(self, &dir, &mut reader)?;
-        cifar_runs::warn_missing(observer, Self::NAME, &reader);
-        write_outputs(self, &dir, &all)
+        merge_in(self, Self::NAME, out, observer)
     }
 
     fn report(out: &Path) -> Result<Option<String>> {
-        let Some(rows) = super::study_file::<Vec<GradientsRow>>(out, Self::NAME, SUMMARY)? else { return Ok(None) };
-        let mut md = super::config_link(out, Self::NAME);
-        md.push_str(
-            "| net | activation | runs | final loss | mean first-layer gradient norm | diverged | dead |\n\
-             |---|---|---:|---:|---:|---:|---:|\n",
-        );
-        for r in &rows {
-            let pm = |s: &Stats, f: fn(f64) -> String| {
-                if r.runs > 1 { format!("{} ± {}", f(s.mean), f(s.std)) } else { f(s.mean) }
-            };
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
-                r.name,
-                r.activation,
-                r.runs,
-                pm(&r.final_loss, |v| if v.is_finite() { format!("{v:.4}") } else { "NaN".into() }),
-                pm(&r.mean_grad, |v| format!("{v:.3e}")),
-                r.diverged_runs,
-                r.dead_runs
+        report_in(out, Self::NAME)
+    }
+}
+
+/// Part 4's question on unscaled inputs: the [`GradientsConfig`] study with every image in
+/// [0, 255] instead of [-1, 1], in its own directory, `<out>/activation-gradients-raw255/`,
+/// so that its runs, figure and summary sit beside the scaled study's instead of replacing
+/// them (`nnlab activation-gradients --input-range 255`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawInputGradients(pub GradientsConfig);
+
+impl RawInputGradients {
+    /// `config` with its inputs in [0, 255].
+    pub fn of(mut config: GradientsConfig) -> Self {
+        config.data.input_scale = InputScale::Raw255;
+        RawInputGradients(config)
+    }
+}
+
+impl Default for RawInputGradients {
+    fn default() -> Self {
+        Self::of(GradientsConfig::default())
+    }
+}
+
+impl Study for RawInputGradients {
+    const NAME: &'static str = "activation-gradients-raw255";
+    const TITLE: &'static str = "ReLU vs sigmoid with inputs in [0, 255] (part 4's question)";
+    const COMMAND: &'static str = "activation-gradients --input-range 255";
+    const SHARDED: bool = true;
+
+    fn quick() -> Self {
+        Self::of(GradientsConfig::quick())
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.0.data.input_scale != InputScale::Raw255 {
+            return Err(Error::invalid(
+                "input_scale",
+                "RawInputGradients is the study with inputs in [0, 255]; build it with RawInputGradients::of, \
+                 or use GradientsConfig for scaled inputs",
             ));
         }
-        if rows.iter().any(|r| r.runs > 1) {
-            md.push_str("\nWith several runs: mean ± standard deviation over seeds.\n");
-        }
-        md.push('\n');
-        md.push_str(&super::figure(out, &format!("{}/{FIGURE}.png", Self::NAME), "loss and gradient magnitude"));
-        Ok(Some(md))
+        Study::validate(&self.0)
     }
+
+    fn plan(&self) -> Vec<PlannedRun> {
+        Study::plan(&self.0)
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        Study::set_seed(&mut self.0, seed)
+    }
+
+    fn run<B: TrainBackend>(&self, ctx: &StudyContext, device: &B::Device) -> Result<Vec<PathBuf>> {
+        Study::validate(self)?;
+        run_in::<B>(ctx, &self.0, Self::NAME, device)
+    }
+
+    fn merge(&self, out: &Path, observer: &dyn crate::progress::Observer) -> Result<Vec<PathBuf>> {
+        merge_in(&self.0, Self::NAME, out, observer)
+    }
+
+    fn report(out: &Path) -> Result<Option<String>> {
+        report_in(out, Self::NAME)
+    }
+}
+
+/// [`Study::merge`] of the study `config` kept in `<out>/<name>`.
+fn merge_in(
+    config: &GradientsConfig,
+    name: &str,
+    out: &Path,
+    observer: &dyn crate::progress::Observer,
+) -> Result<Vec<PathBuf>> {
+    let dir = out.join(name);
+    let mut reader = cifar_runs::Reader::default();
+    let (all, _) = walk(config, &dir, name, &mut reader)?;
+    cifar_runs::warn_missing(observer, name, &reader);
+    write_outputs(config, &dir, &all)
+}
+
+/// [`Study::report`] of the gradients study kept in `<out>/<name>`.
+fn report_in(out: &Path, name: &str) -> Result<Option<String>> {
+    let Some(rows) = super::study_file::<Vec<GradientsRow>>(out, name, SUMMARY)? else { return Ok(None) };
+    let mut md = super::config_link(out, name);
+    md.push_str(
+        "| net | activation | runs | final loss | mean first-layer gradient norm | diverged | dead |\n\
+         |---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for r in &rows {
+        let pm = |s: &Stats, f: fn(f64) -> String| {
+            if r.runs > 1 { format!("{} ± {}", f(s.mean), f(s.std)) } else { f(s.mean) }
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            r.name,
+            r.activation,
+            r.runs,
+            pm(&r.final_loss, |v| if v.is_finite() { format!("{v:.4}") } else { "NaN".into() }),
+            pm(&r.mean_grad, |v| format!("{v:.3e}")),
+            r.diverged_runs,
+            r.dead_runs
+        ));
+    }
+    if rows.iter().any(|r| r.runs > 1) {
+        md.push_str("\nWith several runs: mean ± standard deviation over seeds.\n");
+    }
+    md.push('\n');
+    md.push_str(&super::figure(out, &format!("{name}/{FIGURE}.png"), "loss and gradient magnitude"));
+    Ok(Some(md))
 }
 
 /// Runs the study on backend `B`; returns the files written. As a shard
 /// ([`StudyContext::shard`]): only the shard's runs, and no summaries.
 pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device: &B::Device) -> Result<Vec<PathBuf>> {
     Study::validate(config)?;
-    let study_dir = super::StudyDir::open(ctx, GradientsConfig::NAME, config)?;
+    run_in::<B>(ctx, config, GradientsConfig::NAME, device)
+}
+
+/// [`run`] into `<out>/<name>`.
+fn run_in<B: TrainBackend>(
+    ctx: &StudyContext,
+    config: &GradientsConfig,
+    name: &str,
+    device: &B::Device,
+) -> Result<Vec<PathBuf>> {
+    let study_dir = super::StudyDir::open(ctx, name, config)?;
     crate::results::prepare_dir(&study_dir.path.join("runs"))?;
     let mut trainer = cifar_runs::Trainer::<B>::new(ctx, device);
-    let (all, mut files) = walk(config, &study_dir.path, &mut trainer)?;
+    let (all, mut files) = walk(config, &study_dir.path, name, &mut trainer)?;
     if let Some(assignment) = &ctx.shard {
         study_dir.finish_shard(assignment, config, trainer.work, &mut files)?;
         return Ok(files);
@@ -224,7 +314,12 @@ pub fn run<B: TrainBackend>(ctx: &StudyContext, config: &GradientsConfig, device
 type Tagged = (usize, Activation, CifarRun);
 
 /// Every planned run that `runs` gives, with its result file.
-fn walk(config: &GradientsConfig, dir: &Path, runs: &mut dyn cifar_runs::Runs) -> Result<(Vec<Tagged>, Vec<PathBuf>)> {
+fn walk(
+    config: &GradientsConfig,
+    dir: &Path,
+    name: &str,
+    runs: &mut dyn cifar_runs::Runs,
+) -> Result<(Vec<Tagged>, Vec<PathBuf>)> {
     let runs_dir = dir.join("runs");
     let mut files = Vec::new();
     let mut all: Vec<Tagged> = Vec::new();
@@ -239,7 +334,7 @@ fn walk(config: &GradientsConfig, dir: &Path, runs: &mut dyn cifar_runs::Runs) -
             )
         };
         let path = runs_dir.join(format!("{}.json", p.name));
-        if let Some(run) = runs.get(GradientsConfig::NAME, &path, &p.key, &p.task, &summary)? {
+        if let Some(run) = runs.get(name, &path, &p.key, &p.task, &summary)? {
             files.push(path);
             all.push((p.arch, p.activation, run));
         }

@@ -238,6 +238,9 @@ pub trait Study: Clone + std::fmt::Debug + Default + Serialize + DeserializeOwne
     const NAME: &'static str;
     /// Its heading in the report.
     const TITLE: &'static str;
+    /// The `nnlab` command line that runs it, without the common flags: its name, unless it
+    /// is a variant of another study's command.
+    const COMMAND: &'static str = Self::NAME;
     /// Whether its runs may be split among shards ([`plan`]): each run is its own result
     /// file, and [`Study::merge`] rebuilds the summaries from them. A study that is not
     /// runs as one piece, in one shard.
@@ -278,6 +281,8 @@ pub trait AnyStudy: Send + Sync {
     fn name(&self) -> &'static str;
     /// [`Study::TITLE`].
     fn title(&self) -> &'static str;
+    /// [`Study::COMMAND`].
+    fn command(&self) -> &'static str;
     /// [`Study::validate`].
     fn validate(&self) -> Result<()>;
     /// [`Study::plan`].
@@ -308,6 +313,9 @@ impl<S: Study> AnyStudy for S {
     }
     fn title(&self) -> &'static str {
         S::TITLE
+    }
+    fn command(&self) -> &'static str {
+        S::COMMAND
     }
     fn validate(&self) -> Result<()> {
         Study::validate(self)
@@ -391,24 +399,36 @@ pub struct Studies {
     pub architectures: architectures::ArchitecturesConfig,
     /// Part 4.
     pub gradients: gradients::GradientsConfig,
+    /// Part 4's question: the same with inputs in [0, 255].
+    #[serde(default)]
+    pub raw_input_gradients: gradients::RawInputGradients,
     /// Part 5.
     pub learning_rate: learning_rate::LearningRateConfig,
 }
 
 impl Studies {
     /// Each study, in order.
-    pub fn each(&self) -> [&dyn AnyStudy; 6] {
-        [&self.activations, &self.xor, &self.conv, &self.architectures, &self.gradients, &self.learning_rate]
+    pub fn each(&self) -> [&dyn AnyStudy; 7] {
+        [
+            &self.activations,
+            &self.xor,
+            &self.conv,
+            &self.architectures,
+            &self.gradients,
+            &self.raw_input_gradients,
+            &self.learning_rate,
+        ]
     }
 
     /// Each study, in order, to change.
-    pub fn each_mut(&mut self) -> [&mut dyn AnyStudy; 6] {
+    pub fn each_mut(&mut self) -> [&mut dyn AnyStudy; 7] {
         [
             &mut self.activations,
             &mut self.xor,
             &mut self.conv,
             &mut self.architectures,
             &mut self.gradients,
+            &mut self.raw_input_gradients,
             &mut self.learning_rate,
         ]
     }
@@ -459,7 +479,7 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
                     format!(
                         "**Not included: its results could not be read.** {e}. Run `nnlab {}` again into this \
                          directory (finished runs are reused), then `nnlab report`.\n\n",
-                        s.name()
+                        s.command()
                     ),
                 ));
                 unreadable.push(format!("{} ({e})", s.name()));

@@ -230,9 +230,26 @@ fn activation_gradients_writes_course_keys_and_handles_raw_inputs() {
     ];
     let res = nnlab(&raw);
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
+    // In a directory of its own: the scaled study's results stay as they were, beside it.
+    let raw_dir = out.path().join("activation-gradients-raw255");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(raw_dir.join("mlp1.json")).unwrap()).unwrap();
     assert_eq!(r["input_scale"], "raw255");
     assert!(r["relu_diverged"].is_boolean());
+    assert!(raw_dir.join("activation_gradients.png").exists());
+    let scaled: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("mlp1.json")).unwrap()).unwrap();
+    assert_eq!(scaled["input_scale"], "normalized", "the [0, 255] runs replaced the scaled study's");
+    let runs = |d: &std::path::Path| std::fs::read_dir(d.join("runs")).unwrap().count();
+    assert_eq!((runs(&dir), runs(&raw_dir)), (2, 2), "one ReLU and one sigmoid run in each directory");
+    // The report shows both, and the findings count the [0, 255] runs for claim 9.
+    let report = nnlab(&["--quiet", "--out", o, "report"]);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.contains("activation-gradients-raw255/activation_gradients.png"), "{md}");
+    assert!(md.contains("activation-gradients/activation_gradients.png"), "{md}");
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("findings.json")).unwrap()).unwrap();
+    let claim9 = findings.as_array().unwrap().iter().find(|f| f["number"] == 9).expect("claim 9");
+    assert!(claim9.to_string().contains("of the 2 runs with inputs in [0, 255]"), "{claim9}");
     let bad = nnlab(&["--quiet", "--data-dir", &data, "--out", o, "activation-gradients", "--input-range", "100"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--input-range"));
 }
@@ -521,8 +538,10 @@ fn all_reports_overall_progress_in_planned_work() {
     s.xor.run.epochs = 200;
     s.architectures.archs = nnlab::model::parse_arch_list("mlp1").unwrap();
     s.gradients.archs = s.architectures.archs.clone();
+    s.raw_input_gradients.0.archs = s.architectures.archs.clone();
     s.learning_rate.arch = nnlab::model::ArchSpec::parse("mlp2").unwrap();
-    for split in [&mut s.architectures.data, &mut s.gradients.data, &mut s.learning_rate.data] {
+    let raw = &mut s.raw_input_gradients.0.data;
+    for split in [&mut s.architectures.data, &mut s.gradients.data, raw, &mut s.learning_rate.data] {
         (split.max_train, split.max_val, split.max_test) = (Some(200), Some(50), Some(100));
     }
     let planned: f64 = config.plan().iter().flat_map(|(_, runs)| runs.iter().map(|r| r.cost())).sum();

@@ -164,13 +164,19 @@ fn xor_run_writes_results_figures_and_summary() {
     assert_eq!(std::fs::metadata(dir.join("tanh_seed0.json")).unwrap().modified().unwrap(), before);
 }
 
-/// Every study of the one list (`nnlab::study::Studies`) is a subcommand of the same name.
+/// Every study of the one list (`nnlab::study::Studies`) is run by the command it names: a
+/// subcommand of the study's name, or a variant of another's (`activation-gradients
+/// --input-range 255`), which then names its own directory.
 #[test]
 fn every_study_in_the_list_is_a_subcommand() {
     let help = String::from_utf8_lossy(&nnlab(&["--help"]).stdout).into_owned();
-    for name in nnlab::study::Studies::names() {
-        let o = nnlab(&[name, "--help"]);
-        assert!(o.status.success(), "`nnlab {name} --help` failed: {}", stderr(&o));
-        assert!(help.contains(&format!("  {name}")), "{name} missing from `nnlab --help`:\n{help}");
+    let studies = nnlab::study::Studies::default();
+    for study in studies.each() {
+        let command: Vec<&str> = study.command().split(' ').collect();
+        let o = nnlab(&[&command[..], &["--help"]].concat());
+        assert!(o.status.success(), "`nnlab {} --help` failed: {}", study.command(), stderr(&o));
+        let sub = command[0];
+        assert!(help.contains(&format!("  {sub}")), "{sub} missing from `nnlab --help`:\n{help}");
+        assert!(command.len() > 1 || sub == study.name(), "{sub} runs the study {}", study.name());
     }
 }

@@ -65,7 +65,7 @@ fn concurrent_runs_equal_runs_one_after_the_other_on_ndarray() {
     for (path, value) in &a {
         assert!(value == &b[path], "{} differs between --jobs 1 and --jobs 3", path.display());
     }
-    for study in ["architectures", "activation-gradients", "learning-rate"] {
+    for study in ["architectures", "activation-gradients", "activation-gradients-raw255", "learning-rate"] {
         assert!(!three.join(study).join("shards").exists(), "{study}: workers wrote shard records");
         assert!(three.join(study).join("config.json").is_file(), "{study}: not finished");
         assert!(!three.join(study).join(".nnlab-lock").exists(), "{study}: lock left behind");

@@ -137,7 +137,7 @@ fn shards_merged_by_report_equal_one_process() {
     args.retain(|a| *a != "--no-estimate");
     let planned = plan(3, &[&["all"], &args[..]].concat());
     let mut trained: BTreeMap<String, usize> = BTreeMap::new();
-    for study in ["architectures", "activation-gradients", "learning-rate"] {
+    for study in ["architectures", "activation-gradients", "activation-gradients-raw255", "learning-rate"] {
         for e in std::fs::read_dir(sharded.join(study).join("shards")).unwrap().flatten() {
             let record: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
             let shard = record["shard"]["index"].as_u64().unwrap() as usize;
@@ -152,7 +152,10 @@ fn shards_merged_by_report_equal_one_process() {
         .unwrap()
         .iter()
         .filter(|j| j["reuses"].is_null() && j["cost"].as_f64().unwrap() > 0.0)
-        .filter(|j| ["architectures", "activation-gradients", "learning-rate"].contains(&j["study"].as_str().unwrap()))
+        .filter(|j| {
+            ["architectures", "activation-gradients", "activation-gradients-raw255", "learning-rate"]
+                .contains(&j["study"].as_str().unwrap())
+        })
         .map(|j| (j["id"].as_str().unwrap().to_string(), j["shard"].as_u64().unwrap() as usize))
         .collect();
     assert_eq!(trained, expected, "runs trained by other shards than planned");
@@ -212,8 +215,8 @@ fn plan_deals_every_run_once_keeping_dependent_runs_together() {
     let jobs = p["jobs"].as_array().unwrap();
     let ids: BTreeSet<&str> = jobs.iter().map(|j| j["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), jobs.len(), "a run planned twice");
-    // 1 + 3×3 XOR + 1 + 5×3 + 10×3 + 6×3 (Adam reused) = 74.
-    assert_eq!(jobs.len(), 74);
+    // 1 + 3×3 XOR + 1 + 5×3 + 10×3 + 10×3 (inputs in [0, 255]) + 6×3 (Adam reused) = 104.
+    assert_eq!(jobs.len(), 104);
     let by_id: BTreeMap<&str, &Value> = jobs.iter().map(|j| (j["id"].as_str().unwrap(), j)).collect();
     for seed in 0..3 {
         let two = by_id[format!("learning-rate/runs/cnn4_schedule_2_seed{seed}").as_str()];

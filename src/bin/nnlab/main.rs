@@ -530,7 +530,7 @@ struct GradArgs {
     /// Learning rate of plain SGD
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     lr: f64,
-    /// Input pixel range: 1 (normalised, the homework) or 255 (raw bytes)
+    /// Input pixel range: 1 (normalised, the homework) or 255 (raw bytes; written to activation-gradients-raw255/)
     #[arg(long, value_enum, default_value_t = InputRange::One)]
     input_range: InputRange,
     /// Linear instead of logarithmic y axis for gradient magnitudes
@@ -628,7 +628,7 @@ enum InputRange {
     /// Normalised inputs (the homework)
     #[value(name = "1")]
     One,
-    /// Raw bytes in [0, 255] (the bonus question)
+    /// Raw bytes in [0, 255] (the bonus question), into activation-gradients-raw255/
     #[value(name = "255")]
     Raw,
 }
@@ -793,6 +793,16 @@ fn architectures_config(a: &ArchArgs, seed: u64) -> Result<study::architectures:
     })
 }
 
+/// The activation-gradients study `a` asks for: [`study::gradients::RawInputGradients`], in
+/// its own directory, for `--input-range 255`.
+fn gradients_study(a: &GradArgs, seed: u64) -> Result<Box<dyn study::AnyStudy>> {
+    let config = gradients_config(a, seed)?;
+    Ok(match a.input_range {
+        InputRange::One => Box::new(config),
+        InputRange::Raw => Box::new(study::gradients::RawInputGradients::of(config)),
+    })
+}
+
 fn gradients_config(a: &GradArgs, seed: u64) -> Result<study::gradients::GradientsConfig> {
     let input_scale = match a.input_range {
         InputRange::One => InputScale::Normalized,
@@ -855,10 +865,12 @@ fn all_config(a: &AllArgs, seed: u64) -> Result<study::all::AllConfig> {
     studies.xor.seeds = a.seeds;
     studies.architectures.seeds = a.seeds;
     studies.gradients.seeds = a.seeds;
+    studies.raw_input_gradients.0.seeds = a.seeds;
     studies.learning_rate.seeds = a.seeds;
     if let Some(archs) = &a.arch {
         config.studies.architectures.archs = parse_arch_list(archs)?;
         config.studies.gradients.archs = config.studies.architectures.archs.clone();
+        config.studies.raw_input_gradients.0.archs = config.studies.architectures.archs.clone();
     }
     if let Some(arch) = &a.lr_arch {
         config.studies.learning_rate.arch = nnlab::model::ArchSpec::parse(arch)?;
@@ -958,7 +970,7 @@ fn run(mut cli: Cli, terminal: &Arc<Terminal>) -> Result<Vec<PathBuf>> {
         Command::Xor(a) => Work::One(Box::new(xor_config(&a, seed)?)),
         Command::Conv(a) => Work::One(Box::new(study::conv::ConvStudyConfig { input: a.input, kernel: a.kernel })),
         Command::Architectures(a) => Work::One(Box::new(architectures_config(&a, seed)?)),
-        Command::ActivationGradients(a) => Work::One(Box::new(gradients_config(&a, seed)?)),
+        Command::ActivationGradients(a) => Work::One(gradients_study(&a, seed)?),
         Command::LearningRate(a) => Work::One(Box::new(learning_rate_config(&a, seed)?)),
         Command::All(a) => Work::All(Box::new(all_config(&a, seed)?)),
         Command::Plan(_) => unreachable!("replaced by the command it plans above"),
