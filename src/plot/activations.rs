@@ -1,5 +1,6 @@
 //! The activations figure: each function (left) and its derivative (right), one row each.
 
+use super::curves::tick_label;
 use super::{FONT, Figure, PlotResult, colour, err, finite_range};
 use crate::activation::Activation;
 use plotters::coord::Shift;
@@ -33,7 +34,14 @@ impl Figure for ActivationsFigure<'_> {
                     .y_label_area_size(40)
                     .build_cartesian_2d(x0..x1, lo..hi)
                     .map_err(err)?;
-                chart.configure_mesh().x_desc("x").label_style((FONT, 12)).draw().map_err(err)?;
+                chart
+                    .configure_mesh()
+                    .x_desc("x")
+                    .x_label_formatter(&|v| tick_label(*v))
+                    .y_label_formatter(&|v| tick_label(*v))
+                    .label_style((FONT, 12))
+                    .draw()
+                    .map_err(err)?;
                 chart
                     .draw_series(LineSeries::new(
                         self.x.iter().copied().zip(values.iter().copied()),

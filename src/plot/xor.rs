@@ -1,10 +1,12 @@
 //! XOR figures: one run's decision boundary, and the spread of boundaries over seeds.
 
+use super::curves::tick_label;
 use super::{FONT, Figure, PlotResult, colour, err};
 use crate::results::Stats;
 use plotters::coord::Shift;
 use plotters::element::BitMapElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Network outputs on a square grid, for drawing regions and the 0.5 contour.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,21 +77,32 @@ pub struct BoundaryFigure<'a> {
 const CLASS0: RGBColor = RGBColor(198, 219, 239);
 const CLASS1: RGBColor = RGBColor(253, 208, 162);
 
+/// Height of the legend row under the boundary plot, pixels.
+const LEGEND_ROW: u32 = 30;
+
 impl Figure for BoundaryFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (620, 600)
+        (620, 600 + LEGEND_ROW)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult {
         let e = self.grid.extent;
-        let mut chart = ChartBuilder::on(root)
+        let (plot, legend) = root.split_vertically(root.dim_in_pixel().1 - LEGEND_ROW);
+        let mut chart = ChartBuilder::on(&plot)
             .caption(&self.title, (FONT, 20))
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(40)
             .build_cartesian_2d(-e..e, -e..e)
             .map_err(err)?;
-        chart.configure_mesh().disable_mesh().label_style((FONT, 12)).draw().map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
         // The filled regions as one bitmap over the plotting area (one PNG inside the SVG).
         let (pw, ph) = chart.plotting_area().dim_in_pixel();
         let n = self.grid.resolution;
@@ -111,9 +124,7 @@ impl Figure for BoundaryFigure<'_> {
                 let (x0, y0, x1, y1) = self.grid.cell(ix, iy);
                 Rectangle::new([(x0, y0), (x1, y1)], BLACK.filled())
             }))
-            .map_err(err)?
-            .label("output = 0.5")
-            .legend(|(x, y)| Rectangle::new([(x, y - 2), (x + 14, y + 2)], BLACK.filled()));
+            .map_err(err)?;
         for class in [0.0f32, 1.0] {
             let style = colour(if class == 0.0 { 0 } else { 1 }).filled();
             chart
@@ -124,19 +135,37 @@ impl Figure for BoundaryFigure<'_> {
                         .filter(|(_, l)| **l == class)
                         .map(|(p, _)| Circle::new((p[0] as f64, p[1] as f64), 4, style)),
                 )
-                .map_err(err)?
-                .label(format!("label {class}"))
-                .legend(move |(x, y)| Circle::new((x + 7, y), 4, style));
+                .map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        draw_legend_row(&legend)
     }
+}
+
+/// The boundary figure's legend as one row under the plot: the regions fill the whole box,
+/// so a legend inside it would always hide part of them, points or the boundary.
+fn draw_legend_row<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> PlotResult {
+    const SAMPLE: i32 = 18;
+    const GAP: i32 = 28;
+    let font = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let entries = [("decision boundary (output = 0.5)", None), ("label 0", Some(0)), ("label 1", Some(1))];
+    let widths = entries
+        .iter()
+        .map(|(text, _)| area.estimate_text_size(text, &font).map(|(w, _)| w as i32))
+        .collect::<std::result::Result<Vec<i32>, _>>()
+        .map_err(err)?;
+    let total = widths.iter().map(|w| SAMPLE + 6 + w).sum::<i32>() + GAP * (entries.len() as i32 - 1);
+    let (w, h) = area.dim_in_pixel();
+    let (mut x, y) = ((w as i32 - total) / 2, h as i32 / 2);
+    for ((text, class), width) in entries.iter().zip(widths) {
+        match class {
+            None => area.draw(&Rectangle::new([(x, y - 2), (x + SAMPLE, y + 2)], BLACK.filled())),
+            Some(c) => area.draw(&Circle::new((x + SAMPLE / 2, y), 4, colour(*c).filled())),
+        }
+        .map_err(err)?;
+        area.draw(&Text::new(*text, (x + SAMPLE + 6, y), font.clone())).map_err(err)?;
+        x += SAMPLE + 6 + width + GAP;
+    }
+    Ok(())
 }
 
 /// All seeds' 0.5 contours overlaid, one panel per activation, with accuracy statistics.
@@ -172,8 +201,17 @@ impl Figure for SpreadFigure<'_> {
                 .y_label_area_size(40)
                 .build_cartesian_2d(-e..e, -e..e)
                 .map_err(err)?;
-            chart.configure_mesh().disable_mesh().label_style((FONT, 12)).draw().map_err(err)?;
-            let alpha = (1.5 / grids.len().max(1) as f64).clamp(0.08, 1.0);
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_label_formatter(&|v| tick_label(*v))
+                .y_label_formatter(&|v| tick_label(*v))
+                .label_style((FONT, 12))
+                .draw()
+                .map_err(err)?;
+            // Faint enough that where many runs agree the line darkens, strong enough that a
+            // boundary only one run drew can still be seen.
+            let alpha = (3.0 / grids.len().max(1) as f64).clamp(0.25, 1.0);
             for grid in grids {
                 chart
                     .draw_series(grid.contour_cells().into_iter().map(|(ix, iy)| {

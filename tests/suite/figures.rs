@@ -177,3 +177,64 @@ fn a_long_caption_shrinks_to_fit_its_panel() {
     let ink = ink_at_edges(&std::fs::read(&files[0]).unwrap(), 4);
     assert!(ink.is_empty(), "the caption runs to the image's edges: {:?}", &ink[..ink.len().min(5)]);
 }
+
+/// The texts of an SVG's `<text>` elements.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim().to_string()))
+        .collect()
+}
+
+/// Whether a tick label is written the way matplotlib would not: "-0.0", "-0", or an integer
+/// with ".0".
+fn clumsy_tick(t: &str) -> bool {
+    let number = t.parse::<f64>().is_ok();
+    number && (t == "-0" || t.starts_with("-0.0") && t.parse::<f64>() == Ok(0.0) || t.ends_with(".0"))
+}
+
+/// The activations figure: ticks "0", "1", "-2" (the tanh panel spans zero, which plotters'
+/// own labels wrote "-0.0"), not "1.0".
+#[test]
+fn activation_ticks_are_clean() {
+    use nnlab::activation::Activation;
+    let x: Vec<f64> = (0..=200).map(|i| -5.0 + i as f64 * 0.05).collect();
+    let t: Vec<f64> = x.iter().map(|v| v.tanh()).collect();
+    let dt: Vec<f64> = t.iter().map(|v| 1.0 - v * v).collect();
+    let r: Vec<f64> = x.iter().map(|v| v.max(0.0)).collect();
+    let dr: Vec<f64> = x.iter().map(|v| if *v > 0.0 { 1.0 } else { 0.0 }).collect();
+    let curves = [(Activation::Tanh, t, dt), (Activation::Relu, r, dr)];
+    let dir = tempfile::tempdir().unwrap();
+    nnlab::plot::save(&nnlab::plot::activations::ActivationsFigure { x: &x, curves: &curves }, dir.path(), "a")
+        .unwrap();
+    let texts = svg_texts(&std::fs::read_to_string(dir.path().join("a.svg")).unwrap());
+    assert!(texts.iter().any(|t| t == "-4") && texts.iter().any(|t| t == "0"), "{texts:?}");
+    let clumsy: Vec<&String> = texts.iter().filter(|t| clumsy_tick(t)).collect();
+    assert!(clumsy.is_empty(), "tick labels {clumsy:?} in {texts:?}");
+}
+
+/// An XOR decision-boundary figure: its legend is a row under the plot, so nothing but the
+/// regions (here one class everywhere) is drawn inside the plot box; clean ticks.
+#[test]
+fn the_xor_legend_hides_no_region() {
+    use nnlab::plot::xor::{BoundaryFigure, BoundaryGrid};
+    let grid = BoundaryGrid { extent: 2.5, resolution: 60, values: vec![0.2; 3600] };
+    let fig = BoundaryFigure { title: "one class everywhere".into(), grid: &grid, points: &[], labels: &[] };
+    let dir = tempfile::tempdir().unwrap();
+    nnlab::plot::save(&fig, dir.path(), "b").unwrap();
+    let img = image::open(dir.path().join("b.png")).unwrap().to_rgb8();
+    let region = [198, 219, 239];
+    let inside: Vec<(u32, u32)> =
+        img.enumerate_pixels().filter(|(_, _, p)| p.0 == region).map(|(x, y, _)| (x, y)).collect();
+    let (x0, x1) = (inside.iter().map(|p| p.0).min().unwrap(), inside.iter().map(|p| p.0).max().unwrap());
+    let (y0, y1) = (inside.iter().map(|p| p.1).min().unwrap(), inside.iter().map(|p| p.1).max().unwrap());
+    let box_area = ((x1 - x0 + 1) * (y1 - y0 + 1)) as usize;
+    assert!(box_area > 300 * 300, "plot box {x0}..{x1} × {y0}..{y1}");
+    assert_eq!(inside.len(), box_area, "something other than the region is drawn inside the plot box");
+    let below = img.enumerate_pixels().filter(|(_, y, p)| *y > y1 + 35 && p.0[0] < 100).count();
+    assert!(below > 50, "no legend under the plot ({below} dark pixels)");
+    let texts = svg_texts(&std::fs::read_to_string(dir.path().join("b.svg")).unwrap());
+    assert!(texts.iter().any(|t| t.contains("decision boundary")), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "-2.5") && texts.iter().any(|t| t == "2"), "{texts:?}");
+    assert!(!texts.iter().any(|t| clumsy_tick(t)), "{texts:?}");
+}
