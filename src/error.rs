@@ -56,6 +56,14 @@ pub enum Error {
     #[error("{0}")]
     Data(String),
 
+    /// A study's directory is there but its summary is not: the study has not finished
+    /// there (it may still be running, or was interrupted).
+    #[error("{} is missing: the study has not finished there", path.display())]
+    Unfinished {
+        /// The summary file looked for.
+        path: PathBuf,
+    },
+
     /// A layer specification could not be parsed or does not fit its input.
     #[error("architecture '{arch}': {message}")]
     Spec {

@@ -462,7 +462,8 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
         ));
     }
     let mut sections: Vec<(String, String)> = Vec::new();
-    let mut unreadable: Vec<String> = Vec::new();
+    // Studies with a section that says why they are not in it.
+    let mut left_out: Vec<String> = Vec::new();
     let mut merged = Vec::new();
     for s in Studies::default().each() {
         let section = s.merge_shards(out, observer).and_then(|files| {
@@ -472,6 +473,22 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
         match section {
             Ok(Some(section)) => sections.push((s.title().to_string(), section)),
             Ok(None) => {}
+            Err(crate::error::Error::Unfinished { .. }) => {
+                let dir = out.join(s.name());
+                let done = cifar_runs::runs_in(&dir).len() + cifar_runs::runs_in(&dir.join("runs")).len();
+                observer
+                    .warning(&format!("the report leaves out {}: it has not finished ({done} runs done)", s.name()));
+                sections.push((
+                    s.title().to_string(),
+                    format!(
+                        "**Not finished yet**: {done} of its runs are done (they count in the Findings and the \
+                         time table above). Run `nnlab {}` into this directory to finish it (finished runs are \
+                         reused, an interrupted one goes on from its last epoch), then `nnlab report`.\n\n",
+                        s.command()
+                    ),
+                ));
+                left_out.push(format!("{} (has not finished)", s.name()));
+            }
             Err(e) => {
                 observer.warning(&format!("the report leaves out {}: {e}", s.name()));
                 sections.push((
@@ -482,15 +499,15 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
                         s.command()
                     ),
                 ));
-                unreadable.push(format!("{} ({e})", s.name()));
+                left_out.push(format!("{} ({e})", s.name()));
             }
         }
     }
-    if sections.len() == unreadable.len() {
+    if sections.len() == left_out.len() {
         return Err(crate::error::Error::Data(format!(
             "no study in '{}' could be read: {}; the report was not written (a previous one is kept)",
             out.display(),
-            unreadable.join("; ")
+            left_out.join("; ")
         )));
     }
     if let Some(md) = cifar_runs::time_section(out) {
@@ -521,10 +538,7 @@ pub(crate) fn study_file<T: DeserializeOwned>(out: &Path, name: &str, file: &str
     }
     let path = dir.join(file);
     if !path.exists() {
-        return Err(crate::error::Error::Data(format!(
-            "{} is missing (the study did not finish there)",
-            path.display()
-        )));
+        return Err(crate::error::Error::Unfinished { path });
     }
     crate::results::read_json(&path).map(Some)
 }

@@ -101,3 +101,26 @@ fn report_links_xor_boundaries_of_a_non_zero_seed() {
     }
     assert!(!md.contains("_seed0.png"), "report.md links a seed the study did not run:\n{md}");
 }
+
+/// A CIFAR-10 study that has not finished (still running, or stopped): the report says so
+/// and how many of its runs are done, instead of calling its results unreadable, and the
+/// finished runs count in the time table.
+#[test]
+fn report_of_an_unfinished_study_says_how_far_it_is() {
+    let data = crate::cifar_studies::synthetic_cifar().to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let quick = ["--epochs", "1", "--max-train", "200", "--max-val", "50", "--max-test", "50"];
+    let args = [&["architectures", "--data-dir", &data, "--arch", "mlp1", "--seeds", "2"], &quick[..]].concat();
+    nnlab(dir.path(), &args);
+    // As the directory looks while the study's last run trains: no summary yet.
+    for f in ["summary.json", "summary.md", "config.json"] {
+        std::fs::remove_file(dir.path().join("architectures").join(f)).unwrap();
+    }
+    nnlab(dir.path(), &["activations"]);
+    nnlab(dir.path(), &["report"]);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("**Not finished yet**: 2 of its runs are done"), "{md}");
+    assert!(md.contains("`nnlab architectures`") && !md.contains("could not be read"), "{md}");
+    assert!(md.contains("| architectures | 2 |"), "the finished runs are not in the time table: {md}");
+    assert!(md.contains("activations/activations.png"), "{md}");
+}
