@@ -4,6 +4,7 @@ use super::curves::tick_label;
 use super::{FONT, Figure, PlotResult, colour, err};
 use crate::results::Stats;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::element::BitMapElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -88,21 +89,7 @@ impl Figure for BoundaryFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult {
         let e = self.grid.extent;
         let (plot, legend) = root.split_vertically(root.dim_in_pixel().1 - LEGEND_ROW);
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(&self.title, (FONT, 20))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(-e..e, -e..e)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_label_formatter(&|v| tick_label(*v))
-            .y_label_formatter(&|v| tick_label(*v))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(err)?;
+        let mut chart = square_chart(&plot, &self.title, 20, e)?;
         // The filled regions as one bitmap over the plotting area (one PNG inside the SVG).
         let (pw, ph) = chart.plotting_area().dim_in_pixel();
         let n = self.grid.resolution;
@@ -139,6 +126,32 @@ impl Figure for BoundaryFigure<'_> {
         }
         draw_legend_row(&legend)
     }
+}
+
+/// A chart on `area` with `caption` (`font` px) over the square [-e, e]², axes with clean
+/// ticks and no grid.
+fn square_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    font: u32,
+    e: f64,
+) -> std::result::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, font))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(-e..e, -e..e)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_label_formatter(&|v| tick_label(*v))
+        .y_label_formatter(&|v| tick_label(*v))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 /// The boundary figure's legend as one row under the plot: the regions fill the whole box,
@@ -184,31 +197,9 @@ impl Figure for SpreadFigure<'_> {
         for (i, ((name, grids, accs), area)) in self.panels.iter().zip(&areas).enumerate() {
             let s = Stats::of(accs);
             let e = grids.first().map_or(2.0, |g| g.extent);
-            let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!(
-                        "{name}: {} runs, acc {:.3} ± {:.3} [{:.2}, {:.2}]",
-                        accs.len(),
-                        s.mean,
-                        s.std,
-                        s.min,
-                        s.max
-                    ),
-                    (FONT, 15),
-                )
-                .margin(10)
-                .x_label_area_size(30)
-                .y_label_area_size(40)
-                .build_cartesian_2d(-e..e, -e..e)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_label_formatter(&|v| tick_label(*v))
-                .y_label_formatter(&|v| tick_label(*v))
-                .label_style((FONT, 12))
-                .draw()
-                .map_err(err)?;
+            let caption =
+                format!("{name}: {} runs, acc {:.3} ± {:.3} [{:.2}, {:.2}]", accs.len(), s.mean, s.std, s.min, s.max);
+            let mut chart = square_chart(area, &caption, 15, e)?;
             // Faint enough that where many runs agree the line darkens, strong enough that a
             // boundary only one run drew can still be seen.
             let alpha = (3.0 / grids.len().max(1) as f64).clamp(0.25, 1.0);
