@@ -79,16 +79,16 @@ const CLASS0: RGBColor = RGBColor(198, 219, 239);
 const CLASS1: RGBColor = RGBColor(253, 208, 162);
 
 /// Height of the legend row under the boundary plot, pixels.
-const LEGEND_ROW: u32 = 30;
+const LEGEND_HEIGHT: u32 = 30;
 
 impl Figure for BoundaryFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (620, 600 + LEGEND_ROW)
+        (620, 600 + LEGEND_HEIGHT)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult {
         let e = self.grid.extent;
-        let (plot, legend) = root.split_vertically(root.dim_in_pixel().1 - LEGEND_ROW);
+        let (plot, legend) = root.split_vertically(root.dim_in_pixel().1 - LEGEND_HEIGHT);
         let mut chart = square_chart(&plot, &self.title, 20, e)?;
         // The filled regions as one bitmap over the plotting area (one PNG inside the SVG).
         let (pw, ph) = chart.plotting_area().dim_in_pixel();

@@ -473,33 +473,33 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
         match section {
             Ok(Some(section)) => sections.push((s.title().to_string(), section)),
             Ok(None) => {}
-            Err(crate::error::Error::Unfinished { .. }) => {
-                let dir = out.join(s.name());
-                let done = cifar_runs::runs_in(&dir).len() + cifar_runs::runs_in(&dir.join("runs")).len();
-                observer
-                    .warning(&format!("the report leaves out {}: it has not finished ({done} runs done)", s.name()));
-                sections.push((
-                    s.title().to_string(),
-                    format!(
-                        "**Not finished yet**: {done} of its runs are done (they count in the Findings and the \
-                         time table above). Run `nnlab {}` into this directory to finish it (finished runs are \
-                         reused, an interrupted one goes on from its last epoch), then `nnlab report`.\n\n",
-                        s.command()
-                    ),
-                ));
-                left_out.push(format!("{} (has not finished)", s.name()));
-            }
             Err(e) => {
-                observer.warning(&format!("the report leaves out {}: {e}", s.name()));
-                sections.push((
-                    s.title().to_string(),
-                    format!(
-                        "**Not included: its results could not be read.** {e}. Run `nnlab {}` again into this \
-                         directory (finished runs are reused), then `nnlab report`.\n\n",
-                        s.command()
-                    ),
-                ));
-                left_out.push(format!("{} ({e})", s.name()));
+                // Why it is left out, and what its section says instead.
+                let (why, body) = if let crate::error::Error::Unfinished { .. } = e {
+                    let dir = out.join(s.name());
+                    let done = cifar_runs::runs_in(&dir).len() + cifar_runs::runs_in(&dir.join("runs")).len();
+                    (
+                        format!("it has not finished: {done} runs done"),
+                        format!(
+                            "**Not finished yet**: {done} of its runs are done (they count in the Findings and the \
+                             time table above). Run `nnlab {}` into this directory to finish it (finished runs \
+                             are reused, an interrupted one goes on from its last epoch), then `nnlab report`.\n\n",
+                            s.command()
+                        ),
+                    )
+                } else {
+                    (
+                        e.to_string(),
+                        format!(
+                            "**Not included: its results could not be read.** {e}. Run `nnlab {}` again into this \
+                             directory (finished runs are reused), then `nnlab report`.\n\n",
+                            s.command()
+                        ),
+                    )
+                };
+                observer.warning(&format!("the report leaves out {}: {why}", s.name()));
+                sections.push((s.title().to_string(), body));
+                left_out.push(format!("{} ({why})", s.name()));
             }
         }
     }
