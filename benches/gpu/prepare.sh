@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the kit for one GPU session of issue #14 (run on the development machine, which needs
+# no GPU and no CUDA toolkit): into target/gpu/, stripped and xz-compressed so that it travels
+# to the lent machine in one call (under 64 MiB),
+#   nnlab.xz            this checkout's CLI with the cuda feature (FlatAdam on the GPU backends)
+#   nnlab-burn-adam.xz  the same at $BEFORE, the last commit whose GPU backends ran Burn's Adam
+#   suite.xz            the integration tests (release), for the cuda kernel equality tests
+#   stacked.xz          benches/stacked.rs (stacked members against separate nets)
+# and device.sh beside them. Then, from the repository root, one call on the device runs it:
+#   run(command: "bash target/gpu/device.sh", carry: ["target/gpu"], timeout_s: 590)
+# About 25 minutes from an empty target/ on 2 cores; the second build reuses the first's
+# dependencies and rebuilds nnlab alone.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+KIT=$ROOT/target/gpu
+BEFORE=${BEFORE:-a5defe9}
+FEATURES=cuda
+# A target directory of its own: target/release/nnlab may be in use (docs/report/run.sh), and
+# the build at $BEFORE must not replace it. Both builds share their dependencies here.
+export CARGO_TARGET_DIR=$ROOT/target/gpu-build
+mkdir -p "$KIT"
+
+pack() { # pack SRC NAME: strip, compress, keep in the kit
+    strip -o "$KIT/$2" "$1"
+    xz -T0 -6 -f "$KIT/$2"
+    echo "kit: $2.xz $(du -h "$KIT/$2.xz" | cut -f1)"
+}
+# The executable cargo built for a target of the given kind and name (from its JSON messages).
+executable() { # executable KIND NAME < cargo messages
+    python3 -c '
+import json, sys
+kind, name = sys.argv[1], sys.argv[2]
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    t = m.get("target", {})
+    if m.get("executable") and t.get("name") == name and kind in t.get("kind", []):
+        print(m["executable"])' "$1" "$2" | tail -1
+}
+
+echo "== $(date -u +%T) nnlab at $(git rev-parse --short HEAD) (features $FEATURES)"
+cargo build --release --features "$FEATURES" --bin nnlab
+pack "$CARGO_TARGET_DIR/release/nnlab" nnlab
+
+echo "== $(date -u +%T) integration tests"
+suite=$(cargo test --release --features "$FEATURES" --test suite --no-run --message-format=json | executable test suite)
+pack "$suite" suite
+
+echo "== $(date -u +%T) benches/stacked"
+stacked=$(cargo bench --features "$FEATURES" --bench stacked --no-run --message-format=json | executable bench stacked)
+pack "$stacked" stacked
+
+echo "== $(date -u +%T) nnlab at $BEFORE (Burn's Adam on the GPU backends)"
+SRC=$ROOT/target/gpu-src-before
+[ -d "$SRC" ] || git worktree add --detach "$SRC" "$BEFORE"
+(cd "$SRC" && cargo build --release --features "$FEATURES" --bin nnlab)
+pack "$CARGO_TARGET_DIR/release/nnlab" nnlab-burn-adam
+
+cp benches/gpu/device.sh "$KIT/device.sh"
+du -ch "$KIT"/*.xz | tail -1
+echo "== $(date -u +%T) kit ready: run 'bash target/gpu/device.sh' on the device, carrying target/gpu"
