@@ -8,8 +8,8 @@
 #   stacked.xz          benches/stacked.rs (stacked members against separate nets)
 # and device.sh beside them. Then, from the repository root, one call on the device runs it:
 #   run(command: "bash target/gpu/device.sh", carry: ["target/gpu"], timeout_s: 590)
-# About 25 minutes from an empty target/ on 2 cores; the second build reuses the first's
-# dependencies and rebuilds nnlab alone.
+# Estimated at 25 minutes from an empty target/ on 2 cores (not yet timed whole); the second
+# build reuses the first's dependencies and rebuilds nnlab alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
