@@ -4,7 +4,8 @@
 #   1. the cuda kernel tests (nnlab's forward convolutions equal Burn's there);
 #   2. `nnlab bench --backend cuda --epoch-steps 100` with PyTorch CUDA in the same run;
 #   3. the same nets with Burn's Adam (the build at BEFORE): does FlatAdam win?
-#   4. the CNNs under each forward convolution (NNLAB_GPU_CONV=gemm, im2col; 2. ran direct);
+#   4. the CNNs under each forward convolution (NNLAB_GPU_CONV=gemm, im2col; 2. ran direct),
+#      and with one validation batch of 5 000 images;
 #   5. benches/stacked on cuda (stacked members against separate nets);
 #   6. `nnlab plan --time all` (the whole study's expected wall time from rates measured here)
 #      and, while time is left, one epoch of cnn4 at --seeds 1 and at --seeds 5 (goal 3).
@@ -81,6 +82,8 @@ fi
 for conv in gemm im2col; do
     NNLAB_GPU_CONV=$conv bench "bench-conv-$conv" "$NNLAB" --arch "$CNNS" --pytorch off
 done
+# One validation forward over all 5 000 images instead of five of 1 000 (the lever).
+bench bench-eval5000 "$NNLAB" --arch "$CNNS" --pytorch off --eval-batch-size 5000
 if [ -x "$KIT/bin/stacked" ]; then
     step stacked 90 "$KIT/bin/stacked" --bench "$BACKEND/"
 fi
