@@ -6,8 +6,9 @@
 #   nnlab-burn-adam.xz  the same at $BEFORE, the last commit whose GPU backends ran Burn's Adam
 #   suite.xz            the integration tests (release), for the cuda kernel equality tests
 #   stacked.xz          benches/stacked.rs (stacked members against separate nets)
-# and device.sh beside them. Then, from the repository root, one call on the device runs it:
-#   run(command: "bash target/gpu/device.sh", carry: ["target/gpu"], timeout_s: 590)
+# Then, from the repository root, one call on the device runs benches/gpu/device.sh (tracked,
+# so it travels with the working tree) over the carried kit:
+#   run(command: "bash benches/gpu/device.sh", carry: ["target/gpu"], timeout_s: 590)
 # Estimated at 25 minutes from an empty target/ on 2 cores (not yet timed whole); the second
 # build reuses the first's dependencies and rebuilds nnlab alone.
 set -euo pipefail
@@ -57,6 +58,5 @@ SRC=$ROOT/target/gpu-src-before
 (cd "$SRC" && cargo build --release --features "$FEATURES" --bin nnlab)
 pack "$CARGO_TARGET_DIR/release/nnlab" nnlab-burn-adam
 
-cp benches/gpu/device.sh "$KIT/device.sh"
 du -ch "$KIT"/*.xz | tail -1
-echo "== $(date -u +%T) kit ready: run 'bash target/gpu/device.sh' on the device, carrying target/gpu"
+echo "== $(date -u +%T) kit ready: run 'bash benches/gpu/device.sh' on the device, carrying target/gpu"
