@@ -238,6 +238,24 @@ pub fn log_tick_label(v: f64) -> String {
     }
 }
 
+/// Share of a smoothed series' raw records at each end of its range that may fall outside
+/// the plot box: one spike (a first step's loss of 50 with inputs in [0, 255], every other
+/// record near 2.3) is cut at the box's edge instead of squashing every curve into a sliver
+/// of the panel, as a careful `ylim` would.
+const RAW_OUTLIER_SHARE: f64 = 0.005;
+
+/// The lowest and highest of the finite values of `y` (positive ones for a log axis), less
+/// the rarest [`RAW_OUTLIER_SHARE`] at each end; empty when there are none.
+fn raw_span(y: &[f64], log_y: bool) -> Vec<f64> {
+    let mut v: Vec<f64> = y.iter().copied().filter(|v| v.is_finite() && (!log_y || *v > 0.0)).collect();
+    if v.is_empty() {
+        return v;
+    }
+    v.sort_by(f64::total_cmp);
+    let cut = (v.len() as f64 * RAW_OUTLIER_SHARE) as usize;
+    vec![v[cut], v[v.len() - 1 - cut]]
+}
+
 /// Where a panel's legend goes: in a corner of the box where no line runs, or, when every
 /// corner holds some, beside the box on the right (matplotlib's `bbox_to_anchor=(1.02, 1)`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -339,8 +357,9 @@ impl Series {
 
 impl Panel {
     /// The plot box: x over every series (and point with its error bar), y over every line
-    /// drawn with its band and, for smoothed series, the faint raw curve, padded; a log axis
-    /// padded by a factor and at least one decade tall.
+    /// drawn with its band and, for smoothed series, the faint raw curve less its rarest
+    /// values ([`raw_span`]), padded; a log axis padded by a factor and at least one decade
+    /// tall.
     fn bounds(&self) -> Bounds {
         let (xs, ys): (Vec<&[f64]>, Vec<Vec<f64>>) = match &self.kind {
             PanelKind::Lines(series) => (
@@ -353,9 +372,9 @@ impl Panel {
                         let at = |i: usize| band.get(i).copied().filter(|d| d.is_finite()).unwrap_or(0.0);
                         let hi: Vec<f64> = y.iter().enumerate().map(|(i, v)| v + at(i)).collect();
                         let lo: Vec<f64> = y.iter().enumerate().map(|(i, v)| v - at(i)).collect();
-                        // The raw values of a smoothed series set the range too: its faint
-                        // curve is drawn whole.
-                        [hi, lo, if s.smooth { s.y.clone() } else { vec![] }]
+                        // The faint raw curve of a smoothed series sets the range too, but
+                        // for its rarest values (cut at the box's edge instead).
+                        [hi, lo, if s.smooth { raw_span(&s.y, self.log_y) } else { vec![] }]
                     })
                     .collect(),
             ),
@@ -384,16 +403,19 @@ impl Panel {
         }
     }
 
-    /// The points the legend must not cover, in axis units: the lines as drawn (moving
-    /// averages for smoothed series, not their faint raw curves) and the dots.
+    /// The points the legend must not cover, in axis units: the lines as drawn (for smoothed
+    /// series their moving averages and their faint raw curves, as far as the box shows them)
+    /// and the dots.
     fn drawn_points(&self, b: &Bounds) -> Vec<(f64, f64)> {
         match &self.kind {
             PanelKind::Lines(series) => series
                 .iter()
                 .flat_map(|s| {
                     let (y, _) = s.line();
+                    let raw = if s.smooth && smooths(s.y.len()) { b.runs(&s.x, &s.y) } else { Vec::new() };
                     b.runs(&s.x, &y)
                         .into_iter()
+                        .chain(raw)
                         .map(|run| run.into_iter().map(|(x, v)| (x, b.axis_of(v).unwrap_or(b.y0))).collect::<Vec<_>>())
                         .flat_map(|run| densified(&run, b))
                         .collect::<Vec<_>>()
@@ -705,5 +727,53 @@ mod tests {
         assert_eq!(legend_place(&across, &b, size), LegendPlace::Inside { right: true, top: false });
         // A legend taller than the box goes beside whatever the data.
         assert_eq!(legend_place(&bottom, &b, (0.3, 0.95)), LegendPlace::Beside);
+    }
+
+    /// A panel of one smoothed series (1 350 records, the homework's curve) at `x` = 0, 10, ….
+    fn smoothed_panel(y: Vec<f64>, log_y: bool) -> Panel {
+        let x = (0..y.len()).map(|i| i as f64 * 10.0).collect();
+        let series = Series { label: "loss".into(), x, y, smooth: true, ..Default::default() };
+        Panel {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            log_y,
+            kind: PanelKind::Lines(vec![series]),
+        }
+    }
+
+    #[test]
+    fn one_raw_spike_does_not_set_the_range_but_the_smoothed_line_does() {
+        // The [0, 255] study's mlp1: a first loss of 50, then about 2.3 with a little noise.
+        let mut y: Vec<f64> = (0..1350).map(|i| 2.3 + 0.01 * (i % 5) as f64).collect();
+        y[0] = 50.0;
+        let b = smoothed_panel(y.clone(), false).bounds();
+        let line = moving_average(&y, smoothing_window(y.len()));
+        let top = line.iter().copied().fold(f64::MIN, f64::max);
+        assert!(top > 3.0, "the moving average carries the spike: {top}");
+        assert!(
+            b.y1 >= top && b.y1 < 1.2 * top,
+            "the box's top {} should sit just above the line's {top}, not at 50",
+            b.y1
+        );
+        assert!(b.y0 <= 2.3 && b.y0 > 2.0, "the box's bottom {} should sit just below 2.3", b.y0);
+        // Spikes that are not rare (every tenth record) stay in the box.
+        let every: Vec<f64> = (0..1350).map(|i| if i % 10 == 0 { 9.0 } else { 2.3 }).collect();
+        assert!(smoothed_panel(every, false).bounds().y1 >= 9.0);
+        // On a log axis the same, in decades: a gradient of 2 000 once, then about 1.
+        let mut g = vec![1.0; 1350];
+        g[0] = 2000.0;
+        let b = smoothed_panel(g, true).bounds();
+        assert!(b.y1 < 3f64.log10() + 2.0, "log box top 10^{} should be far below 2 000", b.y1);
+    }
+
+    #[test]
+    fn the_legend_keeps_off_the_faint_raw_curve() {
+        // Records alternating between 0 and 1: the moving average runs level through the
+        // middle and leaves every corner free, but the faint raw curve fills them all.
+        let y: Vec<f64> = (0..1350).map(|i| (i % 2) as f64).collect();
+        let panel = smoothed_panel(y, false);
+        let b = panel.bounds();
+        assert_eq!(legend_place(&panel.drawn_points(&b), &b, (0.3, 0.3)), LegendPlace::Beside);
     }
 }
