@@ -17,5 +17,5 @@ run architectures --data-dir "$DATA" --seeds 3
 run activation-gradients --data-dir "$DATA"
 run activation-gradients --data-dir "$DATA" --input-range 255
 run learning-rate --data-dir "$DATA"
-run report
+echo "== $(date -u +%FT%TZ) nnlab report"; "$NNLAB" --quiet --out "$OUT" report
 echo "== $(date -u +%FT%TZ) done"
