@@ -9,7 +9,9 @@ cd "$(dirname "$0")/../.."
 NNLAB=${NNLAB:-target/release/nnlab}
 DATA=${DATA:-$HOME/.cache/nnlab}
 OUT=docs/report
-run() { echo "== $(date -u +%FT%TZ) nnlab $*"; "$NNLAB" --quiet --backend flex --out "$OUT" "$@"; }
+log() { echo "== $(date -u +%FT%TZ) $*"; }
+# A study on the flex backend; `nnlab report` trains nothing and takes no --backend.
+run() { log "nnlab $*"; "$NNLAB" --quiet --backend flex --out "$OUT" "$@"; }
 run activations
 run conv
 run xor --seeds 10
@@ -17,5 +19,5 @@ run architectures --data-dir "$DATA" --seeds 3
 run activation-gradients --data-dir "$DATA"
 run activation-gradients --data-dir "$DATA" --input-range 255
 run learning-rate --data-dir "$DATA"
-echo "== $(date -u +%FT%TZ) nnlab report"; "$NNLAB" --quiet --out "$OUT" report
-echo "== $(date -u +%FT%TZ) done"
+log "nnlab report"; "$NNLAB" --quiet --out "$OUT" report
+log done

@@ -344,9 +344,15 @@ const Y_LABEL_AREA: u32 = 62;
 const CAPTION_AREA: u32 = 30;
 
 impl Series {
+    /// Whether the records are drawn faint under their moving average (a smoothed series
+    /// long enough to smooth).
+    fn draws_raw(&self) -> bool {
+        self.smooth && smooths(self.y.len())
+    }
+
     /// The line drawn (the moving average of a smoothed series) and its band.
     fn line(&self) -> (Vec<f64>, Option<Vec<f64>>) {
-        if self.smooth && smooths(self.y.len()) {
+        if self.draws_raw() {
             let w = smoothing_window(self.y.len());
             (moving_average(&self.y, w), self.std.as_ref().map(|s| moving_average(s, w)))
         } else {
@@ -374,7 +380,7 @@ impl Panel {
                         let lo: Vec<f64> = y.iter().enumerate().map(|(i, v)| v - at(i)).collect();
                         // The faint raw curve of a smoothed series sets the range too, but
                         // for its rarest values (cut at the box's edge instead).
-                        [hi, lo, if s.smooth { raw_span(&s.y, self.log_y) } else { vec![] }]
+                        [hi, lo, if s.draws_raw() { raw_span(&s.y, self.log_y) } else { vec![] }]
                     })
                     .collect(),
             ),
@@ -412,7 +418,7 @@ impl Panel {
                 .iter()
                 .flat_map(|s| {
                     let (y, _) = s.line();
-                    let raw = if s.smooth && smooths(s.y.len()) { b.runs(&s.x, &s.y) } else { Vec::new() };
+                    let raw = if s.draws_raw() { b.runs(&s.x, &s.y) } else { Vec::new() };
                     b.runs(&s.x, &y)
                         .into_iter()
                         .chain(raw)
@@ -556,7 +562,7 @@ impl Panel {
                                 .map_err(err)?;
                         }
                     }
-                    if s.smooth && smooths(s.y.len()) {
+                    if s.draws_raw() {
                         // The records as they are, faint and thin (thin lines have no joins
                         // that could overshoot on a jagged curve).
                         for run in b.runs(&s.x, &s.y) {
