@@ -527,14 +527,10 @@ fn write_outputs(config: &LearningRateConfig, dir: &Path, walked: &Walked) -> Re
     Ok(files)
 }
 
-/// Mean curve over seeds, with the standard deviation as a band when there are several.
-fn seed_series(
-    label: String,
-    colour: usize,
-    runs: &[&CifarRun],
-    curve: fn(&CifarRun) -> &Vec<f64>,
-    smooth: bool,
-) -> Series {
+/// Mean curve over seeds (drawn raw faint with its moving average on top: both the loss and
+/// the validation accuracy are recorded every few steps and are noisy), with the standard
+/// deviation as a band when there are several.
+fn seed_series(label: String, colour: usize, runs: &[&CifarRun], curve: fn(&CifarRun) -> &Vec<f64>) -> Series {
     let stats = SeedStats::of(&runs.iter().map(|r| curve(r)).collect::<Vec<_>>());
     Series {
         label,
@@ -542,7 +538,7 @@ fn seed_series(
         x: runs[0].outcome_curves.step.iter().map(|&s| s as f64).collect(),
         y: stats.mean,
         std: (runs.len() > 1).then_some(stats.std),
-        smooth,
+        smooth: true,
         ..Default::default()
     }
 }
@@ -616,7 +612,7 @@ fn rates_figure(config: &LearningRateConfig, constant: &[Vec<(f64, CifarRun)>]) 
             .map(|(i, lr)| {
                 let runs: Vec<&CifarRun> = constant.iter().map(|rates| &rates[i].1).collect();
                 let curve: fn(&CifarRun) -> &Vec<f64> = if val { |r| &r.val_acc_curve } else { |r| &r.loss_curve };
-                seed_series(format!("lr {lr}"), i, &runs, curve, !val)
+                seed_series(format!("lr {lr}"), i, &runs, curve)
             })
             .collect()
     };
@@ -638,7 +634,7 @@ fn rates_figure(config: &LearningRateConfig, constant: &[Vec<(f64, CifarRun)>]) 
             Panel {
                 title: crate::plot::curves::titled(
                     &format!("{}: validation accuracy, SGD", config.arch.name),
-                    &[&seeds],
+                    &[&note, &seeds],
                 ),
                 x_label: "step".into(),
                 y_label: "accuracy".into(),
@@ -660,20 +656,26 @@ fn schedule_figure(
     let val_series = (0..3)
         .map(|i| {
             let runs: Vec<&CifarRun> = schedules.iter().map(|s| &s[i]).collect();
-            let mut s = seed_series(labels[i].clone(), i, &runs, |r| &r.val_acc_curve, false);
+            let mut s = seed_series(labels[i].clone(), i, &runs, |r| &r.val_acc_curve);
             s.dashed = i == 2; // Adam: another optimiser, another line style
             s
         })
         .collect();
     let mean = |f: fn(&ScheduleResult) -> f64| Stats::of(&results.iter().map(f).collect::<Vec<_>>()).mean;
-    let seeds = if results.len() > 1 { format!(" (mean of {} seeds)", results.len()) } else { String::new() };
+    let (hi, mid, lo) = config.stage_rates();
+    let records = schedules.iter().flatten().map(|r| r.val_acc_curve.len()).max().unwrap_or(0);
+    let note = crate::plot::curves::smoothing_note(records);
+    let seeds = if results.len() > 1 { format!("mean of {} seeds", results.len()) } else { String::new() };
     PanelFigure {
         panels: vec![Panel {
-            title: format!(
-                "{}: scheduled SGD vs Adam — test acc {:.4} vs {:.4}{seeds}",
-                config.arch.name,
-                mean(|r| r.three_stage_test_acc),
-                mean(|r| r.adam_test_acc)
+            title: crate::plot::curves::titled(
+                &format!(
+                    "{}: SGD {hi}→{mid}→{lo} vs Adam, test acc {:.4} vs {:.4}",
+                    config.arch.name,
+                    mean(|r| r.three_stage_test_acc),
+                    mean(|r| r.adam_test_acc)
+                ),
+                &[&note, &seeds],
             ),
             x_label: "step".into(),
             y_label: "validation accuracy".into(),
