@@ -112,14 +112,15 @@ pub struct Panel {
     pub kind: PanelKind,
 }
 
-/// Panels in a grid of `columns` columns, each `panel_size` pixels.
+/// Panels in a grid of `columns` columns, each `panel_size` pixels, or narrower (same shape,
+/// at most 4:3) where the row would be wider than [`super::PAGE_WIDTH`].
 #[derive(Debug, Clone)]
 pub struct PanelFigure {
     /// The panels, row by row.
     pub panels: Vec<Panel>,
     /// Panels per row.
     pub columns: usize,
-    /// Width and height of one panel.
+    /// Width and height of one panel (before fitting the page width).
     pub panel_size: (u32, u32),
 }
 
@@ -238,6 +239,30 @@ pub fn log_tick_label(v: f64) -> String {
     }
 }
 
+/// The ticks of a log axis from `10^lo` to `10^hi` (`lo`, `hi` in decades): labelled ticks
+/// at 1, 2 and 5 of each decade over three decades or fewer, else at every k-th power of ten
+/// (k of 1, 2, 3, 5, 10, … giving at most eight); light grid lines at the other powers of
+/// ten, or at 2…9 of each decade when every power is labelled. Plotters' own log ticks drop
+/// every value under `f64::EPSILON` as if it were zero, leaving vanishing gradients unlabelled.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let inside = |v: &f64| (lo - 1e-9..=hi + 1e-9).contains(&v.log10());
+    let decades = lo.floor() as i32..=hi.ceil() as i32;
+    let multiples = |keep: fn(i32) -> bool| -> Vec<f64> {
+        decades.clone().flat_map(|e| (1..10).filter(move |&m| keep(m)).map(move |m| m as f64 * 10f64.powi(e))).collect()
+    };
+    if hi - lo <= 3.0 {
+        let bold = multiples(|m| matches!(m, 1 | 2 | 5)).into_iter().filter(inside).collect();
+        let light = multiples(|m| !matches!(m, 1 | 2 | 5)).into_iter().filter(inside).collect();
+        return (bold, light);
+    }
+    let k = [1, 2, 3, 5, 10, 20, 50, 100].into_iter().find(|&k| (hi - lo) / k as f64 <= 8.0).unwrap_or(100);
+    let powers = |labelled: bool| -> Vec<f64> {
+        decades.clone().filter(|e| (e.rem_euclid(k) == 0) == labelled).map(|e| 10f64.powi(e)).filter(inside).collect()
+    };
+    let light = if k == 1 { multiples(|m| m > 1).into_iter().filter(inside).collect() } else { powers(false) };
+    (powers(true), light)
+}
+
 /// Share of a smoothed series' raw records at each end of its range that may fall outside
 /// the plot box: one spike (a first step's loss of 50 with inputs in [0, 255], every other
 /// record near 2.3) is cut at the box's edge instead of squashing every curve into a sliver
@@ -340,8 +365,15 @@ const CHART_MARGIN: u32 = 12;
 const X_LABEL_AREA: u32 = 40;
 /// Width of the y tick labels and axis label left of the plot box, pixels.
 const Y_LABEL_AREA: u32 = 62;
-/// Height a caption takes above the plot box (17 px text and its gap), pixels.
-const CAPTION_AREA: u32 = 30;
+/// Font size of a panel's caption, pixels; its notes in brackets are one size down.
+const CAPTION_FONT: u32 = 16;
+/// Smallest font a caption line shrinks to before it is cut off at the panel's edge.
+const CAPTION_MIN_FONT: u32 = 11;
+/// Space between and under caption lines, pixels.
+const CAPTION_GAP: u32 = 6;
+/// Space above a caption's first line, pixels (plotters' top-aligned text reaches a few
+/// pixels above the point it is placed at).
+const CAPTION_TOP: u32 = 10;
 
 impl Series {
     /// Whether the records are drawn faint under their moving average (a smoothed series
@@ -450,7 +482,12 @@ impl Panel {
         }
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> PlotResult {
+    fn draw<DB: DrawingBackend>(&self, panel: &DrawingArea<DB, Shift>) -> PlotResult {
+        let lines = caption_lines(panel, &self.title);
+        let caption_h = CAPTION_TOP + lines.iter().map(|(_, size)| size + CAPTION_GAP).sum::<u32>();
+        let (caption, area) = panel.split_vertically(caption_h);
+        draw_caption(&caption, &lines)?;
+        let area = &area;
         let bounds = self.bounds();
         let entries = self.legend_entries();
         if entries.is_empty() {
@@ -458,10 +495,10 @@ impl Panel {
         }
         let legend = legend_size(area, &entries);
         let (w, h) = area.dim_in_pixel();
-        // The plot box inside the panel: margins, tick-label areas and the caption around it.
+        // The plot box inside the area under the caption: margins and tick-label areas around it.
         let plot = (
             w.saturating_sub(2 * CHART_MARGIN + Y_LABEL_AREA).max(1) as f64,
-            h.saturating_sub(2 * CHART_MARGIN + X_LABEL_AREA + CAPTION_AREA).max(1) as f64,
+            h.saturating_sub(2 * CHART_MARGIN + X_LABEL_AREA).max(1) as f64,
         );
         let m = LEGEND_MARGIN as f64;
         let size = ((legend.0 as f64 + m) / plot.0, (legend.1 as f64 + m) / plot.1);
@@ -490,15 +527,13 @@ impl Panel {
         bounds: &Bounds,
     ) -> std::result::Result<DrawingArea<DB, Shift>, String> {
         let mut builder = ChartBuilder::on(area);
-        builder
-            .caption(&self.title, (FONT, caption_size(area, &self.title)))
-            .margin(CHART_MARGIN)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA);
+        builder.margin(CHART_MARGIN).x_label_area_size(X_LABEL_AREA).y_label_area_size(Y_LABEL_AREA);
         let (x0, x1) = (bounds.x0, bounds.x1);
         if self.log_y {
             let (lo, hi) = (bounds.value_of(bounds.y0), bounds.value_of(bounds.y1));
-            let mut chart = builder.build_cartesian_2d(x0..x1, (lo..hi).log_scale()).map_err(err)?;
+            let (bold, light) = log_ticks(bounds.y0, bounds.y1);
+            let y = (lo..hi).log_scale().with_key_points(bold).with_light_points(light);
+            let mut chart = builder.build_cartesian_2d(x0..x1, y).map_err(err)?;
             chart
                 .configure_mesh()
                 .x_desc(&self.x_label)
@@ -601,14 +636,36 @@ impl Panel {
     }
 }
 
-/// Font size of a panel's caption: 17 px, smaller (down to 11) where the caption would be
-/// wider than the panel, as when the legend beside the box takes part of its width.
-fn caption_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> u32 {
+/// A panel's caption as lines of (text, font size) that fit its width: one line at
+/// [`CAPTION_FONT`] when it fits, else the title and its notes in brackets on two lines (the
+/// notes one size down), a line that still does not fit shrinking to [`CAPTION_MIN_FONT`].
+fn caption_lines<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> Vec<(String, u32)> {
     let room = area.dim_in_pixel().0.saturating_sub(16);
-    (11..=17)
-        .rev()
-        .find(|&size| area.estimate_text_size(title, &(FONT, size).into()).is_ok_and(|(w, _)| w <= room))
-        .unwrap_or(11)
+    let fits =
+        |text: &str, size: u32| area.estimate_text_size(text, &(FONT, size).into()).is_ok_and(|(w, _)| w <= room);
+    let shrunk = |text: &str, largest: u32| {
+        let size = (CAPTION_MIN_FONT..=largest).rev().find(|&size| fits(text, size)).unwrap_or(CAPTION_MIN_FONT);
+        (text.to_string(), size)
+    };
+    if fits(title, CAPTION_FONT) {
+        return vec![(title.to_string(), CAPTION_FONT)];
+    }
+    match title.split_once(" (") {
+        Some((head, notes)) => vec![shrunk(head, CAPTION_FONT), shrunk(&format!("({notes}"), CAPTION_FONT - 2)],
+        None => vec![shrunk(title, CAPTION_FONT)],
+    }
+}
+
+/// Draws caption `lines` centred on `area`, top to bottom.
+fn draw_caption<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, lines: &[(String, u32)]) -> PlotResult {
+    let centre = area.dim_in_pixel().0 as i32 / 2;
+    let mut y = CAPTION_TOP as i32;
+    for (text, size) in lines {
+        let style = TextStyle::from((FONT, *size).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw(&Text::new(text.as_str(), (centre, y), style)).map_err(err)?;
+        y += (size + CAPTION_GAP) as i32;
+    }
+    Ok(())
 }
 
 /// Width and height in pixels of the legend box of `entries`.
@@ -693,7 +750,11 @@ impl Figure for PanelFigure {
     fn size(&self) -> (u32, u32) {
         let cols = self.columns.max(1) as u32;
         let rows = self.panels.len().div_ceil(self.columns.max(1)) as u32;
-        (self.panel_size.0 * cols, self.panel_size.1 * rows.max(1))
+        let (w, h) = self.panel_size;
+        let fitted = w.min(super::PAGE_WIDTH / cols);
+        // Narrowed panels keep their shape, but no flatter than matplotlib's 4:3.
+        let height = if fitted < w { (h * fitted / w).max(fitted * 3 / 4) } else { h };
+        (fitted * cols, height * rows.max(1))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult {
@@ -709,6 +770,34 @@ impl Figure for PanelFigure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_of_panels_fits_the_report_page() {
+        let figure = |columns: usize, panel_size| PanelFigure { panels: vec![], columns, panel_size };
+        // Two 860 × 540 panels: 540 wide each, the same shape (340 high) but no flatter than 4:3.
+        assert_eq!(figure(2, (860, 540)).size(), (1080, 405));
+        // Narrow enough already: as given.
+        assert_eq!(figure(1, (900, 520)).size(), (900, 520));
+        assert!(figure(3, (720, 480)).size().0 <= super::super::PAGE_WIDTH);
+    }
+
+    #[test]
+    fn log_ticks_label_every_decade_range_even_below_machine_epsilon() {
+        // 24 decades, down to 1e-22 (a sigmoid's vanishing gradient): every 5th power.
+        let (bold, light) = log_ticks(-22.2, 2.1);
+        let labels: Vec<String> = bold.iter().map(|&v| log_tick_label(v)).collect();
+        assert_eq!(labels, ["1e-20", "1e-15", "1e-10", "1e-5", "1e0"]);
+        assert!(light.iter().any(|&v| v < 1e-21) && light.iter().all(|&v| !log_tick_label(v).is_empty()));
+        // Two decades: 1, 2 and 5 of each, the light grid at the other multiples.
+        let (bold, light) = log_ticks(-3.0, -1.0);
+        let labels: Vec<String> = bold.iter().map(|&v| log_tick_label(v)).collect();
+        assert_eq!(labels, ["1e-3", "2e-3", "5e-3", "1e-2", "2e-2", "5e-2", "1e-1"]);
+        assert_eq!(light.len(), 12);
+        // Six decades: every power labelled, the light grid at 2…9.
+        let (bold, light) = log_ticks(-4.0, 2.0);
+        assert_eq!(bold.len(), 7);
+        assert_eq!(light.len(), 6 * 8);
+    }
 
     #[test]
     fn the_legend_takes_a_free_corner_and_goes_beside_when_there_is_none() {

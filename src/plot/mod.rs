@@ -33,6 +33,11 @@ pub trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult;
 }
 
+/// The widest figure, in pixels, that report.html shows at its natural size (its text column
+/// is 1 100 px). A wider PNG is scaled down to fit, and its 13 px tick labels with it, to
+/// 8 px in a 1 720 px figure: wide multi-panel figures shrink their panels to this width.
+pub const PAGE_WIDTH: u32 = 1080;
+
 /// The font family every figure uses; the bundled DejaVu Sans is registered under it.
 pub const FONT: &str = "sans-serif";
 

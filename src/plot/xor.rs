@@ -189,7 +189,10 @@ pub struct SpreadFigure<'a> {
 
 impl Figure for SpreadFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (520 * self.panels.len().max(1) as u32, 560)
+        // Square boxes under a caption line, the row no wider than the report's page.
+        let n = self.panels.len().max(1) as u32;
+        let side = (super::PAGE_WIDTH / n).min(520);
+        (side * n, side + 40)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult {
@@ -199,7 +202,7 @@ impl Figure for SpreadFigure<'_> {
             let e = grids.first().map_or(2.0, |g| g.extent);
             let caption =
                 format!("{name}: {} runs, acc {:.3} ± {:.3} [{:.2}, {:.2}]", accs.len(), s.mean, s.std, s.min, s.max);
-            let mut chart = square_chart(area, &caption, 15, e)?;
+            let mut chart = square_chart(area, &caption, 13, e)?;
             // Faint enough that where many runs agree the line darkens, strong enough that a
             // boundary only one run drew can still be seen.
             let alpha = (3.0 / grids.len().max(1) as f64).clamp(0.25, 1.0);

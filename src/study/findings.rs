@@ -559,9 +559,15 @@ fn value(p: &Part) -> String {
     let e = &p.estimate;
     match e.n {
         0 => "—".into(),
-        _ if !(e.lo.is_finite() && e.hi.is_finite()) => format!("{:.3} (n = {})", e.mean, e.n),
-        _ => format!("{:.3} [{:.3}, {:.3}] (n = {})", e.mean, e.lo, e.hi, e.n),
+        _ if !(e.lo.is_finite() && e.hi.is_finite()) => format!("{} (n = {})", number(e.mean), e.n),
+        _ => format!("{} [{}, {}] (n = {})", number(e.mean), number(e.lo), number(e.hi), e.n),
     }
+}
+
+/// Three decimals for accuracies, losses and log ratios; whole numbers for counts such as
+/// steps ("3710", not "3710.000").
+fn number(v: f64) -> String {
+    if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.3}") }
 }
 
 /// The findings as the report's first section: a table, one row per part, and how to read it.
@@ -602,4 +608,17 @@ pub fn section(findings: &[Finding]) -> Option<String> {
     }
     md.push('\n');
     Some(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn steps_read_as_whole_numbers_and_accuracies_keep_three_decimals() {
+        assert_eq!(number(3710.0), "3710");
+        assert_eq!(number(-1234.4), "-1234");
+        assert_eq!(number(0.02534), "0.025");
+        assert_eq!(number(-3.9521), "-3.952");
+    }
 }

@@ -152,7 +152,8 @@ fn the_legend_hides_no_line() {
 
 #[test]
 fn a_long_caption_shrinks_to_fit_its_panel() {
-    // 77 characters: about 590 px at the caption's usual 17 px, in a panel 480 px wide.
+    // 77 characters: about 560 px at the caption's usual 16 px, in a panel 480 px wide; its
+    // notes in brackets go to a second line.
     let title = "validation accuracy of every net, train solid, val dashed (moving average 33)";
     assert_eq!(title.len(), 77);
     let x: Vec<f64> = (0..50).map(|i| i as f64).collect();
