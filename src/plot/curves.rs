@@ -21,8 +21,9 @@ pub struct Series {
     pub y: Vec<f64>,
     /// Standard deviation per point, drawn as a translucent band.
     pub std: Option<Vec<f64>>,
-    /// A noisy per-batch curve: drawn faint as recorded, with its moving average
-    /// ([`smoothing_window`] points) as the line on top.
+    /// A noisy per-batch curve: drawn faint as recorded, with its moving average as the line
+    /// on top (one window for the whole panel, [`smoothing_window`] of its longest series, so
+    /// that one caption note is true of every curve).
     pub smooth: bool,
 }
 
@@ -32,16 +33,11 @@ pub fn smoothing_window(n: usize) -> usize {
     ((n / 40) | 1).clamp(1, 101)
 }
 
-/// Whether a smoothed series of `n` points is drawn as raw plus moving average (short
-/// curves are drawn as they are).
-fn smooths(n: usize) -> bool {
-    smoothing_window(n) > 1
-}
-
-/// The caption note of a smoothed panel with `n` records: "raw faint, 45-record moving
-/// average" (empty when the curve is too short to be smoothed).
+/// The caption note of a smoothed panel whose longest series has `n` records: "raw faint,
+/// 45-record moving average" (empty when the curves are too short to be smoothed).
 pub fn smoothing_note(n: usize) -> String {
-    if smooths(n) { format!("raw faint, {}-record moving average", smoothing_window(n)) } else { String::new() }
+    let w = smoothing_window(n);
+    if w > 1 { format!("raw faint, {w}-record moving average") } else { String::new() }
 }
 
 /// `title (note; note)` with the empty notes left out, or `title` alone.
@@ -247,19 +243,22 @@ pub fn log_tick_label(v: f64) -> String {
 fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     let inside = |v: &f64| (lo - 1e-9..=hi + 1e-9).contains(&v.log10());
     let decades = lo.floor() as i32..=hi.ceil() as i32;
+    // The multiples m·10^e inside the axis, for the m (1…9) that `keep` takes.
     let multiples = |keep: fn(i32) -> bool| -> Vec<f64> {
-        decades.clone().flat_map(|e| (1..10).filter(move |&m| keep(m)).map(move |m| m as f64 * 10f64.powi(e))).collect()
+        decades
+            .clone()
+            .flat_map(|e| (1..10).filter(move |&m| keep(m)).map(move |m| m as f64 * 10f64.powi(e)))
+            .filter(inside)
+            .collect()
     };
     if hi - lo <= 3.0 {
-        let bold = multiples(|m| matches!(m, 1 | 2 | 5)).into_iter().filter(inside).collect();
-        let light = multiples(|m| !matches!(m, 1 | 2 | 5)).into_iter().filter(inside).collect();
-        return (bold, light);
+        return (multiples(|m| matches!(m, 1 | 2 | 5)), multiples(|m| !matches!(m, 1 | 2 | 5)));
     }
     let k = [1, 2, 3, 5, 10, 20, 50, 100].into_iter().find(|&k| (hi - lo) / k as f64 <= 8.0).unwrap_or(100);
     let powers = |labelled: bool| -> Vec<f64> {
         decades.clone().filter(|e| (e.rem_euclid(k) == 0) == labelled).map(|e| 10f64.powi(e)).filter(inside).collect()
     };
-    let light = if k == 1 { multiples(|m| m > 1).into_iter().filter(inside).collect() } else { powers(false) };
+    let light = if k == 1 { multiples(|m| m > 1) } else { powers(false) };
     (powers(true), light)
 }
 
@@ -376,17 +375,17 @@ const CAPTION_GAP: u32 = 6;
 const CAPTION_TOP: u32 = 10;
 
 impl Series {
-    /// Whether the records are drawn faint under their moving average (a smoothed series
-    /// long enough to smooth).
-    fn draws_raw(&self) -> bool {
-        self.smooth && smooths(self.y.len())
+    /// Whether the records are drawn faint under their moving average over `window` points
+    /// (the panel's: a smoothed series in a panel long enough to smooth).
+    fn draws_raw(&self, window: usize) -> bool {
+        self.smooth && window > 1
     }
 
-    /// The line drawn (the moving average of a smoothed series) and its band.
-    fn line(&self) -> (Vec<f64>, Option<Vec<f64>>) {
-        if self.draws_raw() {
-            let w = smoothing_window(self.y.len());
-            (moving_average(&self.y, w), self.std.as_ref().map(|s| moving_average(s, w)))
+    /// The line drawn (the moving average over `window` points of a smoothed series) and its
+    /// band.
+    fn line(&self, window: usize) -> (Vec<f64>, Option<Vec<f64>>) {
+        if self.draws_raw(window) {
+            (moving_average(&self.y, window), self.std.as_ref().map(|s| moving_average(s, window)))
         } else {
             (self.y.clone(), self.std.clone())
         }
@@ -394,25 +393,35 @@ impl Series {
 }
 
 impl Panel {
+    /// The moving-average window of the panel's smoothed series: [`smoothing_window`] of its
+    /// longest series (1, no smoothing, for points).
+    fn window(&self) -> usize {
+        match &self.kind {
+            PanelKind::Lines(series) => smoothing_window(series.iter().map(|s| s.y.len()).max().unwrap_or(0)),
+            PanelKind::Points(_) => 1,
+        }
+    }
+
     /// The plot box: x over every series (and point with its error bar), y over every line
     /// drawn with its band and, for smoothed series, the faint raw curve less its rarest
     /// values ([`raw_span`]), padded; a log axis padded by a factor and at least one decade
     /// tall.
     fn bounds(&self) -> Bounds {
+        let window = self.window();
         let (xs, ys): (Vec<&[f64]>, Vec<Vec<f64>>) = match &self.kind {
             PanelKind::Lines(series) => (
                 series.iter().map(|s| s.x.as_slice()).collect(),
                 series
                     .iter()
                     .flat_map(|s| {
-                        let (y, band) = s.line();
+                        let (y, band) = s.line(window);
                         let band = band.unwrap_or_default();
                         let at = |i: usize| band.get(i).copied().filter(|d| d.is_finite()).unwrap_or(0.0);
                         let hi: Vec<f64> = y.iter().enumerate().map(|(i, v)| v + at(i)).collect();
                         let lo: Vec<f64> = y.iter().enumerate().map(|(i, v)| v - at(i)).collect();
                         // The faint raw curve of a smoothed series sets the range too, but
                         // for its rarest values (cut at the box's edge instead).
-                        [hi, lo, if s.draws_raw() { raw_span(&s.y, self.log_y) } else { vec![] }]
+                        [hi, lo, if s.draws_raw(window) { raw_span(&s.y, self.log_y) } else { vec![] }]
                     })
                     .collect(),
             ),
@@ -445,12 +454,13 @@ impl Panel {
     /// series their moving averages and their faint raw curves, as far as the box shows them)
     /// and the dots.
     fn drawn_points(&self, b: &Bounds) -> Vec<(f64, f64)> {
+        let window = self.window();
         match &self.kind {
             PanelKind::Lines(series) => series
                 .iter()
                 .flat_map(|s| {
-                    let (y, _) = s.line();
-                    let raw = if s.draws_raw() { b.runs(&s.x, &s.y) } else { Vec::new() };
+                    let (y, _) = s.line(window);
+                    let raw = if s.draws_raw(window) { b.runs(&s.x, &s.y) } else { Vec::new() };
                     b.runs(&s.x, &y)
                         .into_iter()
                         .chain(raw)
@@ -571,11 +581,12 @@ impl Panel {
         chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
         b: &Bounds,
     ) -> PlotResult {
+        let window = self.window();
         match &self.kind {
             PanelKind::Lines(series) => {
                 for s in series {
                     let c = colour(s.colour);
-                    let (y, band) = s.line();
+                    let (y, band) = s.line(window);
                     if let Some(std) = &band {
                         let upper: Vec<(f64, f64)> =
                             s.x.iter()
@@ -597,7 +608,7 @@ impl Panel {
                                 .map_err(err)?;
                         }
                     }
-                    if s.draws_raw() {
+                    if s.draws_raw(window) {
                         // The records as they are, faint and thin (thin lines have no joins
                         // that could overshoot on a jagged curve).
                         for run in b.runs(&s.x, &s.y) {
@@ -770,6 +781,28 @@ impl Figure for PanelFigure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_moving_average_window_serves_the_whole_panel() {
+        // Adam's 1 350 records beside a 30-epoch schedule's 2 700: both smoothed over the
+        // longer curve's window, the one the caption names.
+        let series = |n: usize| Series {
+            y: vec![0.5; n],
+            x: (0..n).map(|i| i as f64).collect(),
+            smooth: true,
+            ..Default::default()
+        };
+        let panel = Panel {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            log_y: false,
+            kind: PanelKind::Lines(vec![series(1350), series(2700)]),
+        };
+        assert_eq!(panel.window(), smoothing_window(2700));
+        assert_eq!(smoothing_note(2700), format!("raw faint, {}-record moving average", panel.window()));
+        assert_ne!(smoothing_window(1350), smoothing_window(2700));
+    }
 
     #[test]
     fn a_row_of_panels_fits_the_report_page() {

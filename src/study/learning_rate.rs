@@ -665,7 +665,7 @@ fn schedule_figure(
     let (hi, mid, lo) = config.stage_rates();
     let records = schedules.iter().flatten().map(|r| r.val_acc_curve.len()).max().unwrap_or(0);
     let note = crate::plot::curves::smoothing_note(records);
-    let seeds = if results.len() > 1 { format!("mean of {} seeds", results.len()) } else { String::new() };
+    let seeds = crate::plot::curves::band_note(results.len());
     PanelFigure {
         panels: vec![Panel {
             title: crate::plot::curves::titled(
