@@ -234,7 +234,8 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
     };
     let mut rows = Vec::new();
     let mut loss_series = Vec::new();
-    let mut acc_series = Vec::new();
+    let mut train_acc_series = Vec::new();
+    let mut val_acc_series = Vec::new();
     let mut test_points = Vec::new();
     let mut val_points = Vec::new();
     for (i, spec) in config.archs.iter().enumerate() {
@@ -273,8 +274,8 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
             smooth: true,
             ..Default::default()
         });
-        acc_series.push(Series {
-            label: format!("{} train", spec.name),
+        train_acc_series.push(Series {
+            label: spec.name.clone(),
             colour,
             x: x.clone(),
             y: tr.mean,
@@ -283,14 +284,14 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
             ..Default::default()
         });
         if !va.mean.is_empty() {
-            acc_series.push(Series {
-                label: format!("{} val", spec.name),
+            val_acc_series.push(Series {
+                label: spec.name.clone(),
                 colour,
-                dashed: true,
                 x,
                 y: va.mean,
                 std: with_std.then_some(va.std),
-                smooth: false,
+                smooth: true,
+                ..Default::default()
             });
         }
         test_points.push(Point {
@@ -324,26 +325,26 @@ pub fn write_outputs(dir: &std::path::Path, config: &ArchitecturesConfig, runs: 
         log_y: false,
         kind,
     };
-    let fig = PanelFigure {
-        panels: vec![
-            panel(&plot::curves::titled("training loss", &[&note, &seeds]), "loss", PanelKind::Lines(loss_series)),
-            panel(
-                &plot::curves::titled("accuracy: train solid, validation dashed", &[&note, &seeds]),
-                "accuracy",
-                PanelKind::Lines(acc_series),
-            ),
-            Panel {
-                x_label: "final training accuracy".into(),
-                ..panel("test vs final training accuracy", "test accuracy", PanelKind::Points(test_points))
-            },
-            Panel {
-                x_label: "final training accuracy".into(),
-                ..panel("validation vs final training accuracy", "validation accuracy", PanelKind::Points(val_points))
-            },
-        ],
-        columns: 2,
-        panel_size: (820, 540),
-    };
+    // Loss, training accuracy and validation accuracy each in a panel of its own (as the
+    // course's own part-3 figure has them: ten curves in one panel hid each other), then
+    // where each net ends: test and validation against final training accuracy.
+    let curves = |title: &str| plot::curves::titled(title, &[&note, &seeds]);
+    let mut panels = vec![
+        panel(&curves("training loss"), "loss", PanelKind::Lines(loss_series)),
+        panel(&curves("training accuracy"), "batch accuracy", PanelKind::Lines(train_acc_series)),
+    ];
+    if !val_acc_series.is_empty() {
+        panels.push(panel(&curves("validation accuracy"), "accuracy", PanelKind::Lines(val_acc_series)));
+    }
+    panels.push(Panel {
+        x_label: "final training accuracy".into(),
+        ..panel("test vs final training accuracy", "test accuracy", PanelKind::Points(test_points))
+    });
+    panels.push(Panel {
+        x_label: "final training accuracy".into(),
+        ..panel("validation vs final training accuracy", "validation accuracy", PanelKind::Points(val_points))
+    });
+    let fig = PanelFigure { panels, columns: 2, panel_size: (820, 540) };
     files.extend(plot::save(&fig, dir, "architectures")?);
     let summary_json = dir.join("summary.json");
     write_json(&summary_json, &rows)?;
