@@ -161,7 +161,7 @@ pub struct Ratio {
 pub struct BenchReport {
     /// What was measured.
     pub config: BenchConfig,
-    /// CPU model and core count.
+    /// The machine: CPU model, threads and GPUs ([`crate::machine::description`]).
     pub machine: String,
     /// nnlab's timings.
     pub nnlab: Side,
@@ -198,7 +198,7 @@ impl BenchReport {
                     .collect()
             })
             .unwrap_or_default();
-        BenchReport { config, machine: machine_description(), nnlab, pytorch, pytorch_note, ratios }
+        BenchReport { config, machine: crate::machine::description(), nnlab, pytorch, pytorch_note, ratios }
     }
 
     /// The comparison as a Markdown table.
@@ -242,25 +242,6 @@ impl BenchReport {
         }
         s
     }
-}
-
-/// "Intel(R) Xeon(R) … × 2 threads", from /proc/cpuinfo where it exists.
-pub fn machine_description() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    format!("{model}, {} threads available", available_threads())
-}
-
-/// Threads the machine offers (what Burn's CPU backends and PyTorch use by default).
-pub fn available_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn sync<B: Backend>(device: &B::Device) -> Result<()> {
@@ -382,7 +363,7 @@ pub fn bench_nnlab<B: TrainBackend>(
     }
     Ok(Side {
         name: format!("nnlab {} ({name}{})", env!("CARGO_PKG_VERSION"), gpu_choices::<B>()),
-        threads: available_threads(),
+        threads: crate::machine::available_threads(),
         nets,
     })
 }
@@ -419,7 +400,7 @@ pub fn bench_pytorch(python: &str, config: &BenchConfig, scratch: &Path) -> std:
         .args(["--val-iters", &config.val_iters.to_string()])
         .args(["--eval-batch-size", &config.eval_batch_size.to_string()])
         .args(["--epoch-steps", &config.epoch_steps.unwrap_or(0).to_string()])
-        .args(["--threads", &available_threads().to_string()])
+        .args(["--threads", &crate::machine::available_threads().to_string()])
         .args(["--seed", &config.seed.to_string()])
         .args(["--device", &config.pytorch_device]);
     let out = cmd.output().map_err(|e| {

@@ -17,6 +17,7 @@
 //! - [`model`], [`train`]: nets as data, the one training step and loop.
 //! - [`results`], [`plot`], [`progress`]: atomic JSON, PNG + SVG figures, progress reported
 //!   to an [`Observer`](progress::Observer) (the library never prints).
+//! - [`machine`]: the CPU and GPUs work runs on, as results record them.
 //! - [`study`]: one module per study, owning its config, plan, run and report section.
 //! - [`report`]: `report.md` / `report.html` from the studies' sections.
 //! - [`inference`]: a saved net's test accuracy and confusion matrix, and its predictions.
@@ -31,6 +32,7 @@ pub mod data;
 pub mod error;
 pub mod inference;
 pub mod kernels;
+pub mod machine;
 pub mod model;
 pub mod npy;
 pub mod plot;

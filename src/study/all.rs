@@ -200,7 +200,7 @@ pub fn run(ctx: &StudyContext, config: &AllConfig) -> Result<Vec<PathBuf>> {
     }
     header.extend([
         format!("Backend: {}", ctx.backend),
-        format!("Machine: {}", crate::bench::machine_description()),
+        format!("Machine: {}", crate::machine::description()),
         format!("Total wall time: {:.0} s", started.elapsed().as_secs_f64()),
         format!("{per_study}: {}", times.join(", ")),
     ]);

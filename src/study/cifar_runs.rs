@@ -297,6 +297,10 @@ pub struct CifarRun {
     pub dead: bool,
     /// Backend used.
     pub backend: String,
+    /// The machine it trained on ([`crate::machine::description`]); empty in run files
+    /// written before nnlab recorded it.
+    #[serde(default)]
+    pub machine: String,
     /// Wall time.
     pub seconds: f64,
     /// nnlab version.
@@ -365,6 +369,7 @@ pub fn cifar_run(key: RunKey, outcome: TrainOutcome, backend: &str) -> CifarRun 
         dead,
         outcome_curves: outcome.curves,
         backend: backend.into(),
+        machine: crate::machine::description(),
         seconds: outcome.seconds,
         version: env!("CARGO_PKG_VERSION").into(),
     }
@@ -448,6 +453,9 @@ pub fn time_section(out: &Path) -> Option<String> {
         ),
     ];
     let mut rows = Vec::new();
+    // Each machine with the studies that trained on it, in the order first met.
+    let mut machines: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut unrecorded = 0;
     for (name, dir) in studies {
         let runs = runs_in(&dir);
         let Some((longest, slowest)) = runs.iter().max_by(|a, b| a.1.seconds.total_cmp(&b.1.seconds)) else {
@@ -456,6 +464,17 @@ pub fn time_section(out: &Path) -> Option<String> {
         let mut backends: Vec<&str> = runs.iter().map(|(_, r)| r.backend.as_str()).collect();
         backends.sort();
         backends.dedup();
+        for (_, r) in &runs {
+            if r.machine.is_empty() {
+                unrecorded += 1;
+            } else if let Some((_, of)) = machines.iter_mut().find(|(m, _)| *m == r.machine) {
+                if !of.contains(&name) {
+                    of.push(name);
+                }
+            } else {
+                machines.push((r.machine.clone(), vec![name]));
+            }
+        }
         let total: f64 = runs.iter().map(|(_, r)| r.seconds).sum();
         rows.push(format!(
             "| {name} | {} | {} | {} | {longest} ({}) |",
@@ -469,17 +488,48 @@ pub fn time_section(out: &Path) -> Option<String> {
         return None;
     }
     Some(format!(
-        "Read from the run files themselves: each CIFAR-10 run records the backend it trained on and its own \
-         wall time (training, validation and test passes; a run resumed from a checkpoint counts the epochs \
-         before and after the break). Runs trained one after another on one machine take the summed time; the \
-         studies without training (activations, XOR, conv) take seconds.{}\n\n\
-         | study | runs | backend | wall time, summed over its runs | longest run |\n|---|---:|---|---:|---|\n{}\n\n",
+        "Read from the run files themselves: each CIFAR-10 run records the backend and the machine it trained on \
+         and its own wall time (training, validation and test passes; a run resumed from a checkpoint counts the \
+         epochs before and after the break). Runs trained one after another on one machine take the summed time; \
+         the studies without training (activations, XOR, conv) take seconds.{}\n\n\
+         | study | runs | backend | wall time, summed over its runs | longest run |\n|---|---:|---|---:|---|\n{}\n\n{}",
         if out.join(crate::report::ALL_RECORD).is_file() {
             " The header above gives the machine and the times of the last `nnlab all` (runs it reused take no time \
              there)."
         } else {
             ""
         },
-        rows.join("\n")
+        rows.join("\n"),
+        machines_note(&machines, unrecorded)
     ))
+}
+
+/// Where the runs of the time table trained: "Machine: X." when one machine trained them
+/// all, else one line per machine, after the studies that ran there (in run-file order); and
+/// how many runs do not say.
+fn machines_note(machines: &[(String, Vec<&str>)], unrecorded: usize) -> String {
+    let mut md = match machines {
+        [] => String::new(),
+        [(m, _)] => format!("Machine: {m}."),
+        _ => {
+            let lines: Vec<String> = machines.iter().map(|(m, of)| format!("- {}: {m}", of.join(", "))).collect();
+            format!("Machines:\n\n{}\n", lines.join("\n"))
+        }
+    };
+    if unrecorded > 0 {
+        // After a list, a paragraph of its own (else Markdown continues the last item).
+        let sep = if md.is_empty() {
+            ""
+        } else if md.ends_with('\n') {
+            "\n"
+        } else {
+            " "
+        };
+        md.push_str(&if unrecorded == 1 {
+            format!("{sep}1 run does not record its machine: it was written before nnlab recorded it.")
+        } else {
+            format!("{sep}{unrecorded} runs do not record their machine: they were written before nnlab recorded it.")
+        });
+    }
+    if md.is_empty() { md } else { md + "\n\n" }
 }

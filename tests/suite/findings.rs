@@ -99,19 +99,64 @@ fn the_time_table_sums_what_the_run_files_record() {
     assert!(nnlab::study::cifar_runs::time_section(out.path()).is_none());
     let dir = out.path().join("architectures");
     std::fs::create_dir_all(&dir).unwrap();
-    for (stem, backend, seconds) in [
-        ("mlp1_seed0", "ndarray", 30.0),
-        ("mlp1_seed1", "flex", 30.0),
-        ("cnn4_seed0", "flex", 3000.0),
-        ("cnn4_seed1", "flex", 4140.0),
-    ] {
-        let mut run = t.clone();
-        run["backend"] = backend.into();
-        run["seconds"] = seconds.into();
-        std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_vec(&run).unwrap()).unwrap();
-    }
+    let write = |machines: [Option<&str>; 4]| {
+        for ((stem, backend, seconds), machine) in [
+            ("mlp1_seed0", "ndarray", 30.0),
+            ("mlp1_seed1", "flex", 30.0),
+            ("cnn4_seed0", "flex", 3000.0),
+            ("cnn4_seed1", "flex", 4140.0),
+        ]
+        .into_iter()
+        .zip(machines)
+        {
+            let mut run = t.clone();
+            run["backend"] = backend.into();
+            run["seconds"] = seconds.into();
+            match machine {
+                Some(m) => run["machine"] = m.into(),
+                // A run file from before runs recorded their machine.
+                None => drop(run.as_object_mut().unwrap().remove("machine")),
+            }
+            std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_vec(&run).unwrap()).unwrap();
+        }
+    };
+    let laptop = "Intel(R) Core(TM) i7-8565U CPU @ 1.80GHz, 8 threads available";
+    let gpu_box = "AMD EPYC 9454, 16 threads available, GPU: NVIDIA H100 80GB HBM3";
+    write([Some(laptop); 4]);
     std::fs::write(dir.join("summary.json"), b"{}").unwrap();
     let md = nnlab::study::cifar_runs::time_section(out.path()).expect("a table");
     assert!(md.contains("| architectures | 4 | flex, ndarray | 2.0 h | cnn4_seed1 (69 min) |"), "{md}");
     assert!(!md.contains("learning-rate |"), "a study that did not run has no row:\n{md}");
+    assert!(md.contains(&format!("\n\nMachine: {laptop}.\n")), "one machine, named once:\n{md}");
+    // Two machines and a run that does not say: each machine after its studies, in run-file
+    // order (cnn4 before mlp1), then the count in a paragraph of its own.
+    write([Some(laptop), Some(gpu_box), None, Some(gpu_box)]);
+    let md = nnlab::study::cifar_runs::time_section(out.path()).unwrap();
+    assert!(
+        md.contains(&format!(
+            "Machines:\n\n- architectures: {gpu_box}\n- architectures: {laptop}\n\n1 run does not record its machine"
+        )),
+        "{md}"
+    );
+}
+
+/// A run file records the machine it trained on: this one's CPU model as /proc/cpuinfo names
+/// it, and its thread count.
+#[test]
+fn a_run_records_the_machine_it_trained_on() {
+    let scratch = tempfile::tempdir().unwrap();
+    let run = template(scratch.path());
+    let machine = run["machine"].as_str().expect("a machine field");
+    let threads = std::thread::available_parallelism().unwrap().get();
+    assert!(machine.contains(&format!("{threads} threads available")), "{machine}");
+    match std::fs::read_to_string("/proc/cpuinfo") {
+        Ok(cpuinfo) => {
+            let model =
+                cpuinfo.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap().trim());
+            if let Some(model) = model {
+                assert!(machine.starts_with(model), "{machine} should name the CPU {model}");
+            }
+        }
+        Err(_) => eprintln!("no /proc/cpuinfo here: only the thread count was checked"),
+    }
 }
