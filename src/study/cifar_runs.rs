@@ -494,7 +494,7 @@ pub fn time_section(out: &Path) -> Option<String> {
          the studies without training (activations, XOR, conv) take seconds.{}\n\n\
          | study | runs | backend | wall time, summed over its runs | longest run |\n|---|---:|---|---:|---|\n{}\n\n{}",
         if out.join(crate::report::ALL_RECORD).is_file() {
-            " The header above gives the machine and the times of the last `nnlab all` (runs it reused take no time \
+            " The header above gives the times of the last `nnlab all` (runs it reused take no time \
              there)."
         } else {
             ""
