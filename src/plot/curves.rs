@@ -3,6 +3,8 @@
 
 use super::{FONT, Figure, PlotResult, colour, err, finite_range};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -536,49 +538,54 @@ impl Panel {
         area: &DrawingArea<DB, Shift>,
         bounds: &Bounds,
     ) -> std::result::Result<DrawingArea<DB, Shift>, String> {
-        let mut builder = ChartBuilder::on(area);
-        builder.margin(CHART_MARGIN).x_label_area_size(X_LABEL_AREA).y_label_area_size(Y_LABEL_AREA);
-        let (x0, x1) = (bounds.x0, bounds.x1);
+        let x = bounds.x0..bounds.x1;
         if self.log_y {
             let (lo, hi) = (bounds.value_of(bounds.y0), bounds.value_of(bounds.y1));
             let (bold, light) = log_ticks(bounds.y0, bounds.y1);
             let y = (lo..hi).log_scale().with_key_points(bold).with_light_points(light);
-            let mut chart = builder.build_cartesian_2d(x0..x1, y).map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(&self.x_label)
-                .y_desc(&self.y_label)
-                .label_style((FONT, 13))
-                .light_line_style(BLACK.mix(0.04))
-                .bold_line_style(BLACK.mix(0.12))
-                .x_label_formatter(&|v| tick_label(*v))
-                .y_label_formatter(&|v| log_tick_label(*v))
-                .draw()
-                .map_err(err)?;
-            self.draw_content(&mut chart, bounds)?;
-            Ok(chart.plotting_area().strip_coord_spec())
+            self.draw_chart_on(area, bounds, x, y, log_tick_label)
         } else {
-            let mut chart = builder.build_cartesian_2d(x0..x1, bounds.y0..bounds.y1).map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(&self.x_label)
-                .y_desc(&self.y_label)
-                .label_style((FONT, 13))
-                .light_line_style(BLACK.mix(0.04))
-                .bold_line_style(BLACK.mix(0.12))
-                .x_label_formatter(&|v| tick_label(*v))
-                .y_label_formatter(&|v| tick_label(*v))
-                .draw()
-                .map_err(err)?;
-            self.draw_content(&mut chart, bounds)?;
-            Ok(chart.plotting_area().strip_coord_spec())
+            self.draw_chart_on(area, bounds, x, RangedCoordf64::from(bounds.y0..bounds.y1), tick_label)
         }
+    }
+
+    /// [`Self::draw_chart`] with the y axis `y`, its ticks labelled by `y_tick`.
+    fn draw_chart_on<DB: DrawingBackend, Y>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        bounds: &Bounds,
+        x: std::ops::Range<f64>,
+        y: Y,
+        y_tick: fn(f64) -> String,
+    ) -> std::result::Result<DrawingArea<DB, Shift>, String>
+    where
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .margin(CHART_MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(x, y)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style((FONT, 13))
+            .light_line_style(BLACK.mix(0.04))
+            .bold_line_style(BLACK.mix(0.12))
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| y_tick(*v))
+            .draw()
+            .map_err(err)?;
+        self.draw_content(&mut chart, bounds)?;
+        Ok(chart.plotting_area().strip_coord_spec())
     }
 
     /// Draws the content, every line and band clipped to the box.
     fn draw_content<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
         &self,
-        chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+        chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
         b: &Bounds,
     ) -> PlotResult {
         let window = self.window();
