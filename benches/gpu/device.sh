@@ -55,6 +55,7 @@ for f in nnlab nnlab-burn-adam suite stacked; do
     if [ -f "$KIT/$f.xz" ]; then xz -dc "$KIT/$f.xz" > "$KIT/bin/$f" && chmod +x "$KIT/bin/$f"; fi
 done
 NNLAB=${NNLAB:-$KIT/bin/nnlab}
+echo "kit: $(cat "$KIT/KIT" 2>/dev/null || echo 'no target/gpu/KIT: built before kits recorded their commit')" | tee "$OUT/kit.txt"
 { nvidia-smi 2>&1 || echo "no nvidia-smi"; } > "$OUT/nvidia-smi.txt"
 head -n 12 "$OUT/nvidia-smi.txt"
 

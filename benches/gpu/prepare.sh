@@ -9,8 +9,9 @@
 # Then, from the repository root, one call on the device runs benches/gpu/device.sh (tracked,
 # so it travels with the working tree) over the carried kit:
 #   run(command: "bash benches/gpu/device.sh", carry: ["target/gpu"], timeout_s: 590)
-# Estimated at 25 minutes from an empty target/ on 2 cores (not yet timed whole); the second
-# build reuses the first's dependencies and rebuilds nnlab alone.
+# 33 minutes from an empty target/gpu-build on 2 cores (session 25, timed whole); the second
+# build reuses the first's dependencies and rebuilds nnlab alone. target/gpu/KIT says which
+# commit the kit was built from; device.sh prints it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -40,7 +41,9 @@ for line in sys.stdin:
         print(m["executable"])' "$1" "$2" | tail -1
 }
 
-echo "== $(date -u +%T) nnlab at $(git rev-parse --short HEAD) (features $FEATURES)"
+BUILT="nnlab $(git describe --always --dirty --exclude '*') (features $FEATURES), Burn's Adam at $BEFORE"
+echo "== $(date -u +%T) $BUILT"
+rm -f "$KIT/KIT"
 cargo build --release --features "$FEATURES" --bin nnlab
 pack "$CARGO_TARGET_DIR/release/nnlab" nnlab
 
@@ -59,4 +62,5 @@ SRC=$ROOT/target/gpu-src-before
 pack "$CARGO_TARGET_DIR/release/nnlab" nnlab-burn-adam
 
 du -ch "$KIT"/*.xz | tail -1
+echo "$BUILT; built $(date -u +%FT%TZ)" > "$KIT/KIT"
 echo "== $(date -u +%T) kit ready: run 'bash benches/gpu/device.sh' on the device, carrying target/gpu"
