@@ -24,7 +24,7 @@ impl BackendTask for TrainAndSave {
     type Output = f64;
     fn run<B: TrainBackend>(self, device: B::Device, kind: BackendKind) -> Result<f64> {
         let split = SplitConfig { max_train: Some(5_000), max_val: Some(1_000), ..SplitConfig::default() };
-        let data = DeviceData::new(&load(&DataSource::default(), &split, &nnlab::progress::Silent)?, &device);
+        let data = DeviceData::new(load(&DataSource::default(), &split, &nnlab::progress::Silent)?, &device);
         let arch = ArchSpec::parse("mlp1")?;
         let config = TrainConfig { epochs: 1, ..TrainConfig::default() };
         let (out, net) = train_model::<B>(&arch, Activation::Relu, &config, &data, &device, &mut |_| {})?;

@@ -70,7 +70,7 @@ fn main() -> nnlab::Result<()> {
     );
 
     // 2. nnlab's loop: each split uploaded once, batches gathered on the device.
-    let resident = DeviceData::new(&data, &device);
+    let resident = DeviceData::new(data, &device);
     let config = TrainConfig { record_val: false, ..config };
     let out = train::<B>(&arch, Activation::Relu, &config, &resident, &device, &mut |_| {})?;
     let steps_seconds = out.curves.seconds.last().copied().unwrap_or(out.seconds);

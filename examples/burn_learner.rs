@@ -52,12 +52,12 @@ fn main() -> nnlab::Result<()> {
         .launch(learner);
     let seconds = started.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
-    let test = DeviceSet::<Inner>::new(&data.test, &device);
+    let trained_on = data.train.len();
+    let test = DeviceSet::<Inner>::new(data.test, &device);
     let acc = nnlab::train::evaluate::accuracy(&result.model, &test, config.eval_batch_size);
     println!(
-        "{}: Burn's Learner, {epochs} epoch(s) on {} images in {seconds:.1} s: test accuracy {acc:.4}",
-        arch.name,
-        data.train.len()
+        "{}: Burn's Learner, {epochs} epoch(s) on {trained_on} images in {seconds:.1} s: test accuracy {acc:.4}",
+        arch.name
     );
     Ok(())
 }

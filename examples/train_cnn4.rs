@@ -17,7 +17,7 @@ fn main() -> nnlab::Result<()> {
     let device = Default::default();
     // Finds CIFAR-10 (NNLAB_DATA, the cache, or a download) and splits it 45k / 5k / 10k.
     let data = load(&DataSource::default(), &SplitConfig::default(), &nnlab::progress::Silent)?;
-    let data = DeviceData::new(&data, &device);
+    let data = DeviceData::new(data, &device);
     let config = TrainConfig { epochs, ..TrainConfig::default() }; // Adam, batch 50
     let arch = ArchSpec::parse("cnn4")?;
     let out = train::<B>(&arch, Activation::Relu, &config, &data, &device, &mut |p| {

@@ -3,7 +3,7 @@
 
 use crate::backend::{BackendKind, BackendTask, TrainBackend, run_task};
 use crate::data::cifar::{CLASS_NAMES, CLASSES, IMAGE_BYTES, RawImages};
-use crate::data::{DataSource, DeviceSet, SplitConfig};
+use crate::data::{DataSource, DeviceSet};
 use crate::error::{Error, Result};
 use crate::model::Net;
 use crate::model::saved::SavedModel;
@@ -46,9 +46,13 @@ impl BackendTask for EvalTask<'_> {
     type Output = Evaluation;
     fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Result<Evaluation> {
         let (net, saved) = Net::<B::InnerBackend>::load(self.model, &device)?;
-        let split = SplitConfig { input_scale: saved.input_scale, ..SplitConfig::default() };
-        let prepared = crate::data::load(self.source, &split, self.observer)?;
-        let test = DeviceSet::<B::InnerBackend>::new(&prepared.test, &device);
+        // The test set alone: the training files are read (they are checked with it) but
+        // not scaled.
+        let (dir, _) = self.source.locate(self.observer)?;
+        let raw = crate::data::cifar::read_dir(&dir)?.test;
+        let every: Vec<usize> = (0..raw.len()).collect();
+        let test = crate::data::prepare::scale_images(&raw, &every, saved.input_scale);
+        let test = DeviceSet::<B::InnerBackend>::new(test, &device);
         let mut confusion = vec![vec![0usize; CLASSES]; CLASSES];
         for (x, y) in test.chunks(1000) {
             let predicted: Vec<i64> =
@@ -119,7 +123,7 @@ impl BackendTask for PredictTask<'_> {
         let (net, saved) = Net::<B::InnerBackend>::load(self.model, &device)?;
         let indices: Vec<usize> = (0..raw.len()).collect();
         let set = crate::data::prepare::scale_images(&raw, &indices, saved.input_scale);
-        let set = DeviceSet::<B::InnerBackend>::new(&set, &device);
+        let set = DeviceSet::<B::InnerBackend>::new(set, &device);
         let mut out = Vec::new();
         let mut paths = self.images.iter();
         for (x, _) in set.chunks(256) {

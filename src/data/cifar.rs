@@ -166,7 +166,11 @@ pub fn read_dir_with(dir: &Path, records_per_file: usize) -> Result<Cifar10> {
             Layout::Python => read_python_file(&path, records_per_file),
         }
     };
-    let mut train = RawImages::default();
+    // Sized for all five files at once: growing it file by file copies it again each time.
+    let mut train = RawImages {
+        images: Vec::with_capacity(5 * records_per_file * IMAGE_BYTES),
+        labels: Vec::with_capacity(5 * records_per_file),
+    };
     for k in 1..=5 {
         train.extend(read(&layout.train_file(k))?);
     }

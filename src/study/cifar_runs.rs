@@ -239,7 +239,7 @@ pub fn train_key<B: TrainBackend>(
                 100.0 / val.max(1) as f64
             ));
         }
-        Ok(DeviceData::new(&prepared, device))
+        Ok(DeviceData::new(prepared, device))
     })?;
     let steps = key.train.epochs
         * crate::data::batches::batches_per_epoch(data.train.len(), key.train.batch_size, key.train.drop_last);

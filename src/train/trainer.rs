@@ -33,12 +33,12 @@ pub struct DeviceData<B: Backend> {
 }
 
 impl<B: Backend> DeviceData<B> {
-    /// Uploads prepared CIFAR-10 to `device`.
-    pub fn new(data: &crate::data::Prepared, device: &B::Device) -> Self {
+    /// Uploads prepared CIFAR-10 to `device` (taking it: see [`DeviceSet::new`]).
+    pub fn new(data: crate::data::Prepared, device: &B::Device) -> Self {
         Self {
-            train: DeviceSet::new(&data.train, device),
-            val: DeviceSet::new(&data.val, device),
-            test: DeviceSet::new(&data.test, device),
+            train: DeviceSet::new(data.train, device),
+            val: DeviceSet::new(data.val, device),
+            test: DeviceSet::new(data.test, device),
         }
     }
 }

@@ -183,7 +183,7 @@ fn device_batches_gather_the_right_images() {
     let data = read_dir_with(root.path(), 23).unwrap();
     let p = prepare(&data, &SplitConfig::default()).unwrap();
     let device = Default::default();
-    let set = DeviceSet::<B>::new(&p.train, &device);
+    let set = DeviceSet::<B>::new(p.train.clone(), &device);
     assert_eq!(set.len(), p.train.len());
     let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![5i64, 0, 17], [3]), &device);
     let (x, y) = set.gather(idx);

@@ -84,9 +84,9 @@ fn tiny_data<B: burn::tensor::backend::Backend>(n: usize, device: &B::Device) ->
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     let set = PreparedSet { images, labels };
     DeviceData {
-        train: DeviceSet::new(&set, device),
-        val: DeviceSet::new(&set, device),
-        test: DeviceSet::new(&set, device),
+        train: DeviceSet::new(set.clone(), device),
+        val: DeviceSet::new(set.clone(), device),
+        test: DeviceSet::new(set, device),
     }
 }
 
