@@ -88,18 +88,22 @@ impl Rates {
 
 /// Measures [`Rates`] on `backend` (synthetic data, a few seconds on a CPU in a release
 /// build): training steps of mlp2 and cnn4 give the cost of a step and of a multiply-add (a
-/// line through two points), their evaluation passes over 500 images the same for
-/// evaluation, 200 XOR epochs (after 20 untimed ones) the cost of one.
+/// line through two points), their evaluation passes over 1 000 images in the studies'
+/// evaluation batches the same for evaluation, 200 XOR epochs (after 20 untimed ones) the
+/// cost of one.
 pub fn measure_rates(backend: BackendKind) -> Result<Rates> {
     struct Calibrate;
     impl BackendTask for Calibrate {
         type Output = Rates;
         fn run<B: TrainBackend>(self, device: B::Device, _: BackendKind) -> Result<Rates> {
+            // The first few training steps run two to three times slower than the rest (on
+            // flex, cnn4 at 40-45 ms against 17 ms until the fourth or fifth step; on a GPU
+            // kernels are still compiling): eight untimed steps keep them out of the rates.
             let bench = crate::bench::BenchConfig {
-                warmup: 2,
-                iters: 5,
-                val_images: 500,
-                eval_batch_size: 250,
+                warmup: 8,
+                iters: 7,
+                val_images: 1000,
+                eval_batch_size: crate::train::TrainConfig::default().eval_batch_size,
                 val_iters: 3,
                 ..Default::default()
             };
