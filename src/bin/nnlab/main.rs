@@ -1091,9 +1091,9 @@ fn main() -> ExitCode {
             let fresh = |f: &PathBuf| std::fs::metadata(f).and_then(|m| m.modified()).is_ok_and(|t| t >= started);
             let written = files.iter().filter(|f| fresh(f)).count();
             let kept = files.len() - written;
-            let mut line = format!("wrote {written} files");
+            let mut line = format!("wrote {written} file{}", if written == 1 { "" } else { "s" });
             if kept > 0 {
-                line += &format!(" (and kept {kept} finished ones)");
+                line += &format!(" (and kept {kept} finished {})", if kept == 1 { "one" } else { "ones" });
             }
             terminal::say(&format!("{line}:"));
             for f in files {
