@@ -178,16 +178,21 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.into(), source })
 }
 
-/// Mean, standard deviation (population), min and max of a list of numbers.
+/// Mean, standard deviation (population), min and max of a list of numbers. Written to JSON
+/// with `null` for a value that is not a number (no values, or all NaN) and read back so.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Arithmetic mean.
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
     /// Population standard deviation.
+    #[serde(with = "nan_as_null")]
     pub std: f64,
     /// Smallest value.
+    #[serde(with = "nan_as_null")]
     pub min: f64,
     /// Largest value.
+    #[serde(with = "nan_as_null")]
     pub max: f64,
 }
 
@@ -211,34 +216,95 @@ impl Stats {
 }
 
 /// Serde helpers that store non-finite numbers as JSON `null` and read `null` back as NaN,
-/// so curves of diverged runs round-trip.
+/// so that the results of diverged runs (a NaN loss, NaN weights) read back: for an `f32` or
+/// `f64`, or lists of them nested to any depth (`#[serde(with = "crate::results::nan_as_null")]`).
 pub mod nan_as_null {
+    use serde::de::DeserializeOwned;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Writes each value, non-finite ones as `null`.
-    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        let v: Vec<Option<f64>> = values.iter().map(|x| x.is_finite().then_some(*x)).collect();
-        v.serialize(s)
+    /// A number, or a list of [`Nullable`]s, with its form where non-finite numbers are `None`.
+    pub trait Nullable: Sized {
+        /// The same shape with `Option` numbers.
+        type Stored: Serialize + DeserializeOwned;
+        /// Non-finite numbers as `None`.
+        fn to_stored(&self) -> Self::Stored;
+        /// `None` as NaN.
+        fn from_stored(stored: Self::Stored) -> Self;
     }
 
-    /// Reads each value, `null` as NaN.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        let v: Vec<Option<f64>> = Vec::deserialize(d)?;
-        Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    macro_rules! nullable_float {
+        ($t:ty) => {
+            impl Nullable for $t {
+                type Stored = Option<$t>;
+                fn to_stored(&self) -> Option<$t> {
+                    self.is_finite().then_some(*self)
+                }
+                fn from_stored(stored: Option<$t>) -> $t {
+                    stored.unwrap_or(<$t>::NAN)
+                }
+            }
+        };
     }
-}
+    nullable_float!(f32);
+    nullable_float!(f64);
 
-/// Serde helpers for one number stored as JSON `null` when not finite (read back as NaN).
-pub mod nan_as_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    impl<T: Nullable> Nullable for Vec<T> {
+        type Stored = Vec<T::Stored>;
+        fn to_stored(&self) -> Self::Stored {
+            self.iter().map(T::to_stored).collect()
+        }
+        fn from_stored(stored: Self::Stored) -> Self {
+            stored.into_iter().map(T::from_stored).collect()
+        }
+    }
 
-    /// Writes the value, a non-finite one as `null`.
-    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
-        value.is_finite().then_some(*value).serialize(s)
+    /// Writes the value, non-finite numbers as `null`.
+    pub fn serialize<T: Nullable, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        value.to_stored().serialize(s)
     }
 
     /// Reads the value, `null` as NaN.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    pub fn deserialize<'de, T: Nullable, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        T::Stored::deserialize(d).map(T::from_stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_skip_nans_and_round_trip_through_json_even_without_values() {
+        // [1, 2, 3, 4]: mean 2.5, population variance (2.25 + 0.25 + 0.25 + 2.25) / 4 = 1.25.
+        let s = Stats::of(&[4.0, f64::NAN, 1.0, 3.0, 2.0]);
+        assert_eq!((s.mean, s.min, s.max), (2.5, 1.0, 4.0));
+        assert!((s.std - 1.25f64.sqrt()).abs() < 1e-15);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stats.json");
+        write_json(&path, &s).unwrap();
+        assert_eq!(read_json::<Stats>(&path).unwrap(), s);
+        // A run set with no finite value (every run diverged, or no validation recorded) is
+        // written as nulls and must read back, as NaNs, for the report.
+        let none = Stats::of(&[f64::NAN]);
+        write_json(&path, &none).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"mean\": null"));
+        let back: Stats = read_json(&path).unwrap();
+        assert!([back.mean, back.std, back.min, back.max].iter().all(|v| v.is_nan()), "{back:?}");
+    }
+
+    #[test]
+    fn nested_lists_keep_their_shape_with_non_finite_numbers_as_null() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Weights {
+            #[serde(with = "nan_as_null")]
+            w: Vec<Vec<f32>>,
+        }
+        let w = Weights { w: vec![vec![1.5, f32::NAN], vec![], vec![f32::INFINITY, -2.0]] };
+        let json = serde_json::to_string(&w).unwrap();
+        assert_eq!(json, r#"{"w":[[1.5,null],[],[null,-2.0]]}"#);
+        let back: Weights = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.w.iter().map(Vec::len).collect::<Vec<_>>(), [2, 0, 2]);
+        assert_eq!((back.w[0][0], back.w[2][1]), (1.5, -2.0));
+        assert!(back.w[0][1].is_nan() && back.w[2][0].is_nan());
     }
 }

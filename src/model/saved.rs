@@ -39,7 +39,7 @@ pub struct SavedModel {
     /// Trainable parameters.
     pub params: usize,
     /// Test accuracy after training (null if the run diverged).
-    #[serde(with = "crate::results::nan_as_option")]
+    #[serde(with = "crate::results::nan_as_null")]
     pub test_acc: f64,
     /// Training seed.
     pub seed: u64,

@@ -278,10 +278,11 @@ pub struct CifarRun {
     /// Validation accuracy every `record_every` steps, as a fraction.
     pub val_acc_curve: Vec<f64>,
     /// Test accuracy after training (null if the run diverged).
-    #[serde(with = "crate::results::nan_as_option")]
+    #[serde(with = "crate::results::nan_as_null")]
     pub test_acc: f64,
     /// First layer's weights in PyTorch layout `[out, channels, h, w]` (an FC layer on
     /// CIFAR-10 images: `[out, 3, 32, 32]`).
+    #[serde(with = "crate::results::nan_as_null")]
     pub weights: Vec<Vec<Vec<Vec<f32>>>>,
     /// Trainable parameters.
     pub params: usize,

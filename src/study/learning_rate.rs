@@ -71,7 +71,8 @@ pub fn lr_suffix(lr: f64) -> String {
     s.strip_prefix("0.").map(str::to_string).unwrap_or_else(|| s.replace('.', "_"))
 }
 
-/// The scheduled runs' outcome for one seed; `schedule.json` holds one per seed.
+/// The scheduled runs' outcome for one seed; `schedule.json` holds one per seed (an
+/// accuracy that was not recorded is `null` there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleResult {
     /// The seed of this comparison's runs.
@@ -82,14 +83,19 @@ pub struct ScheduleResult {
     /// How each was chosen.
     pub reasons: Vec<String>,
     /// Final validation accuracy of the 0.1 → 0.01 run.
+    #[serde(with = "crate::results::nan_as_null")]
     pub two_stage_val_acc: f64,
     /// Final validation accuracy of the 0.1 → 0.01 → 0.001 run.
+    #[serde(with = "crate::results::nan_as_null")]
     pub three_stage_val_acc: f64,
     /// Its test accuracy.
+    #[serde(with = "crate::results::nan_as_null")]
     pub three_stage_test_acc: f64,
     /// Adam's final validation accuracy.
+    #[serde(with = "crate::results::nan_as_null")]
     pub adam_val_acc: f64,
     /// Adam's test accuracy.
+    #[serde(with = "crate::results::nan_as_null")]
     pub adam_test_acc: f64,
     /// Where Adam's run came from (reused architectures result or trained here).
     pub adam_source: String,
@@ -303,16 +309,18 @@ impl Study for LearningRateConfig {
             "| seed | switch steps | 0.1 → 0.01 final val acc | 0.1 → 0.01 → 0.001 final val acc | its test acc | \
              Adam final val acc | Adam test acc | Adam run |\n|---:|---|---:|---:|---:|---:|---:|---|\n",
         );
+        // "—": not recorded (no validation records).
+        let acc = |v: f64| if v.is_finite() { format!("{v:.4}") } else { "—".to_string() };
         for s in &results {
             md.push_str(&format!(
-                "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 s.seed,
                 s.switch_steps.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
-                s.two_stage_val_acc,
-                s.three_stage_val_acc,
-                s.three_stage_test_acc,
-                s.adam_val_acc,
-                s.adam_test_acc,
+                acc(s.two_stage_val_acc),
+                acc(s.three_stage_val_acc),
+                acc(s.three_stage_test_acc),
+                acc(s.adam_val_acc),
+                acc(s.adam_test_acc),
                 s.adam_source
             ));
         }
@@ -684,5 +692,33 @@ fn schedule_figure(
         }],
         columns: 1,
         panel_size: (900, 520),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without validation records (`train.record_val: false`, switch steps given) the final
+    /// validation accuracies are NaN: `schedule.json` holds `null` and the report still reads it.
+    #[test]
+    fn a_schedule_result_without_validation_reads_back_for_the_report() {
+        let out = tempfile::tempdir().unwrap();
+        let result = ScheduleResult {
+            seed: 0,
+            switch_steps: vec![3, 8],
+            reasons: vec!["given as a switch step".into(); 2],
+            two_stage_val_acc: f64::NAN,
+            three_stage_val_acc: f64::NAN,
+            three_stage_test_acc: 0.25,
+            adam_val_acc: f64::NAN,
+            adam_test_acc: 0.5,
+            adam_source: "trained by this study".into(),
+        };
+        let path = out.path().join(LearningRateConfig::NAME).join(SCHEDULE_RESULT);
+        write_json(&path, &[result]).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"adam_val_acc\": null"));
+        let md = LearningRateConfig::report(out.path()).unwrap().expect("a section");
+        assert!(md.contains("| 0 | 3, 8 | — | — | 0.2500 | — | 0.5000 |"), "{md}");
     }
 }

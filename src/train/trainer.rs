@@ -117,6 +117,7 @@ pub struct FirstLayerWeights {
     /// Conv: `[out, in, kh, kw]`; FC: `[in, out, 1, 1]`.
     pub shape: Vec<usize>,
     /// Values in that shape's row-major order.
+    #[serde(with = "crate::results::nan_as_null")]
     pub values: Vec<f32>,
 }
 
@@ -126,6 +127,7 @@ pub struct TrainOutcome {
     /// The recorded curves.
     pub curves: Curves,
     /// Accuracy on the test set after training (NaN if the run diverged).
+    #[serde(with = "crate::results::nan_as_null")]
     pub test_acc: f64,
     /// Steps taken.
     pub steps: usize,

@@ -85,12 +85,16 @@ impl XorTrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct XorWeights {
     /// `[2][hidden]`.
+    #[serde(with = "crate::results::nan_as_null")]
     pub w1: Vec<Vec<f32>>,
     /// `[hidden]`.
+    #[serde(with = "crate::results::nan_as_null")]
     pub b1: Vec<f32>,
     /// `[hidden][1]`.
+    #[serde(with = "crate::results::nan_as_null")]
     pub w2: Vec<Vec<f32>>,
     /// `[1]`.
+    #[serde(with = "crate::results::nan_as_null")]
     pub b2: Vec<f32>,
 }
 

@@ -70,6 +70,71 @@ const QUICK: [&str; 12] = [
     "2",
 ];
 
+/// A diverged run (SGD at lr 1 on this set: the loss and the weights become NaN) is written
+/// with `null`s and read back: the next invocation reuses it instead of training it again.
+#[test]
+fn a_diverged_run_reads_back_and_is_reused() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let args = [
+        "--quiet",
+        "--backend",
+        "ndarray",
+        "--data-dir",
+        &data,
+        "--out",
+        o,
+        "architectures",
+        "--arch",
+        "mlp2",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1",
+        "--epochs",
+        "1",
+        "--max-train",
+        "500",
+        "--max-val",
+        "300",
+        "--max-test",
+        "100",
+    ];
+    let first = nnlab(&args);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success() && stdout.contains("DIVERGED"), "{stdout}");
+    let path = out.path().join("architectures/mlp2_seed0.json");
+    let run: nnlab::study::cifar_runs::CifarRun = nnlab::results::read_json(&path).expect("the run file reads back");
+    assert!(run.diverged && run.test_acc.is_nan());
+    assert!(run.weights.iter().flatten().flatten().flatten().any(|w| w.is_nan()), "expected NaN weights");
+    let second = nnlab(&args);
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(stdout.contains("(reused)"), "the diverged run was trained again:\n{stdout}");
+}
+
+/// A summary with no value for a statistic (no validation recorded, or every run diverged)
+/// is written with nulls; the report must still read it (it used to leave the study out).
+#[test]
+fn a_study_without_validation_still_enters_the_report() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let mut args = vec!["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "architectures"];
+    args.extend(QUICK);
+    args.push("--no-val");
+    let res = nnlab(&args);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let summary = std::fs::read_to_string(out.path().join("architectures/summary.json")).unwrap();
+    assert!(summary.contains("null"), "no validation accuracy should be written as null:\n{summary}");
+    let res = nnlab(&["--quiet", "--out", o, "report"]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success() && !stderr.contains("leaves out"), "{stderr}");
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let row = md.lines().find(|l| l.starts_with("| mlp1 |")).unwrap_or_else(|| panic!("no mlp1 row in:\n{md}"));
+    assert!(row.contains("| — |"), "the missing validation accuracy should read —: {row}");
+}
+
 #[test]
 fn architectures_writes_course_keys_figures_and_resumes() {
     let data = synthetic_cifar().to_str().unwrap().to_string();
