@@ -77,30 +77,11 @@ fn a_diverged_run_reads_back_and_is_reused() {
     let data = synthetic_cifar().to_str().unwrap().to_string();
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    let args = [
-        "--quiet",
-        "--backend",
-        "ndarray",
-        "--data-dir",
-        &data,
-        "--out",
-        o,
-        "architectures",
-        "--arch",
-        "mlp2",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "1",
-        "--epochs",
-        "1",
-        "--max-train",
-        "500",
-        "--max-val",
-        "300",
-        "--max-test",
-        "100",
-    ];
+    let mut args = vec!["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o];
+    args.extend(
+        "architectures --arch mlp2 --optimizer sgd --lr 1 --epochs 1 --max-train 500 --max-val 300 --max-test 100"
+            .split_whitespace(),
+    );
     let first = nnlab(&args);
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(first.status.success() && stdout.contains("DIVERGED"), "{stdout}");
