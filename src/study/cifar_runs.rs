@@ -429,6 +429,27 @@ pub fn runs_in(dir: &Path) -> Vec<(String, CifarRun)> {
         .collect()
 }
 
+/// The run files directly in `dir` that [`runs_in`] cannot read, each as "path: why": JSON
+/// objects with a run's `key` and `outcome_curves` that do not read as a [`CifarRun`] (edited
+/// by hand, or written by another version of nnlab). Other JSON files (configurations,
+/// summaries) are not runs and are not listed.
+pub fn unreadable_runs_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let mut paths: Vec<_> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| {
+            let bytes = std::fs::read(p).ok()?;
+            let why = serde_json::from_slice::<CifarRun>(&bytes).err()?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+            let looks_like_a_run = value.get("key").is_some() && value.get("outcome_curves").is_some();
+            looks_like_a_run.then(|| format!("{}: {why}", p.display()))
+        })
+        .collect()
+}
+
 /// A duration for a person: seconds, minutes or hours.
 fn duration(seconds: f64) -> String {
     match seconds {

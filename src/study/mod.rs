@@ -510,6 +510,23 @@ pub fn write_report(out: &Path, header: &[String], observer: &dyn crate::progres
             left_out.join("; ")
         )));
     }
+    let unreadable: Vec<String> = Studies::default()
+        .each()
+        .iter()
+        .flat_map(|s| [out.join(s.name()), out.join(s.name()).join("runs")])
+        .flat_map(|dir| cifar_runs::unreadable_runs_in(&dir))
+        .collect();
+    if !unreadable.is_empty() {
+        let (n, one) = (unreadable.len(), unreadable.len() == 1);
+        observer.warning(&format!(
+            "{n} run file{} could not be read and {} left out of the findings and the time table (running its \
+             study again into this directory trains {} again): {}",
+            if one { "" } else { "s" },
+            if one { "is" } else { "are" },
+            if one { "that run" } else { "those runs" },
+            unreadable.join("; ")
+        ));
+    }
     if let Some(md) = cifar_runs::time_section(out) {
         sections.insert(0, ("Where and how long the training ran".to_string(), md));
     }

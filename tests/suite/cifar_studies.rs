@@ -94,6 +94,30 @@ fn a_diverged_run_reads_back_and_is_reused() {
     assert!(stdout.contains("(reused)"), "the diverged run was trained again:\n{stdout}");
 }
 
+/// A run file that no longer reads (edited by hand) is named by `nnlab report`, not silently
+/// dropped from the findings; configurations and summaries are not taken for runs.
+#[test]
+fn the_report_names_a_run_file_it_cannot_read() {
+    let data = synthetic_cifar().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let mut args = vec!["--quiet", "--backend", "ndarray", "--data-dir", &data, "--out", o, "architectures"];
+    args.extend(QUICK);
+    assert!(nnlab(&args).status.success());
+    let report = || {
+        let res = nnlab(&["--quiet", "--out", o, "report"]);
+        assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+        String::from_utf8_lossy(&res.stderr).to_string()
+    };
+    assert!(!report().contains("could not be read"), "a clean directory has nothing unreadable");
+    let path = out.path().join("architectures/mlp1_seed0.json");
+    let mut run: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    run["steps"] = serde_json::json!("many");
+    std::fs::write(&path, serde_json::to_vec(&run).unwrap()).unwrap();
+    let stderr = report();
+    assert!(stderr.contains("1 run file could not be read") && stderr.contains("mlp1_seed0.json"), "{stderr}");
+}
+
 /// A summary with no value for a statistic (no validation recorded, or every run diverged)
 /// is written with nulls; the report must still read it (it used to leave the study out).
 #[test]
