@@ -11,7 +11,7 @@ use crate::progress::Unit;
 use crate::results::{read_json, write_json};
 use crate::train::{DeviceData, TrainConfig, TrainOutcome};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Everything that determines a run's result; a stored run is reused only if its key
 /// equals the requested one.
@@ -416,11 +416,7 @@ impl SeedStats {
 /// Every `*.json` directly in `dir` that parses as a [`CifarRun`], with its file stem, in
 /// file-name order (an absent directory has none).
 pub fn runs_in(dir: &Path) -> Vec<(String, CifarRun)> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-    let mut paths: Vec<_> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
-    paths.sort();
-    paths
+    json_files(dir)
         .iter()
         .filter_map(|p| {
             let stem = p.file_stem()?.to_string_lossy().to_string();
@@ -434,11 +430,7 @@ pub fn runs_in(dir: &Path) -> Vec<(String, CifarRun)> {
 /// by hand, or written by another version of nnlab). Other JSON files (configurations,
 /// summaries) are not runs and are not listed.
 pub fn unreadable_runs_in(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-    let mut paths: Vec<_> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
-    paths.sort();
-    paths
+    json_files(dir)
         .iter()
         .filter_map(|p| {
             let bytes = std::fs::read(p).ok()?;
@@ -448,6 +440,15 @@ pub fn unreadable_runs_in(dir: &Path) -> Vec<String> {
             looks_like_a_run.then(|| format!("{}: {why}", p.display()))
         })
         .collect()
+}
+
+/// The `*.json` files directly in `dir`, in file-name order (an absent directory has none).
+fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let mut paths: Vec<_> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    paths.sort();
+    paths
 }
 
 /// A duration for a person: seconds, minutes or hours.
