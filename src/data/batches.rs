@@ -16,7 +16,7 @@ pub struct DeviceSet<B: Backend> {
 
 impl<B: Backend> DeviceSet<B> {
     /// Uploads `set` to `device` (one transfer per tensor). It takes the set: a CPU backend
-    /// keeps its buffer as the tensor's, with no copy (the training set is 550 MB of f32).
+    /// keeps its buffer as the tensor's, with no copy (the training set is 553 MB of f32).
     pub fn new(set: PreparedSet, device: &B::Device) -> Self {
         let n = set.len();
         let labels: Vec<i64> = set.labels.iter().map(|&l| l as i64).collect();
