@@ -73,7 +73,35 @@ impl<B: NetBackend> Backward<B, 3> for StackedConvStep {
     }
 }
 
+/// The backward step of [`NetBackend::nn_sigmoid`] under autodiff: keeps the output (the
+/// next layer keeps it too), where Burn's own sigmoid keeps the input and computes the
+/// sigmoid again.
+#[derive(Debug)]
+struct SigmoidStep;
+
+impl<B: NetBackend> Backward<B, 1> for SigmoidStep {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::nn_sigmoid_backward(ops.state, dy));
+        }
+    }
+}
+
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
+    fn nn_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match SigmoidStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::nn_sigmoid(x.primitive);
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::nn_sigmoid(x.primitive)),
+        }
+    }
+
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {
         match PoolStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {

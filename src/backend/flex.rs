@@ -1,4 +1,4 @@
-//! nnlab's ops on flex: the CPU kernels of [`crate::kernels`] (conv2d, pooling, linear)
+//! nnlab's ops on flex: the CPU kernels of [`crate::kernels`] (conv2d, pooling, linear, sigmoid)
 //! run on flex's buffers, with Burn's own ops for shapes or dtypes they do not take.
 
 use crate::backend::NetBackend;
@@ -8,6 +8,7 @@ use crate::kernels::conv2d::{self, ConvShape};
 use crate::kernels::pool::{self, PoolShape};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
+use burn::tensor::ops::ActivationOps;
 use burn::tensor::{DType, TensorData, TensorMetadata};
 
 /// The kernel's geometry for input `x` and `weight`, or None when the kernel does not
@@ -112,5 +113,21 @@ impl NetBackend for Flex {
         let s = PoolShape { planes: n * c, input: [h, w], size };
         let arg = indices.as_slice::<u32>().expect("contiguous indices");
         tensor(values(&dy, |g| pool::max_pool_backward(&s, g, arg)), [n, c, h, w])
+    }
+
+    fn nn_sigmoid(x: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 {
+            return Flex::sigmoid(x);
+        }
+        let y = values(&x, kernels::activation::sigmoid);
+        FlexTensor::from_data(TensorData::new(y, x.shape()))
+    }
+
+    fn nn_sigmoid_backward(output: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        if output.dtype() != DType::F32 || dy.dtype() != DType::F32 || output.shape() != dy.shape() {
+            return Flex::sigmoid_backward(output, dy);
+        }
+        let dx = values(&output, |s| values(&dy, |g| kernels::activation::sigmoid_backward(s, g)));
+        FlexTensor::from_data(TensorData::new(dx, output.shape()))
     }
 }

@@ -20,7 +20,7 @@ mod wgpu;
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub use gpu::conv2d_implicit_gemm;
-pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d, stacked_conv2d};
+pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d, sigmoid, stacked_conv2d};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

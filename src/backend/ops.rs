@@ -1,4 +1,4 @@
-//! The conv2d, max pooling and linear layers the models call, as a Burn backend extension:
+//! The conv2d, max pooling, linear and sigmoid layers the models call, as a Burn backend extension:
 //! [`NetBackend`] has Burn's own ops and gradients as defaults ([`burn_ops`]), a backend may
 //! override them with faster kernels (flex and wgpu do, in their adapters beside this
 //! module), and `backend/autodiff.rs` wires the backend's gradients into Burn's autodiff graph
@@ -111,6 +111,16 @@ pub trait NetBackend: Backend {
     ) -> FloatTensor<Self> {
         burn_ops::max_pool2d_backward::<Self>(x, size, dy, indices)
     }
+
+    /// The logistic sigmoid 1 / (1 + e^−x) of every element.
+    fn nn_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::sigmoid(x)
+    }
+
+    /// The sigmoid's input gradient `dy · s · (1 − s)`, from its output `s` = `output`.
+    fn nn_sigmoid_backward(output: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::sigmoid_backward(output, dy)
+    }
 }
 
 /// [`NetBackend::nn_conv2d`] on tensors: `x` `[N, C, H, W]`, `weight` `[O, C, kh, kw]`,
@@ -155,6 +165,11 @@ pub fn linear<B: NetBackend, const D: usize>(
 /// [`NetBackend::nn_max_pool2d`] on tensors.
 pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(x.into_primitive().tensor(), size)))
+}
+
+/// [`NetBackend::nn_sigmoid`] on tensors of any rank.
+pub fn sigmoid<B: NetBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_sigmoid(x.into_primitive().tensor())))
 }
 
 /// Burn's own ops on primitives, as nnlab's nets use them: the defaults of [`NetBackend`]

@@ -2,6 +2,7 @@
 //! hand-written CPU kernels (flex) and a GPU-friendly conv weight gradient and linear in
 //! tensor ops (wgpu). Compute only: [`crate::backend`] wires them into the backends.
 
+pub mod activation;
 pub mod conv2d;
 pub mod gpu;
 pub mod linear;

@@ -169,7 +169,7 @@ impl<B: NetBackend> Net<B> {
                 )),
                 Layer::Pool(pool) => x.map(|x| backend::max_pool2d(x, pool.kernel_size[0]), |x| x),
                 Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
-                Layer::Sigmoid(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+                Layer::Sigmoid(_) => x.map(backend::sigmoid, backend::sigmoid),
                 Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
             };
         }

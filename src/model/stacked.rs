@@ -181,7 +181,7 @@ impl<B: NetBackend> StackedNet<B> {
                     flat => flat,
                 },
                 StackedLayer::Relu(a) => map(x, |x| a.forward(x), |x| a.forward(x)),
-                StackedLayer::Sigmoid(a) => map(x, |x| a.forward(x), |x| a.forward(x)),
+                StackedLayer::Sigmoid(_) => map(x, backend::sigmoid, backend::sigmoid),
                 StackedLayer::Tanh(a) => map(x, |x| a.forward(x), |x| a.forward(x)),
             };
         }

@@ -1,5 +1,5 @@
-//! nnlab's own kernels (conv2d, max pooling and the evaluation linear behind `NetBackend`
-//! on flex; the conv weight gradient, split linear and forward convolutions of the GPU
+//! nnlab's own kernels (conv2d, max pooling, the evaluation linear and the sigmoid behind
+//! `NetBackend` on flex; the conv weight gradient, split linear and forward convolutions of the GPU
 //! backends on wgpu, and on cuda where it runs) against Burn's plain
 //! ops: outputs and every gradient equal to 1e-4 relative, for one conv layer with and
 //! without padding and for whole nets, evaluated and trained one step.
@@ -116,13 +116,18 @@ fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f
 
 /// Builds `arch` on ndarray (Burn's own conv2d, pooling and linear) and the same weights on
 /// backend `F`, and checks that `F` gives the same evaluation logits, training logits and
-/// every parameter's gradient.
+/// every parameter's gradient, with ReLU.
 fn same_logits_and_gradients_as_burns_ops<F: TrainBackend>(arch: &str, device: &F::Device) {
+    same_logits_and_gradients_with::<F>(arch, Activation::Relu, device)
+}
+
+/// [`same_logits_and_gradients_as_burns_ops`] with `activation`.
+fn same_logits_and_gradients_with<F: TrainBackend>(arch: &str, activation: Activation, device: &F::Device) {
     let spec = ArchSpec::parse(arch).unwrap();
-    let plain = Net::<Nd>::new(&spec, Activation::Relu, &Default::default()).unwrap();
+    let plain = Net::<Nd>::new(&spec, activation, &Default::default()).unwrap();
     let mut values = ValueCollector(Vec::new());
     plain.visit(&mut values);
-    let fast = Net::<F>::new(&spec, Activation::Relu, device).unwrap().map(&mut ValueSetter(values.0.into_iter()));
+    let fast = Net::<F>::new(&spec, activation, device).unwrap().map(&mut ValueSetter(values.0.into_iter()));
     assert_close(&format!("{arch} weights"), &host(fast.first_weights().inner()), &host(plain.first_weights().inner()));
     let images = Tensor::<burn::backend::NdArray, 4>::random(
         [7, 3, 32, 32],
@@ -148,6 +153,55 @@ fn whole_nets_give_the_same_logits_and_gradients_as_burns_ops() {
     for arch in ["mlp1", "cnn3", "cnn4", "cnn5"] {
         same_logits_and_gradients_as_burns_ops::<Flex>(arch, &Default::default());
     }
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn whole_sigmoid_nets_give_the_same_logits_and_gradients_as_burns_ops() {
+    let _rng = crate::common::rng_lock();
+    // Flex's sigmoid is `kernels::activation`; ndarray's is Burn's (the C library's exp).
+    for arch in ["mlp2", "cnn3"] {
+        same_logits_and_gradients_with::<Flex>(arch, Activation::Sigmoid, &Default::default());
+    }
+}
+
+/// `nnlab::backend::sigmoid` on `B` and Burn's own sigmoid on ndarray, both under autodiff,
+/// on one tensor (large enough for the threaded path, with saturated values): the outputs
+/// and the input gradients of `Σ y · r`.
+fn sigmoid_equals_burns<B: TrainBackend>(device: &B::Device) {
+    let dims = [8, 16, 17, 17];
+    let n: usize = dims.iter().product();
+    let x: Vec<f32> = (0..n).map(|i| ((i * 7919 % 4001) as f32 / 4000.0 - 0.5) * 240.0).collect();
+    let r: Vec<f32> = (0..n).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
+    fn run<B: AutodiffBackend>(
+        x: &[f32],
+        r: &[f32],
+        dims: [usize; 4],
+        device: &B::Device,
+        sigmoid: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), dims), device).require_grad();
+        let r = Tensor::<B, 4>::from_data(TensorData::new(r.to_vec(), dims), device);
+        let y = sigmoid(x.clone());
+        let grads = (y.clone() * r).sum().backward();
+        (host(y.inner()), host(x.grad(&grads).expect("x has a gradient")))
+    }
+    let (y, dx) = run::<B>(&x, &r, dims, device, nnlab::backend::sigmoid);
+    let (y_burn, dx_burn) = run::<Nd>(&x, &r, dims, &Default::default(), burn::tensor::activation::sigmoid);
+    assert_close("sigmoid", &y, &y_burn);
+    assert_close("sigmoid input gradient", &dx, &dx_burn);
+    assert!(y.contains(&1.0) && y.contains(&0.0), "saturated on both sides");
+}
+
+#[test]
+fn sigmoid_op_and_its_gradient_equal_burns_on_ndarray() {
+    sigmoid_equals_burns::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn sigmoid_op_and_its_gradient_equal_burns_on_flex() {
+    sigmoid_equals_burns::<Flex>(&Default::default());
 }
 
 #[cfg(feature = "wgpu")]
