@@ -15,12 +15,15 @@ mod flex;
 mod gpu;
 pub mod gpu_conv;
 pub mod ops;
+mod subnormals;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub use gpu::conv2d_implicit_gemm;
 pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d, sigmoid, stacked_conv2d};
+
+pub use subnormals::FlushSubnormals;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -138,17 +141,24 @@ pub type WgpuAd = burn::backend::Autodiff<burn::backend::Wgpu>;
 #[cfg(feature = "cuda")]
 pub type CudaAd = burn::backend::Autodiff<burn::backend::Cuda>;
 
-/// Runs `task` on the backend `kind`, or explains which cargo feature is missing.
+/// Runs `task` on the backend `kind`, or explains which cargo feature is missing. On the
+/// CPU backends subnormal floats count as zero meanwhile ([`FlushSubnormals`]).
 pub fn run_task<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output> {
     #[allow(unreachable_code, unused_variables)]
     match kind {
         BackendKind::Ndarray => {
             #[cfg(feature = "ndarray")]
-            return task.run::<NdarrayAd>(Default::default(), kind);
+            {
+                let _flush = FlushSubnormals::new();
+                return task.run::<NdarrayAd>(Default::default(), kind);
+            }
         }
         BackendKind::Flex => {
             #[cfg(feature = "flex")]
-            return task.run::<FlexAd>(Default::default(), kind);
+            {
+                let _flush = FlushSubnormals::new();
+                return task.run::<FlexAd>(Default::default(), kind);
+            }
         }
         BackendKind::Wgpu => {
             #[cfg(feature = "wgpu")]
