@@ -206,6 +206,15 @@ fn sigmoid_op_and_its_gradient_equal_burns_on_flex() {
 
 #[cfg(feature = "wgpu")]
 #[test]
+fn sigmoid_op_and_its_gradient_equal_burns_on_wgpu() {
+    // wgpu keeps Burn's sigmoid; under autodiff nnlab's backward step reuses its output.
+    crate::common::on_wgpu("sigmoid_on_wgpu", |device| {
+        sigmoid_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
 fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
     let _rng = crate::common::rng_lock();
     // wgpu computes conv weight gradients and the evaluation linear with `kernels::gpu`.
