@@ -9,7 +9,7 @@ use crate::kernels::pool::{self, PoolShape};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::ActivationOps;
-use burn::tensor::{DType, TensorData, TensorMetadata};
+use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 
 /// The kernel's geometry for input `x` and `weight`, or None when the kernel does not
 /// apply (a dtype other than f32, or a kernel larger than the padded input): Burn's own
@@ -32,7 +32,8 @@ fn values<R>(t: &FlexTensor, f: impl FnOnce(&[f32]) -> R) -> R {
     }
 }
 
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+/// A flex tensor of `values` in row-major order with `shape`.
+fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -119,15 +120,13 @@ impl NetBackend for Flex {
         if x.dtype() != DType::F32 {
             return Flex::sigmoid(x);
         }
-        let y = values(&x, kernels::activation::sigmoid);
-        FlexTensor::from_data(TensorData::new(y, x.shape()))
+        tensor(values(&x, kernels::activation::sigmoid), x.shape())
     }
 
     fn nn_sigmoid_backward(output: FlexTensor, dy: FlexTensor) -> FlexTensor {
         if output.dtype() != DType::F32 || dy.dtype() != DType::F32 || output.shape() != dy.shape() {
             return Flex::sigmoid_backward(output, dy);
         }
-        let dx = values(&output, |s| values(&dy, |g| kernels::activation::sigmoid_backward(s, g)));
-        FlexTensor::from_data(TensorData::new(dx, output.shape()))
+        tensor(values(&output, |s| values(&dy, |g| kernels::activation::sigmoid_backward(s, g))), output.shape())
     }
 }
