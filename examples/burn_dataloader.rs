@@ -41,8 +41,8 @@ fn main() -> nnlab::Result<()> {
     let test_loader = DataLoaderBuilder::<<B as AutodiffBackend>::InnerBackend, _, _>::new(CifarBatcher)
         .batch_size(config.eval_batch_size)
         .build(CifarDataset::new(data.test.clone()));
-    <B as burn::tensor::backend::Backend>::seed(&device, config.seed);
-    let mut model = Net::<B>::new(&arch, Activation::Relu, &device)?;
+    // The initial weights nnlab's own loop draws for this seed.
+    let mut model = Net::<B>::seeded(&arch, Activation::Relu, config.seed, &device)?;
     let mut optim = nnlab::train::pytorch_adam().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let lr = config.schedule.lrs[0];

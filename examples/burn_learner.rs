@@ -37,8 +37,8 @@ fn main() -> nnlab::Result<()> {
     let valid = DataLoaderBuilder::<Inner, _, _>::new(CifarBatcher)
         .batch_size(config.eval_batch_size)
         .build(CifarDataset::new(data.val.clone()));
-    <B as burn::tensor::backend::Backend>::seed(&device, config.seed);
-    let model = Net::<B>::new(&arch, Activation::Relu, &device)?;
+    // The initial weights nnlab's own loop draws for this seed.
+    let model = Net::<B>::seeded(&arch, Activation::Relu, config.seed, &device)?;
     let learner = Learner::new(model, nnlab::train::pytorch_adam().init(), config.schedule.scheduler());
     let dir = std::env::temp_dir().join(format!("nnlab-burn-learner-{}", std::process::id()));
     let started = std::time::Instant::now();

@@ -263,8 +263,7 @@ fn synthetic_set<B: Backend>(n: usize, device: &B::Device) -> DeviceSet<B> {
 /// Times `iters` training steps of `arch` (after `warmup` untimed ones) on a fixed batch,
 /// with the Adam the training loop runs on `B` ([`crate::train::OptimizerConfig::init`]).
 pub fn time_steps<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
-    B::seed(device, config.seed);
-    let mut model = Net::<B>::new(arch, Activation::Relu, device)?;
+    let mut model = Net::<B>::seeded(arch, Activation::Relu, config.seed, device)?;
     let mut optim = crate::train::OptimizerConfig::Adam.init();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let batch = synthetic_set::<B::InnerBackend>(config.batch_size, device);
@@ -301,8 +300,7 @@ pub fn time_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> Timing {
 
 /// Times validation passes of a fresh `arch` over `val_images` synthetic images.
 pub fn time_val_pass<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
-    B::seed(device, config.seed);
-    let model = Net::<B>::new(arch, Activation::Relu, device)?.valid();
+    let model = Net::<B>::seeded(arch, Activation::Relu, config.seed, device)?.valid();
     let set = synthetic_set::<B::InnerBackend>(config.val_images, device);
     Ok(time_ms(1, config.val_iters, || {
         std::hint::black_box(accuracy(&model, &set, config.eval_batch_size));

@@ -97,6 +97,21 @@ impl<B: Backend> Net<B> {
         Ok(Net { layers })
     }
 
+    /// The net a run with `seed` starts from: seeds the backend's random generator and
+    /// draws every parameter at once, holding a process-wide lock meanwhile. The generator
+    /// is one per process, so a net built with [`Net::new`] while another thread draws (a
+    /// concurrent run, a random tensor) could take part of that thread's sequence; nets
+    /// built through this function never interleave with each other, and the training loop
+    /// builds its nets this way.
+    pub fn seeded(spec: &ArchSpec, activation: Activation, seed: u64, device: &B::Device) -> Result<Self> {
+        static INITIALISING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _only_this_net = INITIALISING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        B::seed(device, seed);
+        let net = Net::new(spec, activation, device)?;
+        net.draw_parameters();
+        Ok(net)
+    }
+
     /// Draws every parameter's initial value now. Burn initialises a parameter lazily, on its
     /// first use, from the backend's generator as it is then; after this call the values are
     /// fixed, and clones of the net share them.

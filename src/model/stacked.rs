@@ -88,8 +88,9 @@ enum Flow<B: Backend> {
 impl<B: Backend> StackedNet<B> {
     /// Stacks `members` (nets of one architecture, as [`Net::new`] built them) into one net
     /// whose member k computes what `members[k]` computes. Parameters not yet drawn are drawn
-    /// here, member after member: call [`Net::draw_parameters`] right after building each
-    /// member to give it the values it would have alone.
+    /// here, member after member: build each member with [`Net::seeded`] (or call
+    /// [`Net::draw_parameters`] right after building it) to give it the values it would have
+    /// alone.
     pub fn from_members(members: &[Net<B>]) -> Result<Self> {
         let first = members.first().ok_or_else(|| Error::invalid("members", "none: stack at least one net"))?;
         let different = || Error::invalid("members", "nets of different architectures: stack nets of one spec");

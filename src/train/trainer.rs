@@ -85,11 +85,6 @@ impl std::fmt::Debug for DataCache {
     }
 }
 
-/// Held while a run seeds the backend and draws its initial weights: the backend's random
-/// generator is one per process, so runs on concurrent threads would otherwise draw from
-/// each other's sequence.
-static INITIALISING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// The curves of one run, one entry per record point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Curves {
@@ -206,15 +201,9 @@ fn train_with<B: TrainBackend>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(TrainOutcome, Net<B::InnerBackend>)> {
     config.validate()?;
-    let model = {
-        let _only_this_run = INITIALISING.lock().unwrap_or_else(|p| p.into_inner());
-        B::seed(device, config.seed);
-        let model = Net::<B>::new(arch, activation, device)?;
-        // Burn draws a parameter lazily, on first use: for a run on a concurrent thread that
-        // would be outside the lock.
-        model.draw_parameters();
-        model
-    };
+    // Runs on concurrent threads share the backend's random generator: seeded() draws
+    // each run's initial weights under one lock.
+    let model = Net::<B>::seeded(arch, activation, config.seed, device)?;
     run_loop(model, config.optimizer.init(), config, data, device, checkpoints, progress)
 }
 

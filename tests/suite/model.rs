@@ -59,6 +59,31 @@ fn compact_and_homework_notations_agree_and_bad_specs_name_the_layer() {
     assert_eq!(parse_arch_list("cnn3; conv3x3x8,relu").unwrap().len(), 2);
 }
 
+/// Nets built with `Net::seeded` on concurrent threads (as `--jobs` runs build theirs) have the
+/// weights of the same seeds built one after the other: no thread takes part of another's
+/// random sequence.
+#[test]
+fn seeded_nets_built_on_concurrent_threads_equal_those_built_in_turn() {
+    let _rng = crate::common::rng_lock();
+    type B = burn::backend::NdArray;
+    let spec = ArchSpec::parse("fc64,relu,fc32,relu").unwrap();
+    let build = |seed: u64| all_weights(&Net::<B>::seeded(&spec, Activation::Relu, seed, &Default::default()).unwrap());
+    let alone: Vec<Vec<f32>> = (0..4).map(build).collect();
+    assert_ne!(alone[0], alone[1], "different seeds, different nets");
+    std::thread::scope(|scope| {
+        for (seed, expected) in alone.iter().enumerate() {
+            scope.spawn(move || {
+                for round in 0..25 {
+                    assert!(
+                        build(seed as u64) == *expected,
+                        "seed {seed}, round {round}: another thread's draws got in"
+                    );
+                }
+            });
+        }
+    });
+}
+
 #[test]
 fn initialisation_is_pytorch_default_uniform_one_over_sqrt_fan_in() {
     let _rng = crate::common::rng_lock();
@@ -241,8 +266,7 @@ fn recorded_gradient_norm_equals_the_norm_of_the_gradient_tensor() {
         assert_eq!(out.curves.grad_norm.len(), 1);
 
         // Independently: the same initial model (same seed), the same batch, autodiff by hand.
-        <Nd as burn::tensor::backend::Backend>::seed(&device, 5);
-        let net = Net::<Nd>::new(&spec, Activation::Sigmoid, &device).unwrap();
+        let net = Net::<Nd>::seeded(&spec, Activation::Sigmoid, 5, &device).unwrap();
         let initial = crate::common::host(net.first_weights());
         assert_eq!(out.first_weights.values, initial, "{arch}: SGD at lr 0 changed the weights");
         let order = nnlab::data::batches::epoch_order(50, 5, 0);
@@ -349,10 +373,7 @@ fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
     };
     let device = Default::default();
     let arch = ArchSpec::parse("conv3x3x4,relu,maxpool2,fc16,relu").unwrap();
-    let fresh = || {
-        <A as burn::tensor::backend::Backend>::seed(&device, 7);
-        Net::<A>::new(&arch, nnlab::Activation::Relu, &device).unwrap()
-    };
+    let fresh = || Net::<A>::seeded(&arch, nnlab::Activation::Relu, 7, &device).unwrap();
     let loader = || {
         DataLoaderBuilder::<A, _, _>::new(CifarBatcher)
             .batch_size(20)
@@ -386,9 +407,7 @@ type Batch<B> = (Tensor<B, 4>, Tensor<B, 1, Int>);
 /// A freshly drawn net of `spec` (seed 11) and six batches of 8 random images.
 fn optimiser_start<B: TrainBackend>(spec: &str, device: &B::Device) -> (Net<B>, Vec<Batch<B>>) {
     let arch = ArchSpec::parse(spec).unwrap();
-    B::seed(device, 11);
-    let start = Net::<B>::new(&arch, Activation::Relu, device).unwrap();
-    start.draw_parameters();
+    let start = Net::<B>::seeded(&arch, Activation::Relu, 11, device).unwrap();
     let batches = (0..6)
         .map(|k| {
             let x = Tensor::<B, 4>::random([8, 3, 32, 32], Distribution::Normal(0.0, 1.0), device);

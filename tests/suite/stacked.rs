@@ -31,14 +31,8 @@ fn stacked_members_train_as_separate_nets<B: TrainBackend>(device: B::Device, ne
     let (k, n) = (3, 4);
     for &(name, activation) in nets {
         let spec = ArchSpec::parse(name).unwrap();
-        let mut nets: Vec<Net<B>> = (0..k as u64)
-            .map(|s| {
-                B::seed(&device, s);
-                let net = Net::new(&spec, activation, &device).unwrap();
-                net.draw_parameters();
-                net
-            })
-            .collect();
+        let mut nets: Vec<Net<B>> =
+            (0..k as u64).map(|s| Net::seeded(&spec, activation, s, &device).unwrap()).collect();
         let mut stacked = StackedNet::from_members(&nets).unwrap();
         B::seed(&device, 99);
         let images = Tensor::<B, 5>::random([k, n, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
@@ -107,7 +101,8 @@ fn stacked_members_train_as_separate_nets_on_wgpu() {
 fn nets_of_different_architectures_do_not_stack() {
     type B = burn::backend::NdArray;
     let device = Default::default();
-    let net = |name: &str| Net::<B>::new(&ArchSpec::parse(name).unwrap(), Activation::Relu, &device).unwrap();
+    // Drawn under the library's lock: other tests' runs share the generator.
+    let net = |name: &str| Net::<B>::seeded(&ArchSpec::parse(name).unwrap(), Activation::Relu, 0, &device).unwrap();
     for (a, b) in [("mlp1", "mlp2"), ("mlp1", "cnn3"), ("cnn3", "cnn4"), ("cnn4", "cnn5")] {
         let err = StackedNet::from_members(&[net(a), net(b)]).expect_err(&format!("{a} with {b}"));
         assert!(err.to_string().contains("different architectures"), "{a} with {b}: {err}");
