@@ -15,7 +15,7 @@
 //! `nnlab report` uses for shards), so the outputs are those of runs one after the other.
 //!
 //! What makes it exact: every run draws its initial weights with the backend's process-wide
-//! random generator held for it alone ([`crate::train::train_model`]); shuffles have their own
+//! random generator held for it alone ([`crate::model::Net::seeded`]); shuffles have their own
 //! generator per run; each run's result is its own file, written atomically. A test trains
 //! the same runs with `--jobs 1` and `--jobs 3` and compares every number.
 
