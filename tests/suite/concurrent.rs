@@ -132,10 +132,10 @@ fn concurrent_runs_equal_runs_one_after_the_other_on_wgpu() {
 /// `architectures --arch cnn4 --seeds 3 --jobs 3` (three cnn4 seeds side by side) is the
 /// seed-2 cnn4 run of `architectures --arch mlp1,cnn4 --seeds 3 --jobs 1` (six runs, one
 /// after the other): test accuracy within 0.01, the same curve lengths and configuration,
-/// the recorded losses and the trained first-layer weights within 1e-4. On each CPU backend; on ndarray with one step a run
-/// instead of six (Burn's ndarray backward of a convolution takes seconds a step: the test
-/// took six minutes). (`--seed 2` alone would be another run: `--seed` also draws the
-/// validation split, which `--seeds` keeps.)
+/// the recorded losses and the trained first-layer weights within 1e-4. On each CPU
+/// backend; on ndarray with one step a run instead of six (Burn's ndarray backward of a
+/// convolution takes seconds a step: the test took six minutes). (`--seed 2` alone would be
+/// another run: `--seed` also draws the validation split, which `--seeds` keeps.)
 #[test]
 fn a_seed_trains_the_same_whatever_ran_beside_it() {
     let mut backends = vec![("ndarray", ["50", "50", "100"])];
