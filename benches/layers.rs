@@ -110,7 +110,7 @@ fn conv_layers<B: TrainBackend>(crit: &mut Criterion, backend: &str) {
 
 /// nnlab's CPU conv kernel (`kernels::conv2d`) and max pooling (`kernels::pool`) on slices.
 fn cpu_kernels(crit: &mut Criterion) {
-    use nnlab::kernels::conv2d::{ConvShape, forward, im2col, input_gradient, weight_gradient};
+    use nnlab::kernels::conv2d::{ConvShape, forward, input_gradient, weight_gradient};
     use nnlab::kernels::pool::{PoolShape, max_pool, max_pool_backward};
     let values = |n: usize| (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect::<Vec<f32>>();
     for (c, hw, o, k) in CNN4 {
@@ -123,14 +123,6 @@ fn cpu_kernels(crit: &mut Criterion) {
         group.bench_function("forward", |t| t.iter(|| forward(&s, &x, &w, Some(&b))));
         group.bench_function("weight gradient", |t| t.iter(|| weight_gradient(&s, &x, &y)));
         group.bench_function("input gradient", |t| t.iter(|| input_gradient(&s, &w, &y)));
-        let mut cols = vec![0.0f32; c * k * k * (hw + 1 - k) * hw];
-        group.bench_function("im2col x50, one thread", |t| {
-            t.iter(|| {
-                for img in x.chunks(c * hw * hw) {
-                    im2col(&s, img, &mut cols)
-                }
-            })
-        });
         group.finish();
     }
     let mut group = crit.benchmark_group("cpu kernel/max pool 2x2");

@@ -5,7 +5,6 @@
 //! which kept most of the work on one thread (measured: the MLP validation pass ran at
 //! 1.5× PyTorch's time).
 
-use super::conv2d::matmul;
 use rayon::prelude::*;
 
 /// `x [n, inputs] · weight [inputs, outputs] + bias [outputs]` → `[n, outputs]`.
@@ -27,4 +26,52 @@ pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, inputs: usize, o
         matmul(m, outputs, inputs, y, [o, 1], bias.is_some(), x, [i, 1], weight, [o, 1]);
     });
     y
+}
+
+/// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)`, every matrix given by its element strides
+/// (row stride, column stride), on the calling thread.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_strides: [isize; 2],
+    accumulate: bool,
+    lhs: &[f32],
+    lhs_strides: [isize; 2],
+    rhs: &[f32],
+    rhs_strides: [isize; 2],
+) {
+    let last = |strides: [isize; 2], rows: usize, cols: usize| {
+        (rows.max(1) - 1) as isize * strides[0] + (cols.max(1) - 1) as isize * strides[1]
+    };
+    assert!(last(dst_strides, m, n) < dst.len() as isize, "dst too small");
+    assert!(last(lhs_strides, m, k) < lhs.len() as isize, "lhs too small");
+    assert!(last(rhs_strides, k, n) < rhs.len() as isize, "rhs too small");
+    // SAFETY: the asserts above keep every index the strides reach inside its slice (all
+    // strides are non-negative), and `dst` is borrowed mutably, so it aliases nothing.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            dst_strides[1],
+            dst_strides[0],
+            accumulate,
+            lhs.as_ptr(),
+            lhs_strides[1],
+            lhs_strides[0],
+            rhs.as_ptr(),
+            rhs_strides[1],
+            rhs_strides[0],
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
 }
