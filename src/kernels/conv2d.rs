@@ -179,7 +179,7 @@ pub fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -
     y.par_chunks_mut(o * p).zip(x.par_chunks(s.image_len().max(1))).for_each(|(out, x)| {
         with_scratch([image, o * stride], |[pad, y_wide]| {
             pad_with_slack(s, x, pad);
-            direct(&Direct { x: pad, starts: &starts, w: weight, len }, y_wide, stride);
+            direct(&Direct { x: pad, starts: &starts, w: weight, o, len }, y_wide, stride);
             compact(s, y_wide, stride, bias, out);
         })
     });
@@ -250,6 +250,8 @@ struct Direct<'a> {
     starts: &'a [usize],
     /// `O × K`, row-major.
     w: &'a [f32],
+    /// `O`, outputs.
+    o: usize,
     len: usize,
 }
 
@@ -285,8 +287,7 @@ fn direct(d: &Direct, out: &mut [f32], stride: usize) {
 /// stay in registers), the remainders one output or one vector at a time.
 #[inline(always)]
 fn direct_all<V: Lanes, const OB: usize, const PV: usize>(d: &Direct, out: &mut [f32], stride: usize) {
-    let k = d.starts.len();
-    let o = d.w.len() / k.max(1);
+    let (k, o) = (d.starts.len(), d.o);
     let n = d.len.next_multiple_of(V::LANES);
     assert_eq!(d.w.len(), o * k, "weight length");
     assert!(V::LANES <= MAX_LANES && n <= stride && o * stride <= out.len(), "output rows too short");
@@ -554,7 +555,7 @@ pub fn input_gradient(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
                 widen(s, dy, &mut row[before..before + wide]);
                 row[before + wide..].fill(0.0);
             }
-            direct(&Direct { x: g_out, starts: &starts, w: &turned, len: plane }, dpad, stride);
+            direct(&Direct { x: g_out, starts: &starts, w: &turned, o: c, len: plane }, dpad, stride);
             for (ci, dx) in dx.chunks_exact_mut(h * w).enumerate() {
                 for (y, row) in dx.chunks_exact_mut(w).enumerate() {
                     let at = ci * stride + (y + ph) * wp + pw;
@@ -615,12 +616,13 @@ mod tests {
 
     fn forward_matches_the_definition() {
         for padding in [[0, 0], [1, 2], [2, 0]] {
-            let s = ConvShape { batch: 3, in_channels: 2, out_channels: 5, input: [7, 6], kernel: [3, 4], padding };
+            // 9 outputs: a full block of every vector width's outputs and a remainder.
+            let s = ConvShape { batch: 3, in_channels: 2, out_channels: 9, input: [7, 6], kernel: [3, 4], padding };
             let [oh, ow] = s.output();
-            let (x, w, b) = (values(3 * 2 * 42, 1), values(5 * 2 * 12, 2), values(5, 3));
+            let (x, w, b) = (values(3 * 2 * 42, 1), values(9 * 2 * 12, 2), values(9, 3));
             let got = forward(&s, &x, &w, Some(&b));
             let want = naive(&s, &x, &w, &b);
-            assert_eq!(got.len(), 3 * 5 * oh * ow);
+            assert_eq!(got.len(), 3 * 9 * oh * ow);
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() < 1e-4, "{g} vs {w} at padding {padding:?}");
             }
