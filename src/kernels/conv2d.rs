@@ -171,6 +171,13 @@ pub fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -
     if p == 0 || o == 0 {
         return y;
     }
+    if k == 0 {
+        // No input values: every output is its bias.
+        for (plane, b) in y.chunks_exact_mut(p).zip(bias.unwrap_or(&[]).iter().cycle()) {
+            plane.fill(*b);
+        }
+        return y;
+    }
     let starts: Vec<usize> = s.row_starts().collect();
     let [oh, ow] = s.output();
     let len = (oh - 1) * s.padded()[1] + ow;
@@ -627,6 +634,15 @@ mod tests {
                 assert!((g - w).abs() < 1e-4, "{g} vs {w} at padding {padding:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_conv_without_input_channels_gives_its_bias() {
+        let s = ConvShape { batch: 2, in_channels: 0, out_channels: 3, input: [4, 5], kernel: [2, 2], padding: [0, 0] };
+        let y = forward(&s, &[], &[], Some(&[1.0, -2.0, 0.5]));
+        let [oh, ow] = s.output();
+        let want: Vec<f32> = (0..2).flat_map(|_| [1.0, -2.0, 0.5].map(|b| vec![b; oh * ow]).concat()).collect();
+        assert_eq!(y, want);
     }
 
     #[test]

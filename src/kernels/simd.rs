@@ -1,10 +1,12 @@
-//! Compiles a kernel's plain loops for the CPU's wider vector instructions.
+//! Compiles kernels for the CPU's wider vector instructions, two ways.
 //!
-//! nnlab is compiled for the baseline x86-64 CPU (SSE2), so its loops (col2im's adds, the
-//! output compaction, pooling, the weight-gradient dot products) would use 4-lane vectors
-//! even on AVX-512 machines. [`multiversion!`](crate::multiversion) compiles a function's
-//! body three times, for AVX-512, for AVX2 + FMA and for the baseline, and runs the best
-//! copy this CPU supports. (`gemm` does its own dispatch.)
+//! nnlab is compiled for the baseline x86-64 CPU (SSE2), so its loops would use 4-lane
+//! vectors even on AVX-512 machines. [`multiversion!`](crate::multiversion) compiles a
+//! function's plain loops (the output compaction, pooling, the sigmoid) three times, for
+//! AVX-512, for AVX2 + FMA and for the baseline, and runs the best copy this CPU supports.
+//! Where the compiler does not vectorise plain loops well (the conv kernels' register-blocked
+//! sums), [`Lanes`] writes them once over explicit vectors and [`Isa`] picks the copy.
+//! (`gemm` does its own dispatch.)
 
 /// Defines `fn name(args)` whose body is compiled for AVX-512, AVX2 + FMA and the baseline,
 /// picking one at run time. The identifier in brackets names a `bool` the body can read:
