@@ -30,14 +30,12 @@ macro_rules! multiversion {
                 unsafe fn avx2($($arg: $ty),*) {
                     body(true, $($arg),*)
                 }
-                use std::arch::is_x86_feature_detected as has;
-                if has!("avx512f") && has!("avx2") && has!("fma") {
-                    // SAFETY: this CPU has the features `avx512` is compiled with.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if has!("avx2") && has!("fma") {
-                    // SAFETY: this CPU has the features `avx2` is compiled with.
-                    return unsafe { avx2($($arg),*) };
+                match $crate::kernels::simd::Isa::get() {
+                    // SAFETY: `Isa::get` names only instructions this CPU has.
+                    $crate::kernels::simd::Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    $crate::kernels::simd::Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::kernels::simd::Isa::Portable => {}
                 }
             }
             body(false, $($arg),*)
