@@ -91,7 +91,13 @@ impl NetBackend for Flex {
     }
 
     fn nn_max_pool2d(x: FlexTensor, size: usize) -> FlexTensor {
-        Self::nn_max_pool2d_with_indices(x, size).0
+        let [n, c, h, w] = x.shape().dims::<4>();
+        if x.dtype() != DType::F32 || size == 0 {
+            return burn_ops::max_pool2d::<Flex>(x, size);
+        }
+        let s = PoolShape { planes: n * c, input: [h, w], size };
+        let [oh, ow] = s.output();
+        tensor(values(&x, |x| pool::max_pool_values(&s, x)), [n, c, oh, ow])
     }
 
     fn nn_max_pool2d_with_indices(x: FlexTensor, size: usize) -> (FlexTensor, FlexTensor) {
