@@ -76,7 +76,7 @@ fn planes_per_task(plane_len: usize) -> usize {
 /// A NaN wins and then stays, so NaN propagates as in PyTorch; a tie keeps `best`, the first.
 #[inline(always)]
 fn beats(v: f32, best: f32) -> bool {
-    !(v <= best) & !best.is_nan()
+    (v > best) | (v.is_nan() & !best.is_nan())
 }
 
 /// Max-pools one plane of width `w` with 2×2 windows into the output rows `y`, and their
