@@ -47,6 +47,15 @@ impl NetBackend for Flex {
         tensor(y, [s.batch, s.out_channels, oh, ow])
     }
 
+    fn nn_conv2d_relu(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, padding: [usize; 2]) -> FlexTensor {
+        let Some(s) = shape(&x, &weight, padding) else {
+            return Flex::relu(burn_ops::conv2d::<Flex>(x, weight, bias, padding));
+        };
+        let y = values(&x, |x| values(&weight, |w| values(&bias, |b| conv2d::forward_relu(&s, x, w, Some(b)))));
+        let [oh, ow] = s.output();
+        tensor(y, [s.batch, s.out_channels, oh, ow])
+    }
+
     fn nn_conv2d_input_grad(x: FlexTensor, weight: FlexTensor, dy: FlexTensor, padding: [usize; 2]) -> FlexTensor {
         let Some(s) = shape(&x, &weight, padding) else {
             return burn_ops::conv2d_input_grad::<Flex>(x, weight, dy, padding);

@@ -21,7 +21,9 @@ mod wgpu;
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub use gpu::conv2d_implicit_gemm;
-pub use ops::{NetBackend, TrainBackend, burn_ops, conv_options, conv2d, linear, max_pool2d, sigmoid, stacked_conv2d};
+pub use ops::{
+    NetBackend, TrainBackend, burn_ops, conv_options, conv2d, conv2d_relu, linear, max_pool2d, sigmoid, stacked_conv2d,
+};
 
 pub use subnormals::FlushSubnormals;
 

@@ -4,7 +4,8 @@
 //! module), and `backend/autodiff.rs` wires the backend's gradients into Burn's autodiff graph
 //! as one custom backward step per op.
 //!
-//! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias; max
+//! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias (and
+//! followed by ReLU, fused for evaluation); max
 //! pooling with a square window equal to its stride.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -35,6 +36,18 @@ pub trait NetBackend: Backend {
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
         burn_ops::conv2d::<Self>(x, weight, bias, padding)
+    }
+
+    /// [`Self::nn_conv2d`] followed by ReLU. Backends override it for evaluation only (flex
+    /// takes the ReLU in the conv's own pass over its output): under autodiff this default
+    /// runs, the two ops with their own gradients.
+    fn nn_conv2d_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        Self::relu(Self::nn_conv2d(x, weight, bias, padding))
     }
 
     /// Gradient with respect to the input, given the output gradient `dy`.
@@ -134,6 +147,19 @@ pub fn conv2d<B: NetBackend>(
     let [x, weight, bias] =
         [x.into_primitive(), weight.into_primitive(), bias.into_primitive()].map(TensorPrimitive::tensor);
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d(x, weight, bias, padding)))
+}
+
+/// [`conv2d`] followed by ReLU, through [`NetBackend::nn_conv2d_relu`]: the same values as
+/// `relu(conv2d(…))` on the backend.
+pub fn conv2d_relu<B: NetBackend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+    padding: [usize; 2],
+) -> Tensor<B, 4> {
+    let [x, weight, bias] =
+        [x.into_primitive(), weight.into_primitive(), bias.into_primitive()].map(TensorPrimitive::tensor);
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d_relu(x, weight, bias, padding)))
 }
 
 /// [`NetBackend::nn_stacked_conv2d`] on tensors.

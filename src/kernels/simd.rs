@@ -2,7 +2,7 @@
 //!
 //! nnlab is compiled for the baseline x86-64 CPU (SSE2), so its loops would use 4-lane
 //! vectors even on AVX-512 machines. [`multiversion!`](crate::multiversion) compiles a
-//! function's plain loops (the output compaction, pooling, the sigmoid) three times, for
+//! function's plain loops (the output compaction, the sigmoid) three times, for
 //! AVX-512, for AVX2 + FMA and for the baseline, and runs the best copy this CPU supports.
 //! Where the compiler does not vectorise plain loops well (the conv kernels' register-blocked
 //! sums), [`Lanes`] writes them once over explicit vectors and [`Isa`] picks the copy.

@@ -161,7 +161,8 @@ impl<B: NetBackend> Net<B> {
     /// Logits `[N, 10]` for images `[N, 3, 32, 32]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let mut x = Flow::Image(images);
-        for layer in &self.layers {
+        let mut layers = self.layers.iter().peekable();
+        while let Some(layer) = layers.next() {
             x = match layer {
                 Layer::Fc(fc) => {
                     // Weight before bias: Burn initialises parameters lazily, on first
@@ -175,13 +176,15 @@ impl<B: NetBackend> Net<B> {
                         Flow::Flat(x) => backend::linear(x, weight, bias),
                     })
                 }
-                Layer::Conv(conv) => Flow::Image(conv_forward(
-                    conv,
-                    match x {
+                Layer::Conv(conv) => {
+                    let x = match x {
                         Flow::Image(x) => x,
                         Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
-                    },
-                )),
+                    };
+                    // A ReLU right after the conv goes with it, as one op.
+                    let relu = layers.next_if(|next| matches!(next, Layer::Relu(_))).is_some();
+                    Flow::Image(conv_forward(conv, x, relu))
+                }
                 Layer::Pool(pool) => x.map(|x| backend::max_pool2d(x, pool.kernel_size[0]), |x| x),
                 Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
                 Layer::Sigmoid(_) => x.map(backend::sigmoid, backend::sigmoid),
@@ -192,12 +195,15 @@ impl<B: NetBackend> Net<B> {
     }
 }
 
-/// One conv layer through [`NetBackend::nn_conv2d`] (the fast kernel where the backend has
-/// one); a conv without bias takes Burn's own path.
-fn conv_forward<B: NetBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    match &conv.bias {
-        Some(bias) => backend::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
-        None => conv.forward(x),
+/// One conv layer, followed by ReLU where `relu`, through [`NetBackend::nn_conv2d`] or
+/// [`NetBackend::nn_conv2d_relu`] (the fast kernels where the backend has them); a conv
+/// without bias takes Burn's own path.
+fn conv_forward<B: NetBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>, relu: bool) -> Tensor<B, 4> {
+    match (&conv.bias, relu) {
+        (Some(bias), true) => backend::conv2d_relu(x, conv.weight.val(), bias.val(), [0, 0]),
+        (Some(bias), false) => backend::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
+        (None, true) => burn::tensor::activation::relu(conv.forward(x)),
+        (None, false) => conv.forward(x),
     }
 }
 
