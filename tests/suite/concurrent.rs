@@ -1,6 +1,7 @@
 //! Runs on concurrent threads (`--jobs N`, #14): the same runs trained side by side give
 //! the results of the same runs trained one after the other, and a seed's run does not
-//! depend on which other seeds ran with it.
+//! depend on which other seeds ran with it; on flex a seed trains to the same bits twice,
+//! however its threads shared the work.
 
 use crate::shards::{nnlab, noisy_cifar, ok, results};
 use serde_json::Value;
@@ -165,6 +166,30 @@ fn a_seed_trains_the_same_whatever_ran_beside_it() {
         for numbers in ["loss_curve", "weights"] {
             close(&among[numbers], &single[numbers], 1e-4, numbers).unwrap();
         }
+    }
+}
+
+/// A seed trains to the same bits twice on flex, where each step spreads the conv weight
+/// gradient over the rayon pool: the threads' sums are added in a fixed order. (rayon's
+/// `fold` + `reduce` added them in the order the threads ran: three runs of the same build,
+/// 12 steps of cnn4 each, ended with three different sets of weights.)
+#[cfg(feature = "flex")]
+#[test]
+fn a_seed_trains_to_the_same_bits_twice_on_flex() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--backend", "flex", "architectures", "--arch", "cnn4", "--epochs", "1"];
+    let small = ["--max-train", "600", "--max-val", "100", "--max-test", "100"];
+    let runs: Vec<Value> = ["first", "second"]
+        .iter()
+        .map(|name| {
+            let out = dir.path().join(name);
+            run(&out, &[&args[..], &small].concat());
+            serde_json::from_slice(&std::fs::read(out.join("architectures/cnn4_seed0.json")).unwrap()).unwrap()
+        })
+        .collect();
+    for field in ["loss_curve", "weights", "val_acc_curve", "test_acc"] {
+        assert!(runs[0][field].is_array() || runs[0][field].is_number(), "{field} recorded");
+        assert_eq!(runs[0][field], runs[1][field], "{field} differs between two runs of one seed");
     }
 }
 
