@@ -144,9 +144,7 @@ pub fn conv2d<B: NetBackend>(
     bias: Tensor<B, 1>,
     padding: [usize; 2],
 ) -> Tensor<B, 4> {
-    let [x, weight, bias] =
-        [x.into_primitive(), weight.into_primitive(), bias.into_primitive()].map(TensorPrimitive::tensor);
-    Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d(x, weight, bias, padding)))
+    conv_op(x, weight, bias, |x, weight, bias| B::nn_conv2d(x, weight, bias, padding))
 }
 
 /// [`conv2d`] followed by ReLU, through [`NetBackend::nn_conv2d_relu`]: the same values as
@@ -157,9 +155,19 @@ pub fn conv2d_relu<B: NetBackend>(
     bias: Tensor<B, 1>,
     padding: [usize; 2],
 ) -> Tensor<B, 4> {
-    let [x, weight, bias] =
-        [x.into_primitive(), weight.into_primitive(), bias.into_primitive()].map(TensorPrimitive::tensor);
-    Tensor::from_primitive(TensorPrimitive::Float(B::nn_conv2d_relu(x, weight, bias, padding)))
+    conv_op(x, weight, bias, |x, weight, bias| B::nn_conv2d_relu(x, weight, bias, padding))
+}
+
+/// `op` on the float primitives of a conv's input, weight and bias, as a tensor.
+fn conv_op<B: Backend, const W: usize, const C: usize>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, W>,
+    bias: Tensor<B, C>,
+    op: impl FnOnce(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+) -> Tensor<B, 4> {
+    let (x, weight, bias) =
+        (x.into_primitive().tensor(), weight.into_primitive().tensor(), bias.into_primitive().tensor());
+    Tensor::from_primitive(TensorPrimitive::Float(op(x, weight, bias)))
 }
 
 /// [`NetBackend::nn_stacked_conv2d`] on tensors.
@@ -169,9 +177,7 @@ pub fn stacked_conv2d<B: NetBackend>(
     bias: Tensor<B, 3>,
     kernel: [usize; 2],
 ) -> Tensor<B, 4> {
-    let (x, weight, bias) =
-        (x.into_primitive().tensor(), weight.into_primitive().tensor(), bias.into_primitive().tensor());
-    Tensor::from_primitive(TensorPrimitive::Float(B::nn_stacked_conv2d(x, weight, bias, kernel)))
+    conv_op(x, weight, bias, |x, weight, bias| B::nn_stacked_conv2d(x, weight, bias, kernel))
 }
 
 /// [`NetBackend::nn_linear`] on tensors: `x` `[N, …]` (flattened to `[N, in]`) → `[N, out]`.
