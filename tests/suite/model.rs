@@ -116,6 +116,7 @@ fn tiny_data<B: burn::tensor::backend::Backend>(n: usize, device: &B::Device) ->
 }
 
 /// The nets of `loss_falls_on_a_fixed_batch`: an MLP and a CNN.
+#[cfg(feature = "flex")]
 const LOSS_NETS: [&str; 2] = ["mlp1", "cnn4"];
 /// [`LOSS_NETS`] on ndarray, with a narrower CNN: Burn's ndarray backward of a convolution
 /// indexes one element at a time (cnn4 took 4.5 s a step at batch 20, the test 137 s).
