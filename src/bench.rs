@@ -366,15 +366,15 @@ pub fn bench_nnlab<B: TrainBackend>(
     })
 }
 
-/// What a GPU backend ran that a setting or the backend chose: ", Adam over all parameters,
-/// direct forward convolution" (empty on a CPU backend), so benches of different settings
+/// What a GPU backend ran that a setting or the backend chose: ", fused Adam, direct forward
+/// convolution" (empty on a CPU backend), so benches of different settings
 /// say which is which.
 fn gpu_choices<B: TrainBackend>() -> String {
-    if !<B::InnerBackend as crate::backend::NetBackend>::ADAM_OVER_ALL_PARAMETERS {
+    if !<B::InnerBackend as crate::backend::NetBackend>::FUSED_ADAM {
         return String::new();
     }
     let conv = crate::backend::gpu_conv::current().unwrap_or(crate::backend::gpu_conv::DEFAULT);
-    format!(", Adam over all parameters, {} forward convolution", conv.name())
+    format!(", fused Adam, {} forward convolution", conv.name())
 }
 
 /// Runs the embedded PyTorch reference with `python` on the same config and thread count.

@@ -3,7 +3,8 @@
 # of benches/gpu/prepare.sh carried in target/gpu/ (see there). It decides the GPU defaults:
 #   1. the cuda kernel tests (nnlab's forward convolutions equal Burn's there);
 #   2. `nnlab bench --backend cuda --epoch-steps 100` with PyTorch CUDA in the same run;
-#   3. the same nets with Burn's Adam (the build at BEFORE): does FlatAdam win?
+#   3. the same nets with Burn's Adam (the build at BEFORE) and with Adam over all parameters at
+#      once (FlatAdam, the build at FLAT): does the fused Adam win?
 #   4. the CNNs under each forward convolution (NNLAB_GPU_CONV=gemm, im2col; 2. ran direct),
 #      and with one validation batch of 5 000 images;
 #   5. benches/stacked on cuda (stacked members against separate nets);
@@ -51,7 +52,7 @@ bench() {
     step "$name" 30 "$bin" --quiet --backend "$BACKEND" --out "$OUT/$name" bench --epoch-steps 100 "$@"
 }
 
-for f in nnlab nnlab-burn-adam suite stacked; do
+for f in nnlab nnlab-burn-adam nnlab-flat-adam suite stacked; do
     if [ -f "$KIT/$f.xz" ]; then xz -dc "$KIT/$f.xz" > "$KIT/bin/$f" && chmod +x "$KIT/bin/$f"; fi
 done
 NNLAB=${NNLAB:-$KIT/bin/nnlab}
@@ -74,12 +75,14 @@ EOF
 if [ -x "$KIT/bin/suite" ]; then
     step cuda-tests 60 "$KIT/bin/suite" --test-threads 1 on_cuda
 fi
-# Goal 2's table: nnlab (FlatAdam, direct convolution) and PyTorch CUDA, same run.
+# Goal 2's table: nnlab (fused Adam, direct convolution) and PyTorch CUDA, same run.
 bench bench "$NNLAB" --arch "$NETS"
-# FlatAdam against Burn's Adam: the build before it, nnlab alone.
-if [ -x "$KIT/bin/nnlab-burn-adam" ]; then
-    bench bench-burn-adam "$KIT/bin/nnlab-burn-adam" --arch "$NETS" --pytorch off
-fi
+# The fused Adam against Burn's Adam and against FlatAdam: the builds before each, nnlab alone.
+for adam in burn flat; do
+    if [ -x "$KIT/bin/nnlab-$adam-adam" ]; then
+        bench "bench-$adam-adam" "$KIT/bin/nnlab-$adam-adam" --arch "$NETS" --pytorch off
+    fi
+done
 for conv in gemm im2col; do
     NNLAB_GPU_CONV=$conv bench "bench-conv-$conv" "$NNLAB" --arch "$CNNS" --pytorch off
 done

@@ -2,8 +2,10 @@
 # Builds the kit for one GPU session of issue #14 (run on the development machine, which needs
 # no GPU and no CUDA toolkit): into target/gpu/, stripped and xz-compressed so that it travels
 # to the lent machine in one call (under 64 MiB),
-#   nnlab.xz            this checkout's CLI with the cuda feature (FlatAdam on the GPU backends)
+#   nnlab.xz            this checkout's CLI with the cuda feature (fused Adam on the GPU backends)
 #   nnlab-burn-adam.xz  the same at $BEFORE, the last commit whose GPU backends ran Burn's Adam
+#   nnlab-flat-adam.xz  the same at $FLAT, the last commit whose GPU backends ran Adam over all
+#                       parameters at once (FlatAdam: 44 launches of a cnn4 step, fused: 10)
 #   suite.xz            the integration tests (release), for the cuda kernel equality tests
 #   stacked.xz          benches/stacked.rs (stacked members against separate nets)
 # Then, from the repository root, one call on the device runs benches/gpu/device.sh (tracked,
@@ -17,6 +19,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 KIT=$ROOT/target/gpu
 BEFORE=${BEFORE:-a5defe9}
+FLAT=${FLAT:-6c97149}
 FEATURES=cuda
 # A target directory of its own: target/release/nnlab may be in use (docs/report/run.sh), and
 # the build at $BEFORE must not replace it. Both builds share their dependencies here.
@@ -41,7 +44,7 @@ for line in sys.stdin:
         print(m["executable"])' "$1" "$2" | tail -1
 }
 
-BUILT="nnlab $(git describe --always --dirty --exclude '*') (features $FEATURES), Burn's Adam at $BEFORE"
+BUILT="nnlab $(git describe --always --dirty --exclude '*') (features $FEATURES), Burn's Adam at $BEFORE, FlatAdam at $FLAT"
 echo "== $(date -u +%T) $BUILT"
 rm -f "$KIT/KIT"
 cargo build --release --features "$FEATURES" --bin nnlab
@@ -60,6 +63,14 @@ SRC=$ROOT/target/gpu-src-before
 [ -d "$SRC" ] || git worktree add --detach "$SRC" "$BEFORE"
 (cd "$SRC" && cargo build --release --features "$FEATURES" --bin nnlab)
 pack "$CARGO_TARGET_DIR/release/nnlab" nnlab-burn-adam
+
+if [ "$FLAT" != none ]; then # FLAT=none leaves it out (a smaller kit, about 5 minutes less)
+    echo "== $(date -u +%T) nnlab at $FLAT (Adam over all parameters at once on the GPU backends)"
+    SRC_FLAT=$ROOT/target/gpu-src-flat
+    [ -d "$SRC_FLAT" ] || git worktree add --detach "$SRC_FLAT" "$FLAT"
+    (cd "$SRC_FLAT" && cargo build --release --features "$FEATURES" --bin nnlab)
+    pack "$CARGO_TARGET_DIR/release/nnlab" nnlab-flat-adam
+fi
 
 du -ch "$KIT"/*.xz | tail -1
 echo "$BUILT; built $(date -u +%FT%TZ)" > "$KIT/KIT"

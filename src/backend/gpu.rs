@@ -5,12 +5,26 @@
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
-/// [`crate::backend::gpu_conv`] chooses; Adam runs over all parameters at once. Burn 0.21's
+/// [`crate::backend::gpu_conv`] chooses; Adam is one kernel per parameter
+/// ([`crate::kernels::gpu_adam`]). Burn 0.21's
 /// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
         impl $crate::backend::NetBackend for $backend {
-            const ADAM_OVER_ALL_PARAMETERS: bool = true;
+            const FUSED_ADAM: bool = true;
+
+            fn nn_adam_update(
+                param: burn::tensor::ops::FloatTensor<Self>,
+                grad: burn::tensor::ops::FloatTensor<Self>,
+                moments: Option<(burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>)>,
+                step: &$crate::train::fused_adam::AdamStep,
+            ) -> (
+                burn::tensor::ops::FloatTensor<Self>,
+                burn::tensor::ops::FloatTensor<Self>,
+                burn::tensor::ops::FloatTensor<Self>,
+            ) {
+                $crate::kernels::gpu_adam::adam_update(param, grad, moments, step)
+            }
 
             fn nn_linear(
                 x: burn::tensor::ops::FloatTensor<Self>,

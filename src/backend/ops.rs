@@ -21,12 +21,25 @@ pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
 /// and fully connected layers. The defaults are Burn's own ops ([`burn_ops`]), so any
 /// backend can opt in with an empty `impl`.
 pub trait NetBackend: Backend {
-    /// Whether Adam runs over all parameters at once ([`crate::train::FlatAdam`]: a few large
-    /// launches) rather than as Burn's `Adam`, tensor by tensor, in nnlab's loop and wherever
-    /// [`crate::train::OptimizerConfig::init`] builds the optimiser. Worth it where launches
-    /// are dear (the GPU backends opt in); on flex the two extra concatenations made an MLP
-    /// step about 10 % slower, so the CPU backends keep Burn's. Both give the same weights.
-    const ADAM_OVER_ALL_PARAMETERS: bool = false;
+    /// Whether nnlab's loop (and wherever [`crate::train::OptimizerConfig::init`] builds the
+    /// optimiser) runs Adam as [`crate::train::FusedAdam`], one
+    /// [`NetBackend::nn_adam_update`] per parameter, rather than as Burn's `Adam`. Worth it
+    /// where the backend fuses the update into one launch (the GPU backends opt in); the CPU
+    /// backends keep Burn's. Both give the same weights.
+    const FUSED_ADAM: bool = false;
+
+    /// One Adam update of one parameter tensor: `param`, its gradient `grad` and its two
+    /// moments (`None` before the first step) → the new parameter and moments, shaped as
+    /// `param` (see [`crate::train::fused_adam::AdamStep`]). By default Burn's tensor ops
+    /// (about 13 operations); the GPU backends run one kernel.
+    fn nn_adam_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moments: Option<(FloatTensor<Self>, FloatTensor<Self>)>,
+        step: &crate::train::fused_adam::AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        step.apply::<Self>(param, grad, moments)
+    }
 
     /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.
     fn nn_conv2d(

@@ -2,12 +2,12 @@
 //! from an [`OptimizerConfig`] by [`OptimizerConfig::init`].
 //!
 //! Which implementation runs is the backend's business, decided here once: Adam is Burn's
-//! `Adam` (tensor by tensor) on the CPU backends and [`FlatAdam`] (all parameters at once:
-//! fewer kernel launches) where [`NetBackend::ADAM_OVER_ALL_PARAMETERS`] says so; both compute
+//! `Adam` (tensor by tensor) on the CPU backends and [`FusedAdam`] (one fused update per
+//! parameter: fewer kernel launches) where [`NetBackend::FUSED_ADAM`] says so; both compute
 //! the same update (tests/suite/model.rs). SGD is Burn's.
 
 use super::config::OptimizerConfig;
-use super::flat_adam::{FlatAdam, FlatAdamRecord};
+use super::fused_adam::{FusedAdam, FusedAdamRecord};
 use crate::backend::{NetBackend, TrainBackend};
 use crate::model::Net;
 use burn::module::AutodiffModule;
@@ -22,8 +22,8 @@ use burn::tensor::backend::AutodiffBackend;
 pub enum NetOptimizer<B: AutodiffBackend, M: AutodiffModule<B>> {
     /// Burn's Adam, one parameter tensor at a time.
     Adam(OptimizerAdaptor<Adam, M, B>),
-    /// Adam over all parameters at once.
-    FlatAdam(FlatAdam<B>),
+    /// Adam as one fused update per parameter.
+    FusedAdam(FusedAdam<B>),
     /// Burn's SGD, with or without momentum.
     Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>),
 }
@@ -36,15 +36,15 @@ type AdaptorState<O, B> = <OptimizerAdaptor<O, Net<B>, B> as Optimizer<Net<B>, B
 pub struct NetOptimizerRecord<B: AutodiffBackend> {
     /// Burn's Adam state, per parameter.
     pub adam: Option<AdaptorState<Adam, B>>,
-    /// [`FlatAdam`]'s state.
-    pub flat_adam: Option<FlatAdamRecord<B>>,
+    /// [`FusedAdam`]'s state.
+    pub fused_adam: Option<FusedAdamRecord<B>>,
     /// Burn's SGD state, per parameter.
     pub sgd: Option<AdaptorState<Sgd<B::InnerBackend>, B>>,
 }
 
 /// Burn's Adam configured as PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps
 /// 1e-8 (Burn's own default eps is 1e-5), no weight decay. [`OptimizerConfig::Adam`] runs it
-/// (or the same update over all parameters at once, [`FlatAdam::pytorch`]).
+/// (or the same update fused per parameter, [`FusedAdam::pytorch`]).
 pub fn pytorch_adam() -> AdamConfig {
     AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
 }
@@ -53,8 +53,8 @@ impl OptimizerConfig {
     /// The optimiser this configuration names, as backend `B` runs it best.
     pub fn init<B: TrainBackend, M: AutodiffModule<B>>(&self) -> NetOptimizer<B, M> {
         match *self {
-            OptimizerConfig::Adam if <B::InnerBackend as NetBackend>::ADAM_OVER_ALL_PARAMETERS => {
-                NetOptimizer::FlatAdam(FlatAdam::pytorch())
+            OptimizerConfig::Adam if <B::InnerBackend as NetBackend>::FUSED_ADAM => {
+                NetOptimizer::FusedAdam(FusedAdam::pytorch())
             }
             OptimizerConfig::Adam => NetOptimizer::Adam(pytorch_adam().init()),
             OptimizerConfig::Sgd { momentum } => {
@@ -65,13 +65,16 @@ impl OptimizerConfig {
     }
 }
 
-impl<B: AutodiffBackend, M: AutodiffModule<B>> Optimizer<M, B> for NetOptimizer<B, M> {
+impl<B: AutodiffBackend, M: AutodiffModule<B>> Optimizer<M, B> for NetOptimizer<B, M>
+where
+    B::InnerBackend: NetBackend,
+{
     type Record = NetOptimizerRecord<B>;
 
     fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
         match self {
             NetOptimizer::Adam(o) => o.step(lr, module, grads),
-            NetOptimizer::FlatAdam(o) => Optimizer::<M, B>::step(o, lr, module, grads),
+            NetOptimizer::FusedAdam(o) => Optimizer::<M, B>::step(o, lr, module, grads),
             NetOptimizer::Sgd(o) => o.step(lr, module, grads),
         }
     }
@@ -79,16 +82,16 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Optimizer<M, B> for NetOptimizer<
     fn step_multi(&mut self, lr: f64, module: M, grads: MultiGradientsParams) -> M {
         match self {
             NetOptimizer::Adam(o) => o.step_multi(lr, module, grads),
-            NetOptimizer::FlatAdam(o) => Optimizer::<M, B>::step_multi(o, lr, module, grads),
+            NetOptimizer::FusedAdam(o) => Optimizer::<M, B>::step_multi(o, lr, module, grads),
             NetOptimizer::Sgd(o) => o.step_multi(lr, module, grads),
         }
     }
 
     fn to_record(&self) -> Self::Record {
-        let mut record = NetOptimizerRecord { adam: None, flat_adam: None, sgd: None };
+        let mut record = NetOptimizerRecord { adam: None, fused_adam: None, sgd: None };
         match self {
             NetOptimizer::Adam(o) => record.adam = Some(o.to_record()),
-            NetOptimizer::FlatAdam(o) => record.flat_adam = Some(Optimizer::<M, B>::to_record(o)),
+            NetOptimizer::FusedAdam(o) => record.fused_adam = Some(Optimizer::<M, B>::to_record(o)),
             NetOptimizer::Sgd(o) => record.sgd = Some(o.to_record()),
         }
         record
@@ -99,8 +102,8 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Optimizer<M, B> for NetOptimizer<
     fn load_record(self, record: Self::Record) -> Self {
         match (self, record) {
             (NetOptimizer::Adam(o), NetOptimizerRecord { adam: Some(r), .. }) => NetOptimizer::Adam(o.load_record(r)),
-            (NetOptimizer::FlatAdam(o), NetOptimizerRecord { flat_adam: Some(r), .. }) => {
-                NetOptimizer::FlatAdam(Optimizer::<M, B>::load_record(o, r))
+            (NetOptimizer::FusedAdam(o), NetOptimizerRecord { fused_adam: Some(r), .. }) => {
+                NetOptimizer::FusedAdam(Optimizer::<M, B>::load_record(o, r))
             }
             (NetOptimizer::Sgd(o), NetOptimizerRecord { sgd: Some(r), .. }) => NetOptimizer::Sgd(o.load_record(r)),
             (unchanged, _) => unchanged,

@@ -462,29 +462,29 @@ fn all_weights<B: burn::tensor::backend::Backend>(model: &Net<B>) -> Vec<f32> {
     v
 }
 
-/// nnlab's Adam over all parameters at once ([`nnlab::train::FlatAdam`], what the loop runs
+/// nnlab's Adam as one fused update per parameter ([`nnlab::train::FusedAdam`], what the loop runs
 /// on the GPU backends) against Burn's `Adam` with the same settings, through nnlab's one
 /// training step: over six steps with their own batches and a falling rate, the losses at
 /// every step and the weights after agree to 1e-6 relative (the arithmetic is Burn's,
 /// operation for operation), for a CNN and an MLP, on `B`.
-fn flat_adam_takes_burns_adam_steps<B: TrainBackend>(device: &B::Device) {
-    use nnlab::train::{FlatAdam, pytorch_adam};
+fn fused_adam_takes_burns_adam_steps<B: TrainBackend>(device: &B::Device) {
+    use nnlab::train::{FusedAdam, pytorch_adam};
     for spec in OPTIMISED_NETS {
         let (start, batches) = optimiser_start::<B>(spec, device);
         let (burn_losses, by_burn) = optimise(start.clone(), &mut pytorch_adam().init(), &batches, 0);
-        let (flat_losses, by_flat) = optimise(start.clone(), &mut FlatAdam::<B>::pytorch(), &batches, 0);
-        let (a, b) = (all_weights(&by_burn), all_weights(&by_flat));
+        let (fused_losses, by_fused) = optimise(start.clone(), &mut FusedAdam::<B>::pytorch(), &batches, 0);
+        let (a, b) = (all_weights(&by_burn), all_weights(&by_fused));
         let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
         let moved = crate::common::max_abs_diff(&a, &all_weights(&start));
         assert!(moved > 1e-3, "{spec}: six steps moved no weight ({moved})");
         let d = crate::common::max_abs_diff(&a, &b);
-        assert!(d <= 1e-6 * scale, "{spec}: FlatAdam's weights differ from Burn's Adam's by {d} (scale {scale})");
-        let dl = crate::common::max_abs_diff(&burn_losses, &flat_losses);
-        assert!(dl <= 1e-6, "{spec}: losses differ by {dl}: {burn_losses:?} vs {flat_losses:?}");
+        assert!(d <= 1e-6 * scale, "{spec}: FusedAdam's weights differ from Burn's Adam's by {d} (scale {scale})");
+        let dl = crate::common::max_abs_diff(&burn_losses, &fused_losses);
+        assert!(dl <= 1e-6, "{spec}: losses differ by {dl}: {burn_losses:?} vs {fused_losses:?}");
     }
 }
 
-/// Each kind of [`nnlab::train::NetOptimizer`] (Burn's Adam, Adam over all parameters, SGD with
+/// Each kind of [`nnlab::train::NetOptimizer`] (Burn's Adam, fused Adam, SGD with
 /// momentum) saved after three steps and loaded into a fresh one continues as the original
 /// would: the last three steps give the same losses and weights as six steps without a break.
 /// A fresh optimiser without the record takes different steps (moments and step count lost),
@@ -492,14 +492,14 @@ fn flat_adam_takes_burns_adam_steps<B: TrainBackend>(device: &B::Device) {
 #[test]
 fn an_optimiser_loaded_from_its_record_continues_where_it_stopped() {
     use burn::optim::Optimizer;
-    use nnlab::train::{FlatAdam, NetOptimizer, OptimizerConfig};
+    use nnlab::train::{FusedAdam, NetOptimizer, OptimizerConfig};
     type B = burn::backend::Autodiff<burn::backend::NdArray>;
     let _guard = crate::common::rng_lock();
     let device = Default::default();
     type Fresh = fn() -> NetOptimizer<B, Net<B>>;
     let kinds: [(&str, Fresh); 3] = [
         ("Burn's Adam", || OptimizerConfig::Adam.init()),
-        ("Adam over all parameters", || NetOptimizer::FlatAdam(FlatAdam::pytorch())),
+        ("fused Adam", || NetOptimizer::FusedAdam(FusedAdam::pytorch())),
         ("SGD with momentum", || OptimizerConfig::Sgd { momentum: 0.9 }.init()),
     ];
     for spec in OPTIMISED_NETS {
@@ -522,23 +522,23 @@ fn an_optimiser_loaded_from_its_record_continues_where_it_stopped() {
 }
 
 #[test]
-fn flat_adam_takes_burns_adam_steps_on_ndarray() {
+fn fused_adam_takes_burns_adam_steps_on_ndarray() {
     let _guard = crate::common::rng_lock();
-    flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::NdArray>>(&Default::default());
+    fused_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::NdArray>>(&Default::default());
 }
 
 #[cfg(feature = "flex")]
 #[test]
-fn flat_adam_takes_burns_adam_steps_on_flex() {
+fn fused_adam_takes_burns_adam_steps_on_flex() {
     let _guard = crate::common::rng_lock();
-    flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
+    fused_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Flex>>(&Default::default());
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
-fn flat_adam_takes_burns_adam_steps_on_wgpu() {
+fn fused_adam_takes_burns_adam_steps_on_wgpu() {
     let _guard = crate::common::rng_lock();
-    crate::common::on_wgpu("flat_adam_takes_burns_adam_steps", |device| {
-        flat_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    crate::common::on_wgpu("fused_adam_takes_burns_adam_steps", |device| {
+        fused_adam_takes_burns_adam_steps::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
     });
 }

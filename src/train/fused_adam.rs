@@ -1,0 +1,308 @@
+//! Adam as one update per parameter tensor through [`NetBackend::nn_adam_update`]: one GPU
+//! kernel each on the GPU backends ([`crate::kernels::gpu_adam`]), Burn's tensor ops
+//! elsewhere.
+//!
+//! Burn's `Adam` runs about 13 element-wise operations per parameter tensor: about 130
+//! kernel launches per cnn4 step, on GPUs where these nets are bound by launches, not
+//! arithmetic (docs/PERFORMANCE.md). An earlier version of this optimiser ran the update
+//! once over all parameters laid end to end (two concatenations, then each parameter its
+//! slice): still 44 launches of cnn4's 115 per step, counted on wgpu. One fused kernel per
+//! parameter makes it 10. nnlab's loop uses it where the backend says so
+//! (`NetBackend::FUSED_ADAM`, read by `OptimizerConfig::init`); the CPU backends keep
+//! Burn's `Adam`, whose operations the default `nn_adam_update` repeats.
+//!
+//! The arithmetic is Burn's, operation for operation in the same order (see
+//! `burn-optim`'s `AdaptiveMomentum`), so the parameters after each step equal Burn's
+//! `Adam`'s (tests/suite/model.rs checks six steps to 1e-6 relative on ndarray, flex and
+//! wgpu); no weight decay, no AMSGrad, no gradient clipping.
+
+use crate::backend::NetBackend;
+use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::optim::{GradientsParams, MultiGradientsParams, Optimizer};
+use burn::record::Record;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::{FloatTensor, FloatTensorOps};
+use burn::tensor::{Tensor, TensorPrimitive};
+
+/// The scalars of one Adam step, shared by every parameter: `m ← β₁·m + (1−β₁)·g`,
+/// `v ← β₂·v + (1−β₂)·g²`, `p ← p − lr · (m·factor) / (√v + epsilon)`, with Burn's bias
+/// corrections folded into `factor` and `epsilon`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    /// Decay of the first moment.
+    pub beta_1: f32,
+    /// Decay of the second moment.
+    pub beta_2: f32,
+    /// `√(1 − β₂ᵗ) / (1 − β₁ᵗ)` at step `t` (from 1).
+    pub factor: f32,
+    /// `ε · √(1 − β₂ᵗ)`.
+    pub epsilon: f32,
+    /// The learning rate.
+    pub lr: f32,
+}
+
+impl AdamStep {
+    /// The scalars of step `time` (1 for the first) with these decay rates, `epsilon` and
+    /// learning rate `lr`, folded as Burn's `AdaptiveMomentum` folds them.
+    pub fn new(beta_1: f32, beta_2: f32, epsilon: f32, time: i32, lr: f64) -> Self {
+        let bias_correction2_sqrt = (1.0 - beta_2.powi(time)).sqrt();
+        AdamStep {
+            beta_1,
+            beta_2,
+            factor: bias_correction2_sqrt / (1.0 - beta_1.powi(time)),
+            epsilon: epsilon * bias_correction2_sqrt,
+            lr: lr as f32,
+        }
+    }
+
+    /// One update in Burn's tensor ops (what [`NetBackend::nn_adam_update`] does by default):
+    /// the new parameter and moments, shaped as `param`.
+    pub fn apply<B: Backend>(
+        &self,
+        param: FloatTensor<B>,
+        grad: FloatTensor<B>,
+        moments: Option<(FloatTensor<B>, FloatTensor<B>)>,
+    ) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+        let float = |t: FloatTensor<B>| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(t));
+        let shape = burn::tensor::TensorMetadata::shape(&param);
+        let n = shape.num_elements();
+        let flat = |t: FloatTensor<B>| float(t).reshape([n]);
+        let (param, grad) = (flat(param), flat(grad));
+        let (moment_1, moment_2) = match moments {
+            Some((m, v)) => (
+                flat(m).mul_scalar(self.beta_1).add(grad.clone().mul_scalar(1.0 - self.beta_1)),
+                flat(v).mul_scalar(self.beta_2).add(grad.square().mul_scalar(1.0 - self.beta_2)),
+            ),
+            None => (grad.clone().mul_scalar(1.0 - self.beta_1), grad.square().mul_scalar(1.0 - self.beta_2)),
+        };
+        let step = moment_1.clone().mul_scalar(self.factor).div(moment_2.clone().sqrt().add_scalar(self.epsilon));
+        let updated = param - step.mul_scalar(self.lr);
+        let back = |t: Tensor<B, 1>| B::float_reshape(t.into_primitive().tensor(), shape.clone());
+        (back(updated), back(moment_1), back(moment_2))
+    }
+}
+
+/// Adam, one fused update per parameter (see the module docs). Parameters without a gradient
+/// in a step are left as they are, as Burn's optimisers leave them; when the set of
+/// parameters with a gradient (or their sizes) changes between steps, the moments start
+/// afresh.
+#[derive(Clone)]
+pub struct FusedAdam<B: AutodiffBackend> {
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    state: Option<FusedState<B::InnerBackend>>,
+}
+
+/// The moments of every parameter that had a gradient, in `layout`'s order.
+#[derive(Clone)]
+struct FusedState<B: Backend> {
+    /// Each parameter's id and number of values, in the order of `moments`.
+    layout: Vec<(ParamId, usize)>,
+    /// Steps taken.
+    time: usize,
+    /// Each parameter's two moments, shaped as the parameter.
+    moments: Vec<(FloatTensor<B>, FloatTensor<B>)>,
+}
+
+/// A saved [`FusedAdam`] state: the steps taken and the two moments of every parameter laid
+/// end to end (empty before the first step), with the parameter ids and sizes they are laid
+/// out by.
+#[derive(Record)]
+pub struct FusedAdamRecord<B: Backend> {
+    /// Steps taken.
+    pub time: usize,
+    /// Parameter ids, in the order of the moments.
+    pub ids: Vec<u64>,
+    /// Values per parameter, in the same order.
+    pub sizes: Vec<usize>,
+    /// First moments of all parameters, end to end.
+    pub moment_1: Option<Tensor<B, 1>>,
+    /// Second moments, laid out the same way.
+    pub moment_2: Option<Tensor<B, 1>>,
+    /// Each parameter's shape, in the same order (the record keeps the values flat).
+    pub shapes: Vec<Vec<usize>>,
+}
+
+impl<B: AutodiffBackend> FusedAdam<B>
+where
+    B::InnerBackend: NetBackend,
+{
+    /// Adam with the given decay rates of the two moments and `epsilon`.
+    pub fn new(beta_1: f32, beta_2: f32, epsilon: f32) -> Self {
+        FusedAdam { beta_1, beta_2, epsilon, state: None }
+    }
+
+    /// PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps 1e-8 (Burn's own default
+    /// eps is 1e-5), no weight decay.
+    pub fn pytorch() -> Self {
+        Self::new(0.9, 0.999, 1e-8)
+    }
+
+    fn step_fused<M: AutodiffModule<B>>(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
+        let mut found = Layout::<B> { grads: &grads, layout: vec![], _backend: Default::default() };
+        module.visit(&mut found);
+        let layout = found.layout;
+        if layout.is_empty() {
+            return module;
+        }
+        let (time, moments) = match self.state.take().filter(|s| s.layout == layout) {
+            Some(s) => (s.time + 1, s.moments.into_iter().map(Some).collect()),
+            None => (1, vec![None; layout.len()]),
+        };
+        let step = AdamStep::new(self.beta_1, self.beta_2, self.epsilon, time as i32, lr);
+        let mut update = Update::<B> { grads: &mut grads, layout: &layout, moments, step, index: 0, new: vec![] };
+        let module = module.map(&mut update);
+        let moments = update.new;
+        self.state = Some(FusedState { layout, time, moments });
+        module
+    }
+}
+
+/// Each parameter that has a gradient: its id and size, in the order the module visits them.
+struct Layout<'a, B: AutodiffBackend> {
+    grads: &'a GradientsParams,
+    layout: Vec<(ParamId, usize)>,
+    _backend: std::marker::PhantomData<B>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Layout<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
+            self.layout.push((param.id, grad.shape().num_elements()));
+        }
+    }
+}
+
+/// Updates each parameter of the layout, in the order [`Layout`] met them, collecting the
+/// new moments.
+struct Update<'a, B: AutodiffBackend> {
+    grads: &'a mut GradientsParams,
+    layout: &'a [(ParamId, usize)],
+    moments: Vec<Option<(FloatTensor<B::InnerBackend>, FloatTensor<B::InnerBackend>)>>,
+    step: AdamStep,
+    index: usize,
+    new: Vec<(FloatTensor<B::InnerBackend>, FloatTensor<B::InnerBackend>)>,
+}
+
+impl<B: AutodiffBackend> ModuleMapper<B> for Update<'_, B>
+where
+    B::InnerBackend: NetBackend,
+{
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (id, tensor, mapper) = param.consume();
+        let expected = self.layout.get(self.index).map(|&(pid, _)| pid);
+        let grad = match expected == Some(id) {
+            true => self.grads.remove::<B::InnerBackend, D>(id),
+            false => None,
+        };
+        let Some(grad) = grad else {
+            // No gradient this step: unchanged.
+            return Param::from_mapped_value(id, tensor, mapper);
+        };
+        let moments = self.moments[self.index].take();
+        let require_grad = tensor.is_require_grad();
+        let value = tensor.inner().into_primitive().tensor();
+        let (updated, moment_1, moment_2) =
+            B::InnerBackend::nn_adam_update(value, grad.into_primitive().tensor(), moments, &self.step);
+        self.new.push((moment_1, moment_2));
+        let mut value = Tensor::from_inner(Tensor::from_primitive(TensorPrimitive::Float(updated)));
+        if require_grad {
+            value = value.require_grad();
+        }
+        self.index += 1;
+        Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+/// Lays [`MultiGradientsParams`] (gradients from several devices) out as one
+/// [`GradientsParams`], summed per parameter on the device Burn picks for it.
+struct Merge<'a, B: AutodiffBackend> {
+    from: &'a mut MultiGradientsParams,
+    into: GradientsParams,
+    _backend: std::marker::PhantomData<B>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Merge<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some((grad, _device)) = self.from.remove::<B::InnerBackend, D>(param.id) {
+            self.into.register::<B::InnerBackend, D>(param.id, grad);
+        }
+    }
+}
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for FusedAdam<B>
+where
+    B::InnerBackend: NetBackend,
+{
+    type Record = FusedAdamRecord<B>;
+
+    fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
+        self.step_fused(lr, module, grads)
+    }
+
+    fn step_multi(&mut self, lr: f64, module: M, mut grads: MultiGradientsParams) -> M {
+        let mut merge = Merge::<B> { from: &mut grads, into: GradientsParams::new(), _backend: Default::default() };
+        module.visit(&mut merge);
+        let merged = merge.into;
+        self.step_fused(lr, module, merged)
+    }
+
+    fn to_record(&self) -> Self::Record {
+        let flat = |t: &FloatTensor<B::InnerBackend>| {
+            let t =
+                Tensor::<B::InnerBackend, 1>::from_primitive(TensorPrimitive::Float(B::InnerBackend::float_reshape(
+                    t.clone(),
+                    [burn::tensor::TensorMetadata::shape(t).num_elements()].into(),
+                )));
+            t
+        };
+        match &self.state {
+            Some(s) => FusedAdamRecord {
+                time: s.time,
+                ids: s.layout.iter().map(|(id, _)| id.val()).collect(),
+                sizes: s.layout.iter().map(|&(_, n)| n).collect(),
+                moment_1: Some(Tensor::from_inner(Tensor::cat(s.moments.iter().map(|(m, _)| flat(m)).collect(), 0))),
+                moment_2: Some(Tensor::from_inner(Tensor::cat(s.moments.iter().map(|(_, v)| flat(v)).collect(), 0))),
+                shapes: s.moments.iter().map(|(m, _)| burn::tensor::TensorMetadata::shape(m).to_vec()).collect(),
+            },
+            None => {
+                FusedAdamRecord { time: 0, ids: vec![], sizes: vec![], moment_1: None, moment_2: None, shapes: vec![] }
+            }
+        }
+    }
+
+    fn load_record(mut self, record: Self::Record) -> Self {
+        let FusedAdamRecord { time, ids, sizes, moment_1, moment_2, shapes } = record;
+        self.state = match (moment_1, moment_2) {
+            (Some(moment_1), Some(moment_2))
+                if ids.len() == sizes.len()
+                    && shapes.len() == sizes.len()
+                    && shapes.iter().zip(&sizes).all(|(s, &n)| s.iter().product::<usize>() == n)
+                    && moment_1.dims()[0] == sizes.iter().sum::<usize>()
+                    && moment_2.dims()[0] == moment_1.dims()[0] =>
+            {
+                let (moment_1, moment_2) = (moment_1.inner(), moment_2.inner());
+                let mut at = 0;
+                let moments = shapes
+                    .iter()
+                    .zip(&sizes)
+                    .map(|(shape, &n)| {
+                        let part = |t: &Tensor<B::InnerBackend, 1>| {
+                            B::InnerBackend::float_reshape(
+                                t.clone().slice(at..at + n).into_primitive().tensor(),
+                                shape.clone().into(),
+                            )
+                        };
+                        let pair = (part(&moment_1), part(&moment_2));
+                        at += n;
+                        pair
+                    })
+                    .collect();
+                Some(FusedState { layout: ids.into_iter().map(ParamId::from).zip(sizes).collect(), time, moments })
+            }
+            _ => None,
+        };
+        self
+    }
+}
