@@ -91,7 +91,33 @@ impl<B: NetBackend> Backward<B, 1> for SigmoidStep {
     }
 }
 
+/// The backward step of [`NetBackend::nn_relu`] under autodiff, from the ReLU's output.
+#[derive(Debug)]
+struct ReluStep;
+
+impl<B: NetBackend> Backward<B, 1> for ReluStep {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::nn_relu_backward(ops.state, dy));
+        }
+    }
+}
+
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
+    fn nn_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match ReluStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::nn_relu(x.primitive);
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::nn_relu(x.primitive)),
+        }
+    }
+
     fn nn_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
         match SigmoidStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {

@@ -5,8 +5,8 @@
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
-/// [`crate::backend::gpu_conv`] chooses; Adam is one kernel per parameter
-/// ([`crate::kernels::gpu_adam`]). Burn 0.21's
+/// [`crate::backend::gpu_conv`] chooses; Adam (one kernel per parameter) and ReLU (one
+/// kernel, one for its gradient) are [`crate::kernels::gpu_fused`]. Burn 0.21's
 /// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
@@ -23,7 +23,33 @@ macro_rules! gpu_net_backend {
                 burn::tensor::ops::FloatTensor<Self>,
                 burn::tensor::ops::FloatTensor<Self>,
             ) {
-                $crate::kernels::gpu_adam::adam_update(param, grad, moments, step)
+                use $crate::kernels::gpu_fused;
+                let f32s = gpu_fused::all_f32(&[&param, &grad])
+                    && moments.as_ref().is_none_or(|(m, v)| gpu_fused::all_f32(&[m, v]));
+                match f32s {
+                    true => gpu_fused::adam_update(param, grad, moments, step),
+                    false => step.apply::<Self>(param, grad, moments),
+                }
+            }
+
+            fn nn_relu(x: burn::tensor::ops::FloatTensor<Self>) -> burn::tensor::ops::FloatTensor<Self> {
+                use burn::tensor::ops::ActivationOps;
+                match $crate::kernels::gpu_fused::all_f32(&[&x]) {
+                    true => $crate::kernels::gpu_fused::relu(x),
+                    false => Self::relu(x),
+                }
+            }
+
+            fn nn_relu_backward(
+                output: burn::tensor::ops::FloatTensor<Self>,
+                dy: burn::tensor::ops::FloatTensor<Self>,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                use burn::tensor::TensorMetadata;
+                use burn::tensor::ops::ActivationOps;
+                match $crate::kernels::gpu_fused::all_f32(&[&output, &dy]) && output.shape() == dy.shape() {
+                    true => $crate::kernels::gpu_fused::relu_backward(output, dy),
+                    false => Self::relu_backward(output, dy),
+                }
             }
 
             fn nn_linear(

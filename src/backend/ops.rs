@@ -60,7 +60,7 @@ pub trait NetBackend: Backend {
         bias: FloatTensor<Self>,
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
-        Self::relu(Self::nn_conv2d(x, weight, bias, padding))
+        Self::nn_relu(Self::nn_conv2d(x, weight, bias, padding))
     }
 
     /// Gradient with respect to the input, given the output gradient `dy`.
@@ -138,6 +138,16 @@ pub trait NetBackend: Backend {
         burn_ops::max_pool2d_backward::<Self>(x, size, dy, indices)
     }
 
+    /// ReLU of every element: 0 where `x ≤ 0`, else `x` (NaN passes), Burn's rule.
+    fn nn_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu(x)
+    }
+
+    /// ReLU's input gradient from its output: `dy` where `output > 0`, else 0.
+    fn nn_relu_backward(output: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu_backward(output, dy)
+    }
+
     /// The logistic sigmoid 1 / (1 + e^−x) of every element.
     fn nn_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::sigmoid(x)
@@ -210,6 +220,11 @@ pub fn linear<B: NetBackend, const D: usize>(
 /// [`NetBackend::nn_max_pool2d`] on tensors.
 pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(x.into_primitive().tensor(), size)))
+}
+
+/// [`NetBackend::nn_relu`] on tensors of any rank.
+pub fn relu<B: NetBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_relu(x.into_primitive().tensor())))
 }
 
 /// [`NetBackend::nn_sigmoid`] on tensors of any rank.

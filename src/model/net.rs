@@ -186,7 +186,7 @@ impl<B: NetBackend> Net<B> {
                     Flow::Image(conv_forward(conv, x, relu))
                 }
                 Layer::Pool(pool) => x.map(|x| backend::max_pool2d(x, pool.kernel_size[0]), |x| x),
-                Layer::Relu(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+                Layer::Relu(_) => x.map(backend::relu, backend::relu),
                 Layer::Sigmoid(_) => x.map(backend::sigmoid, backend::sigmoid),
                 Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
             };
@@ -202,7 +202,7 @@ fn conv_forward<B: NetBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>, relu: bool) ->
     match (&conv.bias, relu) {
         (Some(bias), true) => backend::conv2d_relu(x, conv.weight.val(), bias.val(), [0, 0]),
         (Some(bias), false) => backend::conv2d(x, conv.weight.val(), bias.val(), [0, 0]),
-        (None, true) => burn::tensor::activation::relu(conv.forward(x)),
+        (None, true) => backend::relu(conv.forward(x)),
         (None, false) => conv.forward(x),
     }
 }

@@ -213,6 +213,65 @@ fn sigmoid_op_and_its_gradient_equal_burns_on_wgpu() {
     });
 }
 
+/// `nnlab::backend::relu` and Burn's own ReLU on the same backend `B`, both under autodiff:
+/// the outputs and the input gradients of `Σ y · r`, bit for bit, on a tensor with negative
+/// values, zeros (±0), NaNs and positive values, read through a permuted view (as a GPU
+/// convolution's output arrives). (Burn's backends differ among themselves on −0 and NaN:
+/// ndarray keeps −0, flex makes NaN 0; nnlab's op keeps each backend's own rule.)
+fn relu_equals_burns<B: TrainBackend>(device: &B::Device) {
+    let dims = [3, 5, 7, 4];
+    let n: usize = dims.iter().product();
+    let x: Vec<f32> = (0..n)
+        .map(|i| match i % 11 {
+            0 => f32::NAN,
+            1 => 0.0,
+            2 => -0.0,
+            k => (k as f32 - 6.5) * (1.0 + i as f32 / 97.0),
+        })
+        .collect();
+    let r: Vec<f32> = (0..n).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
+    fn run<B: AutodiffBackend>(
+        x: &[f32],
+        r: &[f32],
+        dims: [usize; 4],
+        device: &B::Device,
+        relu: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), dims), device).require_grad();
+        let r = Tensor::<B, 4>::from_data(TensorData::new(r.to_vec(), dims), device);
+        // A permuted view, as the NCHW view of a GPU convolution's NHWC output.
+        let y = relu(x.clone().permute([0, 2, 3, 1])).permute([0, 3, 1, 2]);
+        let grads = (y.clone() * r).sum().backward();
+        (host(y.inner()), host(x.grad(&grads).expect("x has a gradient")))
+    }
+    let (y, dx) = run::<B>(&x, &r, dims, device, nnlab::backend::relu);
+    let (y_burn, dx_burn) = run::<B>(&x, &r, dims, device, burn::tensor::activation::relu);
+    let bits = |v: &[f32]| v.iter().map(|f| if f.is_nan() { u32::MAX } else { f.to_bits() }).collect::<Vec<_>>();
+    assert_eq!(bits(&y), bits(&y_burn), "ReLU outputs");
+    assert_eq!(bits(&dx), bits(&dx_burn), "ReLU input gradients");
+    assert!(dx.iter().any(|&v| v == 0.0) && dx.iter().any(|&v| v != 0.0), "some gradients pass, some stop");
+}
+
+#[test]
+fn relu_op_and_its_gradient_equal_burns_on_ndarray() {
+    relu_equals_burns::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn relu_op_and_its_gradient_equal_burns_on_flex() {
+    relu_equals_burns::<Flex>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn relu_op_and_its_gradient_equal_burns_on_wgpu() {
+    // wgpu runs `kernels::gpu_fused`'s two ReLU kernels.
+    crate::common::on_wgpu("relu_on_wgpu", |device| {
+        relu_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {

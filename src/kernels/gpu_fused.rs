@@ -1,0 +1,187 @@
+//! Element-wise work that Burn runs as several GPU kernels, each as one kernel of its own
+//! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of one parameter tensor
+//! ([`adam_update`]), and ReLU and its gradient ([`relu`], [`relu_backward`]).
+//!
+//! Why: these nets' GPU steps are bound by kernel launches, not arithmetic
+//! (docs/PERFORMANCE.md), and a cnn4 step on wgpu was 134 launches (counted with CubeCL's
+//! kernel log, `benches/gpu/launches.sh`).
+//! - Adam in Burn's tensor ops is about 13 element-wise kernels per parameter tensor; over
+//!   all parameters at once (one concatenation of the gradients, one of the parameters, each
+//!   parameter its slice of the result) it was still 44 of those 134. Here each parameter
+//!   takes one launch that reads its value, gradient and two moments and writes the new
+//!   three: 10 for cnn4. The arithmetic is Burn's `Adam` (burn-optim's `AdaptiveMomentum`),
+//!   operation for operation: `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`,
+//!   `p ← p − lr · (m·f) / (√v + ε′)`, with the bias corrections folded into `f` and `ε′` on
+//!   the host as Burn folds them.
+//! - Burn's ReLU is a comparison and a masked fill, and so is its gradient: 16 launches for
+//!   cnn4's four ReLUs; here 8. Both keep Burn's rule: an input `≤ 0` gives 0 (and a zero
+//!   gradient), anything else, NaN included, passes.
+//!
+//! Outputs are new tensors: an input may still be held elsewhere (a parameter's old value in
+//! a saved copy of the net), so nothing is written in place.
+
+use burn_cubecl::CubeRuntime;
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::cubecl::std::tensor::layout::linear::LinearView;
+use burn_cubecl::cubecl::{calculate_cube_count_elemwise, ir::AddressType};
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+
+use crate::train::AdamStep;
+use burn::tensor::{DType, TensorMetadata};
+
+#[cube(launch, address_type = "dynamic")]
+#[allow(clippy::too_many_arguments)]
+fn adam_kernel(
+    param: &LinearView<f32>,
+    grad: &LinearView<f32>,
+    moment_1: &LinearView<f32>,
+    moment_2: &LinearView<f32>,
+    new_param: &mut LinearView<f32, ReadWrite>,
+    new_moment_1: &mut LinearView<f32, ReadWrite>,
+    new_moment_2: &mut LinearView<f32, ReadWrite>,
+    beta_1: f32,
+    one_minus_beta_1: f32,
+    beta_2: f32,
+    one_minus_beta_2: f32,
+    factor: f32,
+    epsilon: f32,
+    lr: f32,
+) {
+    if !new_param.is_in_bounds(ABSOLUTE_POS) {
+        terminate!();
+    }
+    let g = grad[ABSOLUTE_POS];
+    let m = moment_1[ABSOLUTE_POS] * beta_1 + g * one_minus_beta_1;
+    let v = moment_2[ABSOLUTE_POS] * beta_2 + g * g * one_minus_beta_2;
+    new_moment_1[ABSOLUTE_POS] = m;
+    new_moment_2[ABSOLUTE_POS] = v;
+    let step = m * factor / (v.sqrt() + epsilon);
+    new_param[ABSOLUTE_POS] = param[ABSOLUTE_POS] - step * lr;
+}
+
+#[cube(launch, address_type = "dynamic")]
+fn relu_kernel(x: &LinearView<f32>, y: &mut LinearView<f32, ReadWrite>) {
+    if !y.is_in_bounds(ABSOLUTE_POS) {
+        terminate!();
+    }
+    let v = x[ABSOLUTE_POS];
+    if v <= f32::new(0.0) {
+        y[ABSOLUTE_POS] = f32::new(0.0);
+    } else {
+        y[ABSOLUTE_POS] = v;
+    }
+}
+
+#[cube(launch, address_type = "dynamic")]
+fn relu_backward_kernel(output: &LinearView<f32>, dy: &LinearView<f32>, dx: &mut LinearView<f32, ReadWrite>) {
+    if !dx.is_in_bounds(ABSOLUTE_POS) {
+        terminate!();
+    }
+    if output[ABSOLUTE_POS] <= f32::new(0.0) {
+        dx[ABSOLUTE_POS] = f32::new(0.0);
+    } else {
+        dx[ABSOLUTE_POS] = dy[ABSOLUTE_POS];
+    }
+}
+
+/// Whether every tensor holds `f32` (what these kernels take; callers fall back to Burn's
+/// ops otherwise).
+pub fn all_f32<R: CubeRuntime>(tensors: &[&CubeTensor<R>]) -> bool {
+    tensors.iter().all(|t| t.dtype == DType::F32)
+}
+
+/// The widest address type any of `tensors` needs.
+fn address<R: CubeRuntime>(tensors: &[&CubeTensor<R>]) -> AddressType {
+    tensors.iter().map(|t| t.required_address_type()).max().unwrap_or(AddressType::U32)
+}
+
+/// A new uninitialised `f32` tensor shaped as `like`, on its device.
+fn empty_like<R: CubeRuntime>(like: &CubeTensor<R>) -> CubeTensor<R> {
+    empty_device_dtype(like.client.clone(), like.device.clone(), like.shape(), DType::F32)
+}
+
+/// `max(x, 0)` as Burn's ReLU computes it (`x ≤ 0` → 0, NaN kept), `x` f32.
+pub fn relu<R: CubeRuntime>(x: CubeTensor<R>) -> CubeTensor<R> {
+    let y = empty_like(&x);
+    let n = x.shape().num_elements();
+    let cube_dim = CubeDim::new(&x.client, n);
+    let cube_count = calculate_cube_count_elemwise(&x.client, n, cube_dim);
+    let client = x.client.clone();
+    relu_kernel::launch::<R>(
+        &client,
+        cube_count,
+        cube_dim,
+        address(&[&x, &y]),
+        x.into_linear_view(),
+        y.clone().into_linear_view(),
+    );
+    y
+}
+
+/// ReLU's input gradient from its output: `dy` where `output > 0` (or NaN), else 0, as
+/// Burn's `relu_backward`; both f32 and of one shape.
+pub fn relu_backward<R: CubeRuntime>(output: CubeTensor<R>, dy: CubeTensor<R>) -> CubeTensor<R> {
+    let dx = empty_like(&dy);
+    let n = dy.shape().num_elements();
+    let cube_dim = CubeDim::new(&dy.client, n);
+    let cube_count = calculate_cube_count_elemwise(&dy.client, n, cube_dim);
+    let client = dy.client.clone();
+    relu_backward_kernel::launch::<R>(
+        &client,
+        cube_count,
+        cube_dim,
+        address(&[&output, &dy, &dx]),
+        output.into_linear_view(),
+        dy.into_linear_view(),
+        dx.clone().into_linear_view(),
+    );
+    dx
+}
+
+/// One Adam update of `param` (f32, any shape) with gradient `grad` and moments `moments`
+/// (zeros before the first step, where `None`): the new parameter and the two new moments,
+/// each shaped as `param`.
+pub fn adam_update<R: CubeRuntime>(
+    param: CubeTensor<R>,
+    grad: CubeTensor<R>,
+    moments: Option<(CubeTensor<R>, CubeTensor<R>)>,
+    step: &AdamStep,
+) -> (CubeTensor<R>, CubeTensor<R>, CubeTensor<R>) {
+    let shape = param.shape();
+    let n = shape.num_elements();
+    let (client, device) = (param.client.clone(), param.device.clone());
+    let (moment_1, moment_2) = match moments {
+        Some(moments) => moments,
+        None => {
+            let zeros = burn_cubecl::ops::numeric::zeros::<R>(device.clone(), shape.clone(), DType::F32);
+            (zeros.clone(), zeros)
+        }
+    };
+    let (new_param, new_moment_1, new_moment_2) = (empty_like(&param), empty_like(&param), empty_like(&param));
+    let cube_dim = CubeDim::new(&client, n);
+    let cube_count = calculate_cube_count_elemwise(&client, n, cube_dim);
+    let address = address(&[&param, &grad, &moment_1, &moment_2, &new_param, &new_moment_1, &new_moment_2]);
+    adam_kernel::launch::<R>(
+        &client,
+        cube_count,
+        cube_dim,
+        address,
+        param.into_linear_view(),
+        grad.into_linear_view(),
+        moment_1.into_linear_view(),
+        moment_2.into_linear_view(),
+        new_param.clone().into_linear_view(),
+        new_moment_1.clone().into_linear_view(),
+        new_moment_2.clone().into_linear_view(),
+        step.beta_1,
+        1.0 - step.beta_1,
+        step.beta_2,
+        1.0 - step.beta_2,
+        step.factor,
+        step.epsilon,
+        step.lr,
+    );
+    (new_param, new_moment_1, new_moment_2)
+}
