@@ -73,59 +73,63 @@ impl<B: NetBackend> Backward<B, 3> for StackedConvStep {
     }
 }
 
-/// The backward step of [`NetBackend::nn_sigmoid`] under autodiff: keeps the output (the
-/// next layer keeps it too), where Burn's own sigmoid keeps the input and computes the
-/// sigmoid again.
-#[derive(Debug)]
-struct SigmoidStep;
+/// The backward step of an element-wise activation ([`NetBackend::nn_relu`],
+/// [`NetBackend::nn_sigmoid`]) under autodiff, computed from the activation's output, which
+/// it keeps (the next layer keeps it too; Burn's own sigmoid keeps the input and computes
+/// the sigmoid again).
+#[derive(Debug, Clone, Copy)]
+enum ActivationStep {
+    Relu,
+    Sigmoid,
+}
 
-impl<B: NetBackend> Backward<B, 1> for SigmoidStep {
-    type State = FloatTensor<B>;
+impl ActivationStep {
+    /// The activation of `x` on the inner backend.
+    fn forward<B: NetBackend>(self, x: FloatTensor<B>) -> FloatTensor<B> {
+        match self {
+            ActivationStep::Relu => B::nn_relu(x),
+            ActivationStep::Sigmoid => B::nn_sigmoid(x),
+        }
+    }
 
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let [node_x] = ops.parents;
-        let dy = grads.consume::<B>(&ops.node);
-        if let Some(node) = node_x {
-            grads.register::<B>(node.id, B::nn_sigmoid_backward(ops.state, dy));
+    /// The activation of `x` under autodiff, with this step as its backward.
+    fn apply<B: NetBackend, C: CheckpointStrategy>(
+        self,
+        x: FloatTensor<Autodiff<B, C>>,
+    ) -> FloatTensor<Autodiff<B, C>> {
+        match self.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = self.forward::<B>(x.primitive);
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(self.forward::<B>(x.primitive)),
         }
     }
 }
 
-/// The backward step of [`NetBackend::nn_relu`] under autodiff, from the ReLU's output.
-#[derive(Debug)]
-struct ReluStep;
-
-impl<B: NetBackend> Backward<B, 1> for ReluStep {
+impl<B: NetBackend> Backward<B, 1> for ActivationStep {
     type State = FloatTensor<B>;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_x] = ops.parents;
         let dy = grads.consume::<B>(&ops.node);
         if let Some(node) = node_x {
-            grads.register::<B>(node.id, B::nn_relu_backward(ops.state, dy));
+            let dx = match self {
+                ActivationStep::Relu => B::nn_relu_backward(ops.state, dy),
+                ActivationStep::Sigmoid => B::nn_sigmoid_backward(ops.state, dy),
+            };
+            grads.register::<B>(node.id, dx);
         }
     }
 }
 
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
     fn nn_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        match ReluStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let y = B::nn_relu(x.primitive);
-                prep.finish(y.clone(), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::nn_relu(x.primitive)),
-        }
+        ActivationStep::Relu.apply::<B, C>(x)
     }
 
     fn nn_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        match SigmoidStep.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let y = B::nn_sigmoid(x.primitive);
-                prep.finish(y.clone(), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::nn_sigmoid(x.primitive)),
-        }
+        ActivationStep::Sigmoid.apply::<B, C>(x)
     }
 
     fn nn_max_pool2d(x: FloatTensor<Self>, size: usize) -> FloatTensor<Self> {

@@ -165,6 +165,22 @@ fn whole_sigmoid_nets_give_the_same_logits_and_gradients_as_burns_ops() {
     }
 }
 
+/// `op(x)` and the input gradient of `Σ op(x) · r`, on `B` (autodiff), for `x` and `r` of
+/// shape `dims`.
+fn output_and_input_gradient<B: AutodiffBackend>(
+    x: &[f32],
+    r: &[f32],
+    dims: [usize; 4],
+    device: &B::Device,
+    op: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+) -> (Vec<f32>, Vec<f32>) {
+    let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), dims), device).require_grad();
+    let r = Tensor::<B, 4>::from_data(TensorData::new(r.to_vec(), dims), device);
+    let y = op(x.clone());
+    let grads = (y.clone() * r).sum().backward();
+    (host(y.inner()), host(x.grad(&grads).expect("x has a gradient")))
+}
+
 /// `nnlab::backend::sigmoid` on `B` and Burn's own sigmoid on ndarray, both under autodiff,
 /// on one tensor (large enough for the threaded path, with saturated values): the outputs
 /// and the input gradients of `Σ y · r`.
@@ -173,21 +189,9 @@ fn sigmoid_equals_burns<B: TrainBackend>(device: &B::Device) {
     let n: usize = dims.iter().product();
     let x: Vec<f32> = (0..n).map(|i| ((i * 7919 % 4001) as f32 / 4000.0 - 0.5) * 240.0).collect();
     let r: Vec<f32> = (0..n).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
-    fn run<B: AutodiffBackend>(
-        x: &[f32],
-        r: &[f32],
-        dims: [usize; 4],
-        device: &B::Device,
-        sigmoid: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
-    ) -> (Vec<f32>, Vec<f32>) {
-        let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), dims), device).require_grad();
-        let r = Tensor::<B, 4>::from_data(TensorData::new(r.to_vec(), dims), device);
-        let y = sigmoid(x.clone());
-        let grads = (y.clone() * r).sum().backward();
-        (host(y.inner()), host(x.grad(&grads).expect("x has a gradient")))
-    }
-    let (y, dx) = run::<B>(&x, &r, dims, device, nnlab::backend::sigmoid);
-    let (y_burn, dx_burn) = run::<Nd>(&x, &r, dims, &Default::default(), burn::tensor::activation::sigmoid);
+    let (y, dx) = output_and_input_gradient::<B>(&x, &r, dims, device, nnlab::backend::sigmoid);
+    let (y_burn, dx_burn) =
+        output_and_input_gradient::<Nd>(&x, &r, dims, &Default::default(), burn::tensor::activation::sigmoid);
     assert_close("sigmoid", &y, &y_burn);
     assert_close("sigmoid input gradient", &dx, &dx_burn);
     assert!(y.contains(&1.0) && y.contains(&0.0), "saturated on both sides");
@@ -230,22 +234,13 @@ fn relu_equals_burns<B: TrainBackend>(device: &B::Device) {
         })
         .collect();
     let r: Vec<f32> = (0..n).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
-    fn run<B: AutodiffBackend>(
-        x: &[f32],
-        r: &[f32],
-        dims: [usize; 4],
-        device: &B::Device,
-        relu: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
-    ) -> (Vec<f32>, Vec<f32>) {
-        let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), dims), device).require_grad();
-        let r = Tensor::<B, 4>::from_data(TensorData::new(r.to_vec(), dims), device);
-        // A permuted view, as the NCHW view of a GPU convolution's NHWC output.
-        let y = relu(x.clone().permute([0, 2, 3, 1])).permute([0, 3, 1, 2]);
-        let grads = (y.clone() * r).sum().backward();
-        (host(y.inner()), host(x.grad(&grads).expect("x has a gradient")))
-    }
-    let (y, dx) = run::<B>(&x, &r, dims, device, nnlab::backend::relu);
-    let (y_burn, dx_burn) = run::<B>(&x, &r, dims, device, burn::tensor::activation::relu);
+    // Through a permuted view, as the NCHW view of a GPU convolution's NHWC output.
+    let permuted = |relu: fn(Tensor<B, 4>) -> Tensor<B, 4>| {
+        move |x: Tensor<B, 4>| relu(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
+    };
+    let (y, dx) = output_and_input_gradient::<B>(&x, &r, dims, device, permuted(nnlab::backend::relu));
+    let (y_burn, dx_burn) =
+        output_and_input_gradient::<B>(&x, &r, dims, device, permuted(burn::tensor::activation::relu));
     let bits = |v: &[f32]| v.iter().map(|f| if f.is_nan() { u32::MAX } else { f.to_bits() }).collect::<Vec<_>>();
     assert_eq!(bits(&y), bits(&y_burn), "ReLU outputs");
     assert_eq!(bits(&dx), bits(&dx_burn), "ReLU input gradients");
