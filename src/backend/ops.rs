@@ -1,8 +1,9 @@
-//! The conv2d, max pooling, linear and sigmoid layers the models call, as a Burn backend extension:
-//! [`NetBackend`] has Burn's own ops and gradients as defaults ([`burn_ops`]), a backend may
-//! override them with faster kernels (flex and wgpu do, in their adapters beside this
-//! module), and `backend/autodiff.rs` wires the backend's gradients into Burn's autodiff graph
-//! as one custom backward step per op.
+//! The conv2d, max pooling, linear, ReLU and sigmoid layers the models call, and the GPU
+//! loop's Adam update, as a Burn backend extension: [`NetBackend`] has Burn's own ops and
+//! gradients as defaults ([`burn_ops`]), a backend may override them with faster kernels
+//! (flex, wgpu and cuda do, in their adapters beside this module), and
+//! `backend/autodiff.rs` wires the backend's gradients into Burn's autodiff graph as one
+//! custom backward step per op.
 //!
 //! Only what this study uses: conv2d with stride 1, dilation 1, one group and a bias (and
 //! followed by ReLU, fused for evaluation); max
