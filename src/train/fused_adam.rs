@@ -102,7 +102,7 @@ struct FusedState<B: Backend> {
     /// Steps taken.
     time: usize,
     /// Each parameter's two moments, shaped as the parameter.
-    moments: Vec<(FloatTensor<B>, FloatTensor<B>)>,
+    moments: Vec<Moments<B>>,
 }
 
 /// A saved [`FusedAdam`] state: the steps taken and the two moments of every parameter laid
@@ -174,15 +174,18 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Layout<'_, B> {
     }
 }
 
+/// A parameter's two moments on backend `B`, shaped as the parameter.
+type Moments<B> = (FloatTensor<B>, FloatTensor<B>);
+
 /// Updates each parameter of the layout, in the order [`Layout`] met them, collecting the
 /// new moments.
 struct Update<'a, B: AutodiffBackend> {
     grads: &'a mut GradientsParams,
     layout: &'a [(ParamId, usize)],
-    moments: Vec<Option<(FloatTensor<B::InnerBackend>, FloatTensor<B::InnerBackend>)>>,
+    moments: Vec<Option<Moments<B::InnerBackend>>>,
     step: AdamStep,
     index: usize,
-    new: Vec<(FloatTensor<B::InnerBackend>, FloatTensor<B::InnerBackend>)>,
+    new: Vec<Moments<B::InnerBackend>>,
 }
 
 impl<B: AutodiffBackend> ModuleMapper<B> for Update<'_, B>
@@ -250,12 +253,10 @@ where
 
     fn to_record(&self) -> Self::Record {
         let flat = |t: &FloatTensor<B::InnerBackend>| {
-            let t =
-                Tensor::<B::InnerBackend, 1>::from_primitive(TensorPrimitive::Float(B::InnerBackend::float_reshape(
-                    t.clone(),
-                    [burn::tensor::TensorMetadata::shape(t).num_elements()].into(),
-                )));
-            t
+            Tensor::<B::InnerBackend, 1>::from_primitive(TensorPrimitive::Float(B::InnerBackend::float_reshape(
+                t.clone(),
+                [burn::tensor::TensorMetadata::shape(t).num_elements()].into(),
+            )))
         };
         match &self.state {
             Some(s) => FusedAdamRecord {
