@@ -7,7 +7,7 @@
 //! kernel log, `benches/gpu/launches.sh`).
 //! - Adam in Burn's tensor ops is about 13 element-wise kernels per parameter tensor; over
 //!   all parameters at once (one concatenation of the gradients, one of the parameters, each
-//!   parameter its slice of the result) it was still 44 of those 134. Here each parameter
+//!   parameter its slice of the result) it was still 42 of those 134. Here each parameter
 //!   takes one launch that reads its value, gradient and two moments and writes the new
 //!   three: 10 for cnn4. The arithmetic is Burn's `Adam` (burn-optim's `AdaptiveMomentum`),
 //!   operation for operation: `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`,

@@ -6,7 +6,7 @@
 //! kernel launches per cnn4 step, on GPUs where these nets are bound by launches, not
 //! arithmetic (docs/PERFORMANCE.md). An earlier version of this optimiser ran the update
 //! once over all parameters laid end to end (two concatenations, then each parameter its
-//! slice): still 44 launches of cnn4's 134 per step, counted on wgpu. One fused kernel per
+//! slice): still 42 launches of cnn4's 134 per step, counted on wgpu. One fused kernel per
 //! parameter makes it 10. nnlab's loop uses it where the backend says so
 //! (`NetBackend::FUSED_ADAM`, read by `OptimizerConfig::init`); the CPU backends keep
 //! Burn's `Adam`, whose operations the default `nn_adam_update` repeats.
