@@ -97,6 +97,12 @@ fn address<R: CubeRuntime>(tensors: &[&CubeTensor<R>]) -> AddressType {
     tensors.iter().map(|t| t.required_address_type()).max().unwrap_or(AddressType::U32)
 }
 
+/// The cubes and cube size that give each of `n` elements one unit, on `client`'s device.
+fn grid<R: CubeRuntime>(client: &ComputeClient<R>, n: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(client, n);
+    (calculate_cube_count_elemwise(client, n, cube_dim), cube_dim)
+}
+
 /// A new uninitialised `f32` tensor shaped as `like`, on its device.
 fn empty_like<R: CubeRuntime>(like: &CubeTensor<R>) -> CubeTensor<R> {
     empty_device_dtype(like.client.clone(), like.device.clone(), like.shape(), DType::F32)
@@ -105,10 +111,8 @@ fn empty_like<R: CubeRuntime>(like: &CubeTensor<R>) -> CubeTensor<R> {
 /// `max(x, 0)` as Burn's ReLU computes it (`x ≤ 0` → 0, NaN kept), `x` f32.
 pub fn relu<R: CubeRuntime>(x: CubeTensor<R>) -> CubeTensor<R> {
     let y = empty_like(&x);
-    let n = x.shape().num_elements();
-    let cube_dim = CubeDim::new(&x.client, n);
-    let cube_count = calculate_cube_count_elemwise(&x.client, n, cube_dim);
     let client = x.client.clone();
+    let (cube_count, cube_dim) = grid(&client, x.shape().num_elements());
     relu_kernel::launch::<R>(
         &client,
         cube_count,
@@ -124,10 +128,8 @@ pub fn relu<R: CubeRuntime>(x: CubeTensor<R>) -> CubeTensor<R> {
 /// Burn's `relu_backward`; both f32 and of one shape.
 pub fn relu_backward<R: CubeRuntime>(output: CubeTensor<R>, dy: CubeTensor<R>) -> CubeTensor<R> {
     let dx = empty_like(&dy);
-    let n = dy.shape().num_elements();
-    let cube_dim = CubeDim::new(&dy.client, n);
-    let cube_count = calculate_cube_count_elemwise(&dy.client, n, cube_dim);
     let client = dy.client.clone();
+    let (cube_count, cube_dim) = grid(&client, dy.shape().num_elements());
     relu_backward_kernel::launch::<R>(
         &client,
         cube_count,
@@ -150,7 +152,6 @@ pub fn adam_update<R: CubeRuntime>(
     step: &AdamStep,
 ) -> (CubeTensor<R>, CubeTensor<R>, CubeTensor<R>) {
     let shape = param.shape();
-    let n = shape.num_elements();
     let (client, device) = (param.client.clone(), param.device.clone());
     let (moment_1, moment_2) = match moments {
         Some(moments) => moments,
@@ -160,8 +161,7 @@ pub fn adam_update<R: CubeRuntime>(
         }
     };
     let (new_param, new_moment_1, new_moment_2) = (empty_like(&param), empty_like(&param), empty_like(&param));
-    let cube_dim = CubeDim::new(&client, n);
-    let cube_count = calculate_cube_count_elemwise(&client, n, cube_dim);
+    let (cube_count, cube_dim) = grid(&client, shape.num_elements());
     let address = address(&[&param, &grad, &moment_1, &moment_2, &new_param, &new_moment_1, &new_moment_2]);
     adam_kernel::launch::<R>(
         &client,

@@ -106,7 +106,7 @@ struct FusedState<B: Backend> {
 }
 
 /// A saved [`FusedAdam`] state: the steps taken and the two moments of every parameter laid
-/// end to end (empty before the first step), with the parameter ids and sizes they are laid
+/// end to end (empty before the first step), with the parameter ids and shapes they are laid
 /// out by.
 #[derive(Record)]
 pub struct FusedAdamRecord<B: Backend> {
@@ -114,14 +114,12 @@ pub struct FusedAdamRecord<B: Backend> {
     pub time: usize,
     /// Parameter ids, in the order of the moments.
     pub ids: Vec<u64>,
-    /// Values per parameter, in the same order.
-    pub sizes: Vec<usize>,
+    /// Each parameter's shape, in the same order.
+    pub shapes: Vec<Vec<usize>>,
     /// First moments of all parameters, end to end.
     pub moment_1: Option<Tensor<B, 1>>,
     /// Second moments, laid out the same way.
     pub moment_2: Option<Tensor<B, 1>>,
-    /// Each parameter's shape, in the same order (the record keeps the values flat).
-    pub shapes: Vec<Vec<usize>>,
 }
 
 impl<B: AutodiffBackend> FusedAdam<B>
@@ -262,24 +260,20 @@ where
             Some(s) => FusedAdamRecord {
                 time: s.time,
                 ids: s.layout.iter().map(|(id, _)| id.val()).collect(),
-                sizes: s.layout.iter().map(|&(_, n)| n).collect(),
                 moment_1: Some(Tensor::from_inner(Tensor::cat(s.moments.iter().map(|(m, _)| flat(m)).collect(), 0))),
                 moment_2: Some(Tensor::from_inner(Tensor::cat(s.moments.iter().map(|(_, v)| flat(v)).collect(), 0))),
                 shapes: s.moments.iter().map(|(m, _)| burn::tensor::TensorMetadata::shape(m).to_vec()).collect(),
             },
-            None => {
-                FusedAdamRecord { time: 0, ids: vec![], sizes: vec![], moment_1: None, moment_2: None, shapes: vec![] }
-            }
+            None => FusedAdamRecord { time: 0, ids: vec![], shapes: vec![], moment_1: None, moment_2: None },
         }
     }
 
     fn load_record(mut self, record: Self::Record) -> Self {
-        let FusedAdamRecord { time, ids, sizes, moment_1, moment_2, shapes } = record;
+        let FusedAdamRecord { time, ids, shapes, moment_1, moment_2 } = record;
+        let sizes: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
         self.state = match (moment_1, moment_2) {
             (Some(moment_1), Some(moment_2))
-                if ids.len() == sizes.len()
-                    && shapes.len() == sizes.len()
-                    && shapes.iter().zip(&sizes).all(|(s, &n)| s.iter().product::<usize>() == n)
+                if ids.len() == shapes.len()
                     && moment_1.dims()[0] == sizes.iter().sum::<usize>()
                     && moment_2.dims()[0] == moment_1.dims()[0] =>
             {
