@@ -12,7 +12,6 @@
 //! ```
 
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Distribution, Int, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use nnlab::Activation;
@@ -52,7 +51,6 @@ fn steps<B: TrainBackend>(crit: &mut Criterion, backend: &str, device: B::Device
             (0..MEMBERS).map(|_| Net::new(&spec, Activation::Relu, &device).expect("valid")).collect();
         let images = Tensor::<B, 5>::random([MEMBERS, BATCH, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
         let labels = Tensor::<B, 2, Int>::random([MEMBERS, BATCH], Distribution::Uniform(0.0, 10.0), &device);
-        let loss_fn = CrossEntropyLossConfig::new().init(&device);
         let mut separate: Vec<_> = nets.iter().map(|n| (n.clone(), OptimizerConfig::Adam.init())).collect();
         group.bench_function("separate", |t| {
             t.iter(|| {
@@ -61,7 +59,7 @@ fn steps<B: TrainBackend>(crit: &mut Criterion, backend: &str, device: B::Device
                     let x = images.clone().narrow(0, m, 1).reshape([BATCH, 3, 32, 32]);
                     let y = labels.clone().narrow(0, m, 1).reshape([BATCH]);
                     let record = StepRecord { loss_and_accuracy: m + 1 == MEMBERS, first_grad_norm: false };
-                    let (next, out) = train_step(net.clone(), optim, &loss_fn, x, y, 1e-3, record);
+                    let (next, out) = train_step(net.clone(), optim, x, y, 1e-3, record);
                     *net = next;
                     last = out.loss;
                 }

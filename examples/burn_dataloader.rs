@@ -10,7 +10,6 @@
 
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use nnlab::Activation;
@@ -44,12 +43,11 @@ fn main() -> nnlab::Result<()> {
     // The initial weights nnlab's own loop draws for this seed.
     let mut model = Net::<B>::seeded(&arch, Activation::Relu, config.seed, &device)?;
     let mut optim = nnlab::train::pytorch_adam().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let lr = config.schedule.lrs[0];
     let started = Instant::now();
     for epoch in 1..=epochs {
         for batch in train_loader.iter() {
-            (model, _) = train_step(model, &mut optim, &loss_fn, batch.images, batch.labels, lr, StepRecord::default());
+            (model, _) = train_step(model, &mut optim, batch.images, batch.labels, lr, StepRecord::default());
         }
         println!("DataLoader: epoch {epoch}/{epochs} done at {:.1} s", started.elapsed().as_secs_f64());
     }

@@ -20,7 +20,6 @@ use crate::model::{ArchSpec, Net};
 use crate::train::trainer::{DeviceData, train};
 use crate::train::{StepRecord, TrainConfig, evaluate::accuracy, train_step};
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -265,14 +264,13 @@ fn synthetic_set<B: Backend>(n: usize, device: &B::Device) -> DeviceSet<B> {
 pub fn time_steps<B: TrainBackend>(arch: &ArchSpec, config: &BenchConfig, device: &B::Device) -> Result<Timing> {
     let mut model = Net::<B>::seeded(arch, Activation::Relu, config.seed, device)?;
     let mut optim = crate::train::OptimizerConfig::Adam.init();
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let batch = synthetic_set::<B::InnerBackend>(config.batch_size, device);
     let mut samples = Vec::with_capacity(config.iters);
     for k in 0..config.warmup + config.iters {
         let start = Instant::now();
         let x = Tensor::<B, 4>::from_inner(batch.images.clone());
         let y = Tensor::<B, 1, Int>::from_inner(batch.labels.clone());
-        model = train_step(model, &mut optim, &loss_fn, x, y, 1e-3, StepRecord::default()).0;
+        model = train_step(model, &mut optim, x, y, 1e-3, StepRecord::default()).0;
         sync::<B>(device)?;
         if k >= config.warmup {
             samples.push(elapsed_ms(start));

@@ -123,7 +123,35 @@ impl<B: NetBackend> Backward<B, 1> for ActivationStep {
     }
 }
 
+/// The backward step of [`NetBackend::nn_cross_entropy`] under autodiff: keeps the logits
+/// and the targets, and asks the inner backend for the logits' gradient.
+#[derive(Debug)]
+struct CrossEntropyStep;
+
+impl<B: NetBackend> Backward<B, 1> for CrossEntropyStep {
+    type State = (FloatTensor<B>, IntTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_logits] = ops.parents;
+        let dloss = grads.consume::<B>(&ops.node);
+        let (logits, targets) = ops.state;
+        if let Some(node) = node_logits {
+            grads.register::<B>(node.id, B::nn_cross_entropy_backward(logits, targets, dloss));
+        }
+    }
+}
+
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
+    fn nn_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
+        match CrossEntropyStep.prepare::<C>([logits.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let loss = B::nn_cross_entropy(logits.primitive.clone(), targets.clone());
+                prep.finish((logits.primitive, targets), loss)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::nn_cross_entropy(logits.primitive, targets)),
+        }
+    }
+
     fn nn_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         ActivationStep::Relu.apply::<B, C>(x)
     }

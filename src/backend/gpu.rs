@@ -5,8 +5,9 @@
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
-/// [`crate::backend::gpu_conv`] chooses; Adam (one kernel per parameter) and ReLU (one
-/// kernel, one for its gradient) are [`crate::kernels::gpu_fused`]. Burn 0.21's
+/// [`crate::backend::gpu_conv`] chooses; Adam (one kernel per parameter), ReLU and the
+/// cross-entropy loss (one kernel each, one for each gradient) are
+/// [`crate::kernels::gpu_fused`]. Burn 0.21's
 /// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
@@ -49,6 +50,29 @@ macro_rules! gpu_net_backend {
                 match $crate::kernels::gpu_fused::all_f32(&[&output, &dy]) && output.shape() == dy.shape() {
                     true => $crate::kernels::gpu_fused::relu_backward(output, dy),
                     false => Self::relu_backward(output, dy),
+                }
+            }
+
+            fn nn_cross_entropy(
+                logits: burn::tensor::ops::FloatTensor<Self>,
+                targets: burn::tensor::ops::IntTensor<Self>,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::cross_entropy_takes(&logits, &targets) {
+                    true => gpu_fused::cross_entropy(logits, targets),
+                    false => $crate::backend::burn_ops::cross_entropy::<Self>(logits, targets),
+                }
+            }
+
+            fn nn_cross_entropy_backward(
+                logits: burn::tensor::ops::FloatTensor<Self>,
+                targets: burn::tensor::ops::IntTensor<Self>,
+                dloss: burn::tensor::ops::FloatTensor<Self>,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::cross_entropy_takes(&logits, &targets) && gpu_fused::all_f32(&[&dloss]) {
+                    true => gpu_fused::cross_entropy_backward(logits, targets, dloss),
+                    false => $crate::backend::burn_ops::cross_entropy_backward::<Self>(logits, targets, dloss),
                 }
             }
 

@@ -1,5 +1,6 @@
-//! The conv2d, max pooling, linear, ReLU and sigmoid layers the models call, and the GPU
-//! loop's Adam update, as a Burn backend extension: [`NetBackend`] has Burn's own ops and
+//! The conv2d, max pooling, linear, ReLU and sigmoid layers the models call, the
+//! cross-entropy loss the training step takes, and the GPU loop's Adam update, as a Burn
+//! backend extension: [`NetBackend`] has Burn's own ops and
 //! gradients as defaults ([`burn_ops`]), a backend may override them with faster kernels
 //! (flex, wgpu and cuda do, in their adapters beside this module), and
 //! `backend/autodiff.rs` wires the backend's gradients into Burn's autodiff graph as one
@@ -11,7 +12,7 @@
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor, IntTensor};
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Int, Tensor, TensorPrimitive};
 
 /// Burn's options for a stride-1, undilated, ungrouped conv with `padding`.
 pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
@@ -158,6 +159,25 @@ pub trait NetBackend: Backend {
     fn nn_sigmoid_backward(output: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::sigmoid_backward(output, dy)
     }
+
+    /// The mean cross-entropy loss of `logits` `[N, C]` against class indices `targets`
+    /// `[N]` (each in `0..C`), as Burn's `CrossEntropyLoss`: `−(1/N) Σᵢ log softmax(logitsᵢ)[targetsᵢ]`,
+    /// a tensor of one element. By default Burn's ops (nine GPU launches); the GPU backends
+    /// run one kernel.
+    fn nn_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
+        burn_ops::cross_entropy::<Self>(logits, targets)
+    }
+
+    /// The gradient of [`Self::nn_cross_entropy`] with respect to `logits`, given the loss's
+    /// gradient `dloss` (one element): `(softmax(logits) − onehot(targets)) · dloss / N`,
+    /// `[N, C]`. By default Burn's ops; the GPU backends run one kernel.
+    fn nn_cross_entropy_backward(
+        logits: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+        dloss: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        burn_ops::cross_entropy_backward::<Self>(logits, targets, dloss)
+    }
 }
 
 /// [`NetBackend::nn_conv2d`] on tensors: `x` `[N, C, H, W]`, `weight` `[O, C, kh, kw]`,
@@ -233,14 +253,25 @@ pub fn sigmoid<B: NetBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_sigmoid(x.into_primitive().tensor())))
 }
 
+/// [`NetBackend::nn_cross_entropy`] on tensors: the mean cross-entropy loss of `logits`
+/// `[N, C]` against class indices `targets` `[N]`, one element; the same value and gradient
+/// as Burn's `CrossEntropyLoss` (without weights, smoothing or padding).
+pub fn cross_entropy<B: NetBackend>(logits: Tensor<B, 2>, targets: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_cross_entropy(
+        logits.into_primitive().tensor(),
+        targets.into_primitive(),
+    )))
+}
+
 /// Burn's own ops on primitives, as nnlab's nets use them: the defaults of [`NetBackend`]
 /// and the fallbacks of backends that override it (for shapes or dtypes their kernels do
 /// not take).
 pub mod burn_ops {
     use super::conv_options;
+    use burn::tensor::activation::{log_softmax, softmax};
     use burn::tensor::backend::Backend;
     use burn::tensor::ops::{FloatTensor, IntTensor};
-    use burn::tensor::{Tensor, TensorPrimitive};
+    use burn::tensor::{Int, Tensor, TensorPrimitive};
 
     /// Burn's conv2d, stride 1, with bias.
     pub fn conv2d<B: Backend>(
@@ -296,6 +327,32 @@ pub mod burn_ops {
     pub fn max_pool2d_with_indices<B: Backend>(x: FloatTensor<B>, size: usize) -> (FloatTensor<B>, IntTensor<B>) {
         let pooled = B::max_pool2d_with_indices(x, [size; 2], [size; 2], [0, 0], [1, 1], false);
         (pooled.output, pooled.indices)
+    }
+
+    /// Burn's `CrossEntropyLoss` (log-softmax, the target's entry, mean, negated) of `logits`
+    /// `[N, C]` against `targets` `[N]`: one element.
+    pub fn cross_entropy<B: Backend>(logits: FloatTensor<B>, targets: IntTensor<B>) -> FloatTensor<B> {
+        let logits = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(logits));
+        let targets = Tensor::<B, 1, Int>::from_primitive(targets);
+        let [n] = targets.dims();
+        let picked = log_softmax(logits, 1).gather(1, targets.reshape([n, 1]));
+        picked.reshape([n]).mean().neg().into_primitive().tensor()
+    }
+
+    /// The gradient of [`cross_entropy`] with respect to `logits`, given the loss's gradient
+    /// `dloss` (one element): `(softmax(logits) − onehot(targets)) · dloss / N`.
+    pub fn cross_entropy_backward<B: Backend>(
+        logits: FloatTensor<B>,
+        targets: IntTensor<B>,
+        dloss: FloatTensor<B>,
+    ) -> FloatTensor<B> {
+        let logits = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(logits));
+        let targets = Tensor::<B, 1, Int>::from_primitive(targets);
+        let dloss = Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(dloss));
+        let [n, c] = logits.dims();
+        let onehot = targets.one_hot::<2>(c).float();
+        let scale = dloss.div_scalar(n as f64).reshape([1, 1]);
+        ((softmax(logits, 1) - onehot) * scale).into_primitive().tensor()
     }
 
     /// Burn's input gradient of [`max_pool2d_with_indices`].

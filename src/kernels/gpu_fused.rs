@@ -1,6 +1,7 @@
-//! Element-wise work that Burn runs as several GPU kernels, each as one kernel of its own
+//! Small work that Burn runs as several GPU kernels, each as one kernel of its own
 //! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of one parameter tensor
-//! ([`adam_update`]), and ReLU and its gradient ([`relu`], [`relu_backward`]).
+//! ([`adam_update`]), ReLU and its gradient ([`relu`], [`relu_backward`]), and the
+//! cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]).
 //!
 //! Why: these nets' GPU steps are bound by kernel launches, not arithmetic
 //! (docs/PERFORMANCE.md), and a cnn4 step on wgpu was 134 launches (counted with CubeCL's
@@ -16,6 +17,11 @@
 //! - Burn's ReLU is a comparison and a masked fill, and so is its gradient: 16 launches for
 //!   cnn4's four ReLUs; here 8. Both keep Burn's rule: an input `≤ 0` gives 0 (and a zero
 //!   gradient), anything else, NaN included, passes.
+//! - Burn's `CrossEntropyLoss` is a log-softmax (max, subtraction, exp, sum, log,
+//!   subtraction), a gather, a mean and a negation: 9 launches, and its gradient through
+//!   Burn's autodiff 17 more, for every net (26 of cnn4's 92). Here the loss is one launch
+//!   (one cube: a unit per row, the rows' losses summed in shared memory) and its gradient
+//!   one more (a unit per logit, each computing its row's softmax again: ten classes).
 //!
 //! Outputs are new tensors: an input may still be held elsewhere (a parameter's old value in
 //! a saved copy of the net), so nothing is written in place.
@@ -84,6 +90,91 @@ fn relu_backward_kernel(output: &LinearView<f32>, dy: &LinearView<f32>, dx: &mut
     } else {
         dx[ABSOLUTE_POS] = dy[ABSOLUTE_POS];
     }
+}
+
+/// The log-sum-exp of row `row` of `logits` (its `c` entries `stride` apart from `start`) as
+/// Burn's `log_softmax` takes it: `(max, log Σ exp(x − max))`.
+#[cube]
+fn row_max_and_log_sum_exp(logits: &Tensor<f32>, start: usize, stride: usize, c: usize) -> (f32, f32) {
+    let mut max = logits[start];
+    for j in 1..c {
+        let v = logits[start + j * stride];
+        if v > max {
+            max = v;
+        }
+    }
+    let mut sum = f32::new(0.0);
+    for j in 0..c {
+        sum += (logits[start + j * stride] - max).exp();
+    }
+    (max, sum.ln())
+}
+
+/// The mean cross-entropy of `logits` `[N, C]` against `targets` `[N]`, in one cube of
+/// `cube_size` units (a power of two): each unit sums the losses of rows `u`, `u + cube_size`,
+/// …, then the cube adds its partial sums in shared memory and unit 0 writes the mean.
+#[cube(launch)]
+fn cross_entropy_kernel(
+    logits: &Tensor<f32>,
+    targets: &Tensor<i32>,
+    loss: &mut Tensor<f32>,
+    #[comptime] cube_size: usize,
+) {
+    let n = logits.shape(0);
+    let c = logits.shape(1);
+    let (row_stride, col_stride) = (logits.stride(0), logits.stride(1));
+    let unit = UNIT_POS_X as usize;
+    let mut sum = f32::new(0.0);
+    let mut r = unit;
+    while r < n {
+        let start = r * row_stride;
+        let (max, log_sum_exp) = row_max_and_log_sum_exp(logits, start, col_stride, c);
+        let target = u32::cast_from(targets[r * targets.stride(0)]) as usize;
+        // log softmax at the target, as Burn: (x − max) − log Σ exp(x − max).
+        sum += (logits[start + target * col_stride] - max) - log_sum_exp;
+        r += cube_size;
+    }
+    let mut partial = SharedMemory::<f32>::new(cube_size);
+    partial[unit] = sum;
+    sync_cube();
+    let mut half = CUBE_DIM_X as usize / 2; // cube_size, as a run-time value that can change
+    while half > 0 {
+        if unit < half {
+            partial[unit] += partial[unit + half];
+        }
+        sync_cube();
+        half /= 2;
+    }
+    if unit == 0 {
+        loss[0] = f32::new(0.0) - partial[0] / f32::cast_from(n as u32);
+    }
+}
+
+/// The gradient of the mean cross-entropy with respect to `logits` `[N, C]`, one unit per
+/// entry: `(softmax − onehot(target)) · dloss / N`, into the contiguous `dlogits`.
+#[cube(launch)]
+fn cross_entropy_backward_kernel(
+    logits: &Tensor<f32>,
+    targets: &Tensor<i32>,
+    dloss: &Tensor<f32>,
+    dlogits: &mut Tensor<f32>,
+) {
+    if ABSOLUTE_POS >= dlogits.len() {
+        terminate!();
+    }
+    let n = logits.shape(0);
+    let c = logits.shape(1);
+    let (r, j) = (ABSOLUTE_POS / c, ABSOLUTE_POS % c);
+    let (row_stride, col_stride) = (logits.stride(0), logits.stride(1));
+    let start = r * row_stride;
+    let (max, log_sum_exp) = row_max_and_log_sum_exp(logits, start, col_stride, c);
+    let p = (logits[start + j * col_stride] - max - log_sum_exp).exp();
+    let target = u32::cast_from(targets[r * targets.stride(0)]) as usize;
+    let mut g = p;
+    if j == target {
+        g = p - f32::new(1.0);
+    }
+    dlogits[ABSOLUTE_POS] = g * dloss[0] / f32::cast_from(n as u32);
 }
 
 /// Whether every tensor holds `f32` (what these kernels take; callers fall back to Burn's
@@ -184,4 +275,65 @@ pub fn adam_update<R: CubeRuntime>(
         step.lr,
     );
     (new_param, new_moment_1, new_moment_2)
+}
+
+/// Whether [`cross_entropy`] and [`cross_entropy_backward`] take these tensors: `f32` logits
+/// `[N, C]` and `i32` targets `[N]` (callers fall back to Burn's ops otherwise).
+pub fn cross_entropy_takes<R: CubeRuntime>(logits: &CubeTensor<R>, targets: &CubeTensor<R>) -> bool {
+    let (logits_shape, targets_shape) = (logits.shape(), targets.shape());
+    logits.dtype == DType::F32
+        && targets.dtype == DType::I32
+        && logits_shape.num_dims() == 2
+        && targets_shape.num_dims() == 1
+        && logits_shape[0] == targets_shape[0]
+        && logits_shape[0] > 0
+        && logits_shape[1] > 0
+}
+
+/// The mean cross-entropy of `logits` `[N, C]` (f32) against class indices `targets` `[N]`
+/// (i32, each in `0..C`), as Burn's `CrossEntropyLoss`: one launch, one element.
+pub fn cross_entropy<R: CubeRuntime>(logits: CubeTensor<R>, targets: CubeTensor<R>) -> CubeTensor<R> {
+    let (client, device) = (logits.client.clone(), logits.device.clone());
+    let loss = empty_device_dtype(client.clone(), device, [1].into(), DType::F32);
+    // One cube: a unit per row up to 256 (the batches here are 50), a power of two for the
+    // shared-memory sum.
+    let max_units = client.properties().hardware.max_cube_dim.0.clamp(1, 256) as usize;
+    let cube_size = logits.shape()[0].next_power_of_two().min(prev_power_of_two(max_units));
+    cross_entropy_kernel::launch::<R>(
+        &client,
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(cube_size as u32),
+        logits.into_tensor_arg(),
+        targets.into_tensor_arg(),
+        loss.clone().into_tensor_arg(),
+        cube_size,
+    );
+    loss
+}
+
+/// The largest power of two not above `n` (≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.max(1).leading_zeros())
+}
+
+/// The gradient of [`cross_entropy`] with respect to `logits`, given the loss's gradient
+/// `dloss` (one element): `(softmax(logits) − onehot(targets)) · dloss / N`, one launch.
+pub fn cross_entropy_backward<R: CubeRuntime>(
+    logits: CubeTensor<R>,
+    targets: CubeTensor<R>,
+    dloss: CubeTensor<R>,
+) -> CubeTensor<R> {
+    let dlogits = empty_like(&logits);
+    let client = logits.client.clone();
+    let (cube_count, cube_dim) = grid(&client, logits.shape().num_elements());
+    cross_entropy_backward_kernel::launch::<R>(
+        &client,
+        cube_count,
+        cube_dim,
+        logits.into_tensor_arg(),
+        targets.into_tensor_arg(),
+        dloss.into_tensor_arg(),
+        dlogits.clone().into_tensor_arg(),
+    );
+    dlogits
 }

@@ -14,7 +14,6 @@ use crate::data::{DeviceSet, EpochBatches};
 use crate::error::Result;
 use crate::model::{ArchSpec, Net};
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::Optimizer;
 use burn::tensor::backend::Backend;
 use burn::tensor::{BasicOps, Int, Tensor};
@@ -301,7 +300,6 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     };
     let started = Instant::now();
     let seconds = || before + started.elapsed().as_secs_f64();
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let n = data.train.len();
     let per_epoch = crate::data::batches::batches_per_epoch(n, config.batch_size, config.drop_last);
     let total = per_epoch * config.epochs;
@@ -320,7 +318,7 @@ fn run_loop<B: TrainBackend, O: Optimizer<Net<B>, B>>(
             let lr = config.schedule.lr_at(step);
             let record = step % config.record_every == 0 || step + 1 == total;
             let asked = StepRecord { loss_and_accuracy: record, first_grad_norm: record && config.record_grad };
-            let (updated, out) = train_step(model, &mut optim, &loss_fn, x, y, lr, asked);
+            let (updated, out) = train_step(model, &mut optim, x, y, lr, asked);
             model = updated;
             step += 1;
             if record {

@@ -1,8 +1,9 @@
-//! nnlab's own kernels (conv2d, max pooling, the evaluation linear and the sigmoid behind
-//! `NetBackend` on flex; the conv weight gradient, split linear and forward convolutions of the GPU
-//! backends on wgpu, and on cuda where it runs) against Burn's plain
-//! ops: outputs and every gradient equal to 1e-4 relative, for one conv layer with and
-//! without padding and for whole nets, evaluated and trained one step.
+//! nnlab's own ops behind `NetBackend` (conv2d, max pooling, the evaluation linear, the
+//! sigmoid, ReLU and the cross-entropy loss; on flex its CPU kernels; on wgpu, and on cuda
+//! where it runs, the GPU backends' conv weight gradient, split linear, forward convolutions
+//! and fused element-wise kernels) against Burn's plain ops: outputs and every gradient equal
+//! to 1e-4 relative, for one conv layer with and without padding and for whole nets,
+//! evaluated and trained one step.
 // Helpers shared by the flex and wgpu comparisons; an ndarray-only build has neither.
 #![cfg_attr(not(any(feature = "flex", feature = "wgpu")), allow(dead_code, unused_imports))]
 
@@ -264,6 +265,76 @@ fn relu_op_and_its_gradient_equal_burns_on_wgpu() {
     // wgpu runs `kernels::gpu_fused`'s two ReLU kernels.
     crate::common::on_wgpu("relu_on_wgpu", |device| {
         relu_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
+/// The loss of `logits` against `targets` by `loss`, under autodiff on `B`, and the
+/// gradient of 2.5 × that loss with respect to the logits (so that the loss's own gradient
+/// is not 1); the logits are given as `[C, N]` and transposed when `transposed`, so that the
+/// loss reads a strided view.
+fn loss_and_logits_gradient<B: AutodiffBackend>(
+    logits: &[f32],
+    targets: &[i64],
+    transposed: bool,
+    device: &B::Device,
+    loss: impl Fn(Tensor<B, 2>, Tensor<B, 1, Int>) -> Tensor<B, 1>,
+) -> (Vec<f32>, Vec<f32>) {
+    let (n, c) = (targets.len(), logits.len() / targets.len());
+    let x = match transposed {
+        false => Tensor::<B, 2>::from_data(TensorData::new(logits.to_vec(), [n, c]), device),
+        true => {
+            let columns: Vec<f32> = (0..c * n).map(|k| logits[(k % n) * c + k / n]).collect();
+            Tensor::<B, 2>::from_data(TensorData::new(columns, [c, n]), device).transpose()
+        }
+    }
+    .require_grad();
+    let y = Tensor::<B, 1, Int>::from_data(TensorData::new(targets.to_vec(), [n]), device);
+    let value = loss(x.clone(), y);
+    let grads = value.clone().mul_scalar(2.5).backward();
+    (host(value.inner()), host(x.grad(&grads).expect("the logits have a gradient")))
+}
+
+/// `nnlab::backend::cross_entropy` on `B` against Burn's `CrossEntropyLoss` on ndarray (its
+/// log-softmax, gather and mean, differentiated by Burn's autodiff): the loss and the logits'
+/// gradient, for batches of one row, of a few, of the homework's 50 and of more rows than a
+/// GPU cube has units, with logits up to ±100 (e^100 overflows f32: only a max-shifted
+/// log-sum-exp survives), contiguous and through a transposed view.
+fn cross_entropy_equals_burns<B: TrainBackend>(device: &B::Device) {
+    for (n, c) in [(1, 10), (7, 3), (50, 10), (300, 10)] {
+        let logits: Vec<f32> = (0..n * c).map(|i| ((i * 7919 % 401) as f32 / 200.0 - 1.0) * 100.0).collect();
+        let targets: Vec<i64> = (0..n).map(|i| (i * 7 % c) as i64).collect();
+        for transposed in [false, true] {
+            let case = format!("{n}×{c}{}", if transposed { " transposed" } else { "" });
+            let (loss, grad) =
+                loss_and_logits_gradient::<B>(&logits, &targets, transposed, device, nnlab::backend::cross_entropy);
+            let (loss_burn, grad_burn) =
+                loss_and_logits_gradient::<Nd>(&logits, &targets, transposed, &Default::default(), |x, y| {
+                    CrossEntropyLossConfig::new().init(&Default::default()).forward(x, y)
+                });
+            assert_close(&format!("cross-entropy {case}"), &loss, &loss_burn);
+            assert_close(&format!("cross-entropy gradient {case}"), &grad, &grad_burn);
+            assert!(loss[0].is_finite() && loss[0] > 1.0, "{case}: a loss this far from the targets is large");
+        }
+    }
+}
+
+#[test]
+fn cross_entropy_and_its_gradient_equal_burns_on_ndarray() {
+    cross_entropy_equals_burns::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn cross_entropy_and_its_gradient_equal_burns_on_flex() {
+    cross_entropy_equals_burns::<Flex>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn cross_entropy_and_its_gradient_equal_burns_on_wgpu() {
+    // wgpu runs `kernels::gpu_fused`'s two cross-entropy kernels.
+    crate::common::on_wgpu("cross_entropy_on_wgpu", |device| {
+        cross_entropy_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
     });
 }
 

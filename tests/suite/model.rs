@@ -395,9 +395,8 @@ fn burn_learner_takes_the_same_steps_as_nnlabs_loop() {
 
     let mut model = fresh();
     let mut optim = pytorch_adam().init();
-    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(&device);
     for batch in loader().iter() {
-        (model, _) = train_step(model, &mut optim, &loss_fn, batch.images, batch.labels, 1e-3, StepRecord::default());
+        (model, _) = train_step(model, &mut optim, batch.images, batch.labels, 1e-3, StepRecord::default());
     }
     let (a, b) = (all_weights(&by_burn), all_weights(&model.valid()));
     assert_eq!(a.len(), b.len());
@@ -437,12 +436,11 @@ fn optimise<B: TrainBackend, O: burn::optim::Optimizer<Net<B>, B>>(
     first: usize,
 ) -> (Vec<f32>, Net<B>) {
     use nnlab::train::{StepRecord, train_step};
-    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(&batches[0].0.device());
     let record = StepRecord { loss_and_accuracy: true, first_grad_norm: false };
     let mut losses = vec![];
     for (k, (x, y)) in batches.iter().enumerate().skip(first) {
         let lr = 1e-2 / (k + 1) as f64;
-        let (next, out) = train_step(model, optim, &loss_fn, x.clone(), y.clone(), lr, record);
+        let (next, out) = train_step(model, optim, x.clone(), y.clone(), lr, record);
         model = next;
         losses.extend(crate::common::host(out.loss.unwrap()));
     }

@@ -2,7 +2,6 @@
 //! the K nets do alone, each with its own batch — the reference is nnlab's one training step
 //! on each net separately.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use nnlab::Activation;
@@ -42,7 +41,6 @@ fn stacked_members_train_as_separate_nets<B: TrainBackend>(device: B::Device, ne
             let y: Tensor<B, 1, Int> = labels.clone().narrow(0, m, 1).reshape([n]);
             (x, y)
         };
-        let loss_fn = CrossEntropyLossConfig::new().init(&device);
         let mut optim = pytorch_adam().init();
         let mut optims: Vec<_> = (0..k).map(|_| pytorch_adam().init::<B, Net<B>>()).collect();
         let record = StepRecord { loss_and_accuracy: true, first_grad_norm: false };
@@ -52,7 +50,7 @@ fn stacked_members_train_as_separate_nets<B: TrainBackend>(device: B::Device, ne
             let mut alone = Vec::new();
             for (m, (net, opt)) in nets.iter_mut().zip(&mut optims).enumerate() {
                 let (x, y) = member(m);
-                let (next, out) = train_step(net.clone(), opt, &loss_fn, x, y, 1e-2, record);
+                let (next, out) = train_step(net.clone(), opt, x, y, 1e-2, record);
                 *net = next;
                 alone.extend(to_vec(out.loss.unwrap()));
             }
