@@ -108,7 +108,14 @@ macro_rules! gpu_net_backend {
                 padding: [usize; 2],
             ) -> (burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>) {
                 use burn::tensor::TensorMetadata;
-                $crate::kernels::gpu::conv2d_param_grads::<Self>(x, weight.shape().dims::<4>(), dy, padding)
+                use $crate::kernels::{gpu, gpu_fused};
+                let shape = weight.shape().dims::<4>();
+                match gpu_fused::all_f32(&[&dy]) {
+                    true => {
+                        (gpu::conv2d_weight_grad::<Self>(x, shape, dy.clone(), padding), gpu_fused::conv_bias_grad(dy))
+                    }
+                    false => gpu::conv2d_param_grads::<Self>(x, shape, dy, padding),
+                }
             }
         }
     };

@@ -41,15 +41,40 @@ pub fn conv2d_param_grads<B: Backend>(
     dy: FloatTensor<B>,
     padding: [usize; 2],
 ) -> (FloatTensor<B>, FloatTensor<B>) {
-    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
+    let dy = positions_flat::<B>(dy);
+    let db = dy.clone().sum_dim(2).sum_dim(0).reshape([weight_shape[0]]);
+    (weight_grad::<B>(x, weight_shape, dy, padding), db.into_primitive().tensor())
+}
+
+/// The weight gradient of [`conv2d_param_grads`] alone (the GPU backends sum the bias
+/// gradient in one kernel of their own, [`crate::kernels::gpu_fused::conv_bias_grad`]).
+pub fn conv2d_weight_grad<B: Backend>(
+    x: FloatTensor<B>,
+    weight_shape: [usize; 4],
+    dy: FloatTensor<B>,
+    padding: [usize; 2],
+) -> FloatTensor<B> {
+    weight_grad::<B>(x, weight_shape, positions_flat::<B>(dy), padding)
+}
+
+/// An output gradient `[N, O, H', W']` as `[N, O, H'·W']`.
+fn positions_flat<B: Backend>(dy: FloatTensor<B>) -> Tensor<B, 3> {
     let dy = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(dy));
+    let [n, o, oh, ow] = dy.dims();
+    dy.reshape([n, o, oh * ow])
+}
+
+/// `Σₙ dy[n] · im2col(x)[n]` as `[O, C, kh, kw]`, `dy` `[N, O, H'·W']`.
+fn weight_grad<B: Backend>(
+    x: FloatTensor<B>,
+    weight_shape: [usize; 4],
+    dy: Tensor<B, 3>,
+    padding: [usize; 2],
+) -> FloatTensor<B> {
+    let x = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(x));
     let [o, c, kh, kw] = weight_shape;
-    let [n, _, oh, ow] = dy.dims();
-    let dy = dy.reshape([n, o, oh * ow]);
     let cols = crate::conv::im2col(x, [kh, kw], padding);
-    let dw = dy.clone().matmul(cols).sum_dim(0).reshape([o, c, kh, kw]);
-    let db = dy.sum_dim(2).sum_dim(0).reshape([o]);
-    (dw.into_primitive().tensor(), db.into_primitive().tensor())
+    dy.matmul(cols).sum_dim(0).reshape([o, c, kh, kw]).into_primitive().tensor()
 }
 
 /// Slices [`linear_split_k`] cuts a reduction of `inputs` into: the most, up to 16, that

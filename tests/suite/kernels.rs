@@ -12,6 +12,7 @@ use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::conv2d as burn_conv2d;
+use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Distribution, Int, Tensor, TensorData, TensorPrimitive};
 use nnlab::Activation;
 use nnlab::backend::burn_ops;
@@ -350,9 +351,13 @@ fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
     });
 }
 
-/// `kernels::gpu` (wgpu's conv weight and bias gradients) against Burn's own, with
-/// and without padding, on backend `B`.
-fn im2col_param_grads_equal_burns<B: Backend>(device: &B::Device) {
+/// The conv weight and bias gradients of `grads` (`x`, the weight, `dy`, the padding) against
+/// Burn's own, with and without padding, `dy` contiguous and laid out as NHWC (a permuted
+/// view, as a GPU convolution's gradient can arrive), on backend `B`.
+fn param_grads_equal_burns<B: Backend>(
+    device: &B::Device,
+    grads: impl Fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, [usize; 2]) -> (FloatTensor<B>, FloatTensor<B>),
+) {
     let prim = |t: &Tensor<B, 4>| t.clone().into_primitive().tensor();
     let normal = Distribution::Normal(0.0, 1.0);
     for (shape, kernel, padding) in [
@@ -364,25 +369,50 @@ fn im2col_param_grads_equal_burns<B: Backend>(device: &B::Device) {
         let x = Tensor::<B, 4>::random(shape, normal, device);
         let w = Tensor::<B, 4>::random(kernel, normal, device);
         let b = Tensor::<B, 1>::random([kernel[0]], normal, device);
-        let out =
-            [shape[0], kernel[0], shape[2] + 2 * padding[0] + 1 - kernel[2], shape[3] + 2 * padding[1] + 1 - kernel[3]];
-        let dy = Tensor::<B, 4>::random(out, normal, device);
-        let (dw, db) = gpu::conv2d_param_grads::<B>(prim(&x), kernel, prim(&dy), padding);
-        let (rw, rb) =
-            burn_ops::conv2d_param_grads::<B>(prim(&x), prim(&w), b.into_primitive().tensor(), prim(&dy), padding);
-        let t4 = |p| Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
-        let t1 = |p| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(p));
-        let (dw, rw) = (t4(dw), t4(rw));
-        assert_eq!(dw.dims(), kernel, "weight gradient shape for {shape:?}");
-        assert_close(&format!("weight gradient {shape:?} * {kernel:?} pad {padding:?}"), &host(dw), &host(rw));
-        assert_close(&format!("bias gradient {shape:?}"), &host(t1(db)), &host(t1(rb)));
+        let [n, o] = [shape[0], kernel[0]];
+        let [oh, ow] = [shape[2] + 2 * padding[0] + 1 - kernel[2], shape[3] + 2 * padding[1] + 1 - kernel[3]];
+        for nhwc in [false, true] {
+            let dy = match nhwc {
+                false => Tensor::<B, 4>::random([n, o, oh, ow], normal, device),
+                true => Tensor::<B, 4>::random([n, oh, ow, o], normal, device).permute([0, 3, 1, 2]),
+            };
+            let (dw, db) = grads(prim(&x), prim(&w), prim(&dy), padding);
+            let (rw, rb) = burn_ops::conv2d_param_grads::<B>(
+                prim(&x),
+                prim(&w),
+                b.clone().into_primitive().tensor(),
+                prim(&dy),
+                padding,
+            );
+            let t4 = |p| Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
+            let t1 = |p| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(p));
+            let (dw, rw) = (t4(dw), t4(rw));
+            let case = format!("{shape:?} * {kernel:?} pad {padding:?}{}", if nhwc { ", dy NHWC" } else { "" });
+            assert_eq!(dw.dims(), kernel, "weight gradient shape for {case}");
+            assert_close(&format!("weight gradient {case}"), &host(dw), &host(rw));
+            assert_close(&format!("bias gradient {case}"), &host(t1(db)), &host(t1(rb)));
+        }
     }
+}
+
+/// `kernels::gpu::conv2d_param_grads` (im2col + a batched product) as [`param_grads_equal_burns`] takes it.
+fn im2col_param_grads<B: Backend>(
+    x: FloatTensor<B>,
+    w: FloatTensor<B>,
+    dy: FloatTensor<B>,
+    padding: [usize; 2],
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    use burn::tensor::TensorMetadata;
+    gpu::conv2d_param_grads::<B>(x, w.shape().dims::<4>(), dy, padding)
 }
 
 #[test]
 fn im2col_weight_gradient_equals_burns_on_ndarray() {
     let _rng = crate::common::rng_lock();
-    im2col_param_grads_equal_burns::<burn::backend::NdArray>(&Default::default());
+    param_grads_equal_burns::<burn::backend::NdArray>(
+        &Default::default(),
+        im2col_param_grads::<burn::backend::NdArray>,
+    );
 }
 
 #[cfg(feature = "wgpu")]
@@ -390,7 +420,25 @@ fn im2col_weight_gradient_equals_burns_on_ndarray() {
 fn im2col_weight_gradient_equals_burns_on_wgpu() {
     let _rng = crate::common::rng_lock();
     crate::common::on_wgpu("im2col_weight_gradient_equals_burns", |device| {
-        im2col_param_grads_equal_burns::<burn::backend::Wgpu>(&device);
+        param_grads_equal_burns::<burn::backend::Wgpu>(&device, im2col_param_grads::<burn::backend::Wgpu>);
+    });
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_conv_parameter_gradients_equal_burns() {
+    // wgpu's own: the im2col weight gradient and `gpu_fused::conv_bias_grad`, one kernel.
+    use nnlab::backend::NetBackend;
+    type W = burn::backend::Wgpu;
+    let _rng = crate::common::rng_lock();
+    crate::common::on_wgpu("wgpu_conv_parameter_gradients", |device| {
+        param_grads_equal_burns::<W>(&device, |x, w, dy, padding| {
+            let bias = Tensor::<W, 1>::zeros(
+                [Tensor::<W, 4>::from_primitive(TensorPrimitive::Float(w.clone())).dims()[0]],
+                &device,
+            );
+            W::nn_conv2d_param_grads(x, w, bias.into_primitive().tensor(), dy, padding)
+        });
     });
 }
 
