@@ -260,6 +260,23 @@ fn empty_laid_out_as<R: CubeRuntime>(like: &CubeTensor<R>) -> CubeTensor<R> {
     }
 }
 
+/// A new uninitialised `f32` tensor shaped as `like`; for a rank-4 tensor (a conv weight
+/// `[O, C, kh, kw]`) laid out channels last, `[O, kh, kw, C]` in memory, which is how Burn's
+/// GPU convolutions read a weight: a contiguous one costs a copy in every forward pass (4 per
+/// cnn4 step). Elsewhere as [`empty_like`].
+fn empty_as_read<R: CubeRuntime>(like: &CubeTensor<R>) -> CubeTensor<R> {
+    let shape = like.shape();
+    match shape.num_dims() {
+        4 => {
+            let [o, c, kh, kw] = shape.dims::<4>();
+            let channels_last = [o, kh, kw, c].into();
+            let t = empty_device_dtype(like.client.clone(), like.device.clone(), channels_last, DType::F32);
+            burn_cubecl::ops::permute(t, &[0, 3, 1, 2])
+        }
+        _ => empty_like(like),
+    }
+}
+
 /// `max(x, 0)` as Burn's ReLU computes it (`x ≤ 0` → 0, NaN kept), `x` f32, laid out as
 /// `x` ([`empty_laid_out_as`]: 4 fewer copies per cnn4 step than a contiguous output).
 pub fn relu<R: CubeRuntime>(x: CubeTensor<R>) -> CubeTensor<R> {
@@ -299,7 +316,8 @@ pub fn relu_backward<R: CubeRuntime>(output: CubeTensor<R>, dy: CubeTensor<R>) -
 
 /// One Adam update of `param` (f32, any shape) with gradient `grad` and moments `moments`
 /// (zeros before the first step, where `None`): the new parameter and the two new moments,
-/// each shaped as `param`.
+/// each shaped as `param`. A conv weight (rank 4) comes out laid out as Burn's GPU
+/// convolutions read it ([`empty_as_read`]).
 pub fn adam_update<R: CubeRuntime>(
     param: CubeTensor<R>,
     grad: CubeTensor<R>,
@@ -315,7 +333,7 @@ pub fn adam_update<R: CubeRuntime>(
             (zeros.clone(), zeros)
         }
     };
-    let (new_param, new_moment_1, new_moment_2) = (empty_like(&param), empty_like(&param), empty_like(&param));
+    let (new_param, new_moment_1, new_moment_2) = (empty_as_read(&param), empty_like(&param), empty_like(&param));
     let (cube_count, cube_dim) = grid(&client, shape.num_elements());
     let address = address(&[&param, &grad, &moment_1, &moment_2, &new_param, &new_moment_1, &new_moment_2]);
     adam_kernel::launch::<R>(
