@@ -6,8 +6,8 @@
 //! and a large-kernel convolution for the weight gradient) runs 3–4× slower than the forward
 //! on small-channel nets. Here, with `K = in·kh·kw` rows `(c, i, j)`:
 //!
-//! - forward: `Y[o, p] = Σ_r W[o, r] · x[r + p]` ([`Direct`]);
-//! - weight gradient: `dW[o, r] = Σₙ Σₚ dY[o, p] · x[r + p]` ([`Correlation`]);
+//! - forward: `Y[o, p] = Σ_r W[o, r] · x[r + p]` (`Direct`);
+//! - weight gradient: `dW[o, r] = Σₙ Σₚ dY[o, p] · x[r + p]` (`Correlation`);
 //! - input gradient: the forward's loop over `dY`, with the kernel turned by 180° and in and
 //!   out swapped.
 //!
@@ -242,7 +242,7 @@ fn forward_then(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>, 
 ///
 /// Each weight's gradient is a dot product of an output-gradient plane with the input
 /// plane shifted by the weight's offset, `dW[o, (c, i, j)] = Σₚ dY[o, p] · x[c, i, j + p]`
-/// over wide pixels `p`, computed by [`correlate`] straight from the image: no im2col copy
+/// over wide pixels `p`, computed by `correlate` straight from the image: no im2col copy
 /// and no packing, where a matrix product with only `O` = 8 or 16 rows packs both operands
 /// and leaves half of `gemm`'s 16-row tile idle at `O` = 8.
 pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
@@ -579,7 +579,7 @@ impl Block<'_> {
 }
 
 /// Input gradient `[batch, in, h, w]` from the weight and the output gradient `dy`: a
-/// [`Direct`] convolution of `dy` with the kernel turned by 180° and in and out swapped,
+/// `Direct` convolution of `dy` with the kernel turned by 180° and in and out swapped,
 /// `dx[c, q] = Σ_{o, i, j} W[o, c, kh−1−i, kw−1−j] · dY[o, q + (i, j) − (kh−1, kw−1)]`, over
 /// wide rows of `dy` with `(kh−1)·W + kw−1` zeros before them (the discarded pixels' zeros
 /// also stand for the columns left and right of the image).

@@ -278,7 +278,7 @@ fn empty_as_read<R: CubeRuntime>(like: &CubeTensor<R>) -> CubeTensor<R> {
 }
 
 /// `max(x, 0)` as Burn's ReLU computes it (`x ≤ 0` → 0, NaN kept), `x` f32, laid out as
-/// `x` ([`empty_laid_out_as`]: 4 fewer copies per cnn4 step than a contiguous output).
+/// `x` (`empty_laid_out_as`: 4 fewer copies per cnn4 step than a contiguous output).
 pub fn relu<R: CubeRuntime>(x: CubeTensor<R>) -> CubeTensor<R> {
     let y = empty_laid_out_as(&x);
     let client = x.client.clone();
@@ -317,7 +317,7 @@ pub fn relu_backward<R: CubeRuntime>(output: CubeTensor<R>, dy: CubeTensor<R>) -
 /// One Adam update of `param` (f32, any shape) with gradient `grad` and moments `moments`
 /// (zeros before the first step, where `None`): the new parameter and the two new moments,
 /// each shaped as `param`. A conv weight (rank 4) comes out laid out as Burn's GPU
-/// convolutions read it ([`empty_as_read`]).
+/// convolutions read it (`empty_as_read`).
 pub fn adam_update<R: CubeRuntime>(
     param: CubeTensor<R>,
     grad: CubeTensor<R>,

@@ -5,7 +5,7 @@
 //! function's plain loops (the output compaction, the sigmoid) three times, for
 //! AVX-512, for AVX2 + FMA and for the baseline, and runs the best copy this CPU supports.
 //! Where the compiler does not vectorise plain loops well (the conv kernels' register-blocked
-//! sums), [`Lanes`] writes them once over explicit vectors and [`Isa`] picks the copy.
+//! sums), `Lanes` writes them once over explicit vectors and `Isa` picks the copy.
 //! (`gemm` does its own dispatch.)
 
 /// Defines `fn name(args)` whose body is compiled for AVX-512, AVX2 + FMA and the baseline,
