@@ -351,12 +351,18 @@ fn whole_nets_on_wgpu_give_the_same_logits_and_gradients_as_burns_ops() {
     });
 }
 
-/// The conv weight and bias gradients of `grads` (`x`, the weight, `dy`, the padding) against
-/// Burn's own, with and without padding, `dy` contiguous and laid out as NHWC (a permuted
+/// The conv weight and bias gradients of `grads` (`x`, the weight, the bias, `dy`, the
+/// padding: `NetBackend::nn_conv2d_param_grads`'s arguments) against Burn's own, with and without padding, `dy` contiguous and laid out as NHWC (a permuted
 /// view, as a GPU convolution's gradient can arrive), on backend `B`.
 fn param_grads_equal_burns<B: Backend>(
     device: &B::Device,
-    grads: impl Fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, [usize; 2]) -> (FloatTensor<B>, FloatTensor<B>),
+    grads: impl Fn(
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        [usize; 2],
+    ) -> (FloatTensor<B>, FloatTensor<B>),
 ) {
     let prim = |t: &Tensor<B, 4>| t.clone().into_primitive().tensor();
     let normal = Distribution::Normal(0.0, 1.0);
@@ -376,14 +382,9 @@ fn param_grads_equal_burns<B: Backend>(
                 false => Tensor::<B, 4>::random([n, o, oh, ow], normal, device),
                 true => Tensor::<B, 4>::random([n, oh, ow, o], normal, device).permute([0, 3, 1, 2]),
             };
-            let (dw, db) = grads(prim(&x), prim(&w), prim(&dy), padding);
-            let (rw, rb) = burn_ops::conv2d_param_grads::<B>(
-                prim(&x),
-                prim(&w),
-                b.clone().into_primitive().tensor(),
-                prim(&dy),
-                padding,
-            );
+            let bias = || b.clone().into_primitive().tensor();
+            let (dw, db) = grads(prim(&x), prim(&w), bias(), prim(&dy), padding);
+            let (rw, rb) = burn_ops::conv2d_param_grads::<B>(prim(&x), prim(&w), bias(), prim(&dy), padding);
             let t4 = |p| Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
             let t1 = |p| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(p));
             let (dw, rw) = (t4(dw), t4(rw));
@@ -399,6 +400,7 @@ fn param_grads_equal_burns<B: Backend>(
 fn im2col_param_grads<B: Backend>(
     x: FloatTensor<B>,
     w: FloatTensor<B>,
+    _bias: FloatTensor<B>,
     dy: FloatTensor<B>,
     padding: [usize; 2],
 ) -> (FloatTensor<B>, FloatTensor<B>) {
@@ -432,13 +434,7 @@ fn wgpu_conv_parameter_gradients_equal_burns() {
     type W = burn::backend::Wgpu;
     let _rng = crate::common::rng_lock();
     crate::common::on_wgpu("wgpu_conv_parameter_gradients", |device| {
-        param_grads_equal_burns::<W>(&device, |x, w, dy, padding| {
-            let bias = Tensor::<W, 1>::zeros(
-                [Tensor::<W, 4>::from_primitive(TensorPrimitive::Float(w.clone())).dims()[0]],
-                &device,
-            );
-            W::nn_conv2d_param_grads(x, w, bias.into_primitive().tensor(), dy, padding)
-        });
+        param_grads_equal_burns::<W>(&device, W::nn_conv2d_param_grads);
     });
 }
 
