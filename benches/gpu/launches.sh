@@ -6,8 +6,8 @@
 # the time it buys must still be measured on a GPU.
 #   bash benches/gpu/launches.sh [NNLAB] [ARCH]    (defaults: target/release/nnlab, cnn4)
 # NNLAB must be built with --features wgpu. A step is found as the period between the starts
-# of the last two runs of the optimiser's kernels (AdamKernel, or Burn's SliceAssignKernel in builds
-# from before the fused Adam).
+# of the last two runs of the optimiser's kernels (AdamAllKernel; AdamKernel in builds from before
+# it, Burn's SliceAssignKernel in builds from before the fused Adam).
 set -euo pipefail
 NNLAB=$(realpath "${1:-target/release/nnlab}")
 ARCH=${2:-cnn4}
@@ -24,7 +24,8 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$dir}
     --warmup 1 --iters 12 --val-iters 1 --val-images 100 --pytorch off > /dev/null)
 # One kernel kind per line: its name and first generic argument.
 sed 's/^Executing //; s/ | WgpuRuntime$//' "$dir/kernels.log" | awk -F' [|] ' '{print $1 ($2 == "" ? "" : " " $2)}' > "$dir/kinds"
-marker=AdamKernel
+marker=AdamAllKernel
+grep -q "^$marker" "$dir/kinds" || marker=AdamKernel
 grep -q "^$marker" "$dir/kinds" || marker=SliceAssignKernel
 # Starts of the optimiser's runs of kernels; the step between the last two (steady state:
 # the first step also fills the moments with zeros between its updates).

@@ -5,7 +5,7 @@
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
-/// [`crate::backend::gpu_conv`] chooses; Adam (one kernel per parameter), ReLU and the
+/// [`crate::backend::gpu_conv`] chooses; Adam (one kernel for all parameters), ReLU and the
 /// cross-entropy loss (one kernel each, one for each gradient) are
 /// [`crate::kernels::gpu_fused`]. Burn 0.21's
 /// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
@@ -14,22 +14,18 @@ macro_rules! gpu_net_backend {
         impl $crate::backend::NetBackend for $backend {
             const FUSED_ADAM: bool = true;
 
-            fn nn_adam_update(
-                param: burn::tensor::ops::FloatTensor<Self>,
-                grad: burn::tensor::ops::FloatTensor<Self>,
-                moments: Option<(burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>)>,
+            fn nn_adam_updates(
+                updates: Vec<$crate::train::fused_adam::AdamInput<Self>>,
                 step: &$crate::train::fused_adam::AdamStep,
-            ) -> (
-                burn::tensor::ops::FloatTensor<Self>,
-                burn::tensor::ops::FloatTensor<Self>,
-                burn::tensor::ops::FloatTensor<Self>,
-            ) {
+            ) -> Vec<$crate::train::fused_adam::AdamOutput<Self>> {
                 use $crate::kernels::gpu_fused;
-                let f32s = gpu_fused::all_f32(&[&param, &grad])
-                    && moments.as_ref().is_none_or(|(m, v)| gpu_fused::all_f32(&[m, v]));
+                let f32s = updates.iter().all(|(param, grad, moments)| {
+                    gpu_fused::all_f32(&[param, grad])
+                        && moments.as_ref().is_none_or(|(m, v)| gpu_fused::all_f32(&[m, v]))
+                });
                 match f32s {
-                    true => gpu_fused::adam_update(param, grad, moments, step),
-                    false => step.apply::<Self>(param, grad, moments),
+                    true => gpu_fused::adam_updates(updates, step),
+                    false => updates.into_iter().map(|(p, g, m)| step.apply::<Self>(p, g, m)).collect(),
                 }
             }
 

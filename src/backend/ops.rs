@@ -25,22 +25,21 @@ pub fn conv_options(padding: [usize; 2]) -> ConvOptions<2> {
 pub trait NetBackend: Backend {
     /// Whether nnlab's loop (and wherever [`crate::train::OptimizerConfig::init`] builds the
     /// optimiser) runs Adam as [`crate::train::FusedAdam`], one
-    /// [`NetBackend::nn_adam_update`] per parameter, rather than as Burn's `Adam`. Worth it
-    /// where the backend fuses the update into one launch (the GPU backends opt in); the CPU
-    /// backends keep Burn's. Both give the same weights.
+    /// [`NetBackend::nn_adam_updates`] per step for all parameters, rather than as Burn's
+    /// `Adam`. Worth it where the backend fuses the update into one launch (the GPU backends
+    /// opt in); the CPU backends keep Burn's. Both give the same weights.
     const FUSED_ADAM: bool = false;
 
-    /// One Adam update of one parameter tensor: `param`, its gradient `grad` and its two
-    /// moments (`None` before the first step) → the new parameter and moments, shaped as
-    /// `param` (see [`crate::train::fused_adam::AdamStep`]). By default Burn's tensor ops
-    /// (about 13 operations); the GPU backends run one kernel.
-    fn nn_adam_update(
-        param: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        moments: Option<(FloatTensor<Self>, FloatTensor<Self>)>,
+    /// One Adam step of every parameter tensor of a net: for each, its value, gradient and
+    /// two moments (`None` before the first step) → its new value and moments, shaped as the
+    /// value, in the same order (see [`crate::train::fused_adam::AdamStep`]). By default
+    /// Burn's tensor ops (about 13 operations per tensor); the GPU backends run one kernel
+    /// for all of them.
+    fn nn_adam_updates(
+        updates: Vec<crate::train::fused_adam::AdamInput<Self>>,
         step: &crate::train::fused_adam::AdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        step.apply::<Self>(param, grad, moments)
+    ) -> Vec<crate::train::fused_adam::AdamOutput<Self>> {
+        updates.into_iter().map(|(param, grad, moments)| step.apply::<Self>(param, grad, moments)).collect()
     }
 
     /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.

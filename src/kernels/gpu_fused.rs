@@ -1,7 +1,7 @@
 //! Small work that Burn runs as several GPU kernels, each as one kernel of its own
-//! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of one parameter tensor
-//! ([`adam_update`]), ReLU and its gradient ([`relu`], [`relu_backward`]), the
-//! cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), and
+//! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of all of a net's
+//! parameter tensors ([`adam_updates`]), ReLU and its gradient ([`relu`], [`relu_backward`]),
+//! the cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), and
 //! a conv's bias gradient ([`conv_bias_grad`]).
 //!
 //! Why: these nets' GPU steps are bound by kernel launches, not arithmetic
@@ -9,9 +9,11 @@
 //! kernel log, `benches/gpu/launches.sh`).
 //! - Adam in Burn's tensor ops is about 13 element-wise kernels per parameter tensor; over
 //!   all parameters at once (one concatenation of the gradients, one of the parameters, each
-//!   parameter its slice of the result) it was still 42 of those 134. Here each parameter
-//!   takes one launch that reads its value, gradient and two moments and writes the new
-//!   three: 10 for cnn4. The arithmetic is Burn's `Adam` (burn-optim's `AdaptiveMomentum`),
+//!   parameter its slice of the result) it was still 42 of those 134. One launch per
+//!   parameter, reading its value, gradient and two moments and writing the new three, took
+//!   10 for cnn4. Here one launch updates them all: each tensor is bound on its own (no
+//!   copy), and each unit finds its tensor by its position among the tensors' ranges. A
+//!   device that binds too few buffers to one kernel takes a few launches. The arithmetic is Burn's `Adam` (burn-optim's `AdaptiveMomentum`),
 //!   operation for operation: `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`,
 //!   `p ← p − lr · (m·f) / (√v + ε′)`, with the bias corrections folded into `f` and `ε′` on
 //!   the host as Burn folds them.
@@ -43,16 +45,20 @@ use burn_cubecl::tensor::CubeTensor;
 use crate::train::AdamStep;
 use burn::tensor::{DType, TensorMetadata};
 
+/// One Adam step over several parameter tensors in one launch (Burn's `AdaptiveMomentum`,
+/// see [`adam_updates`]): unit `p` updates element `p − ends[i−1]` of tensor `i`, the one
+/// whose range `ends[i−1]..ends[i]` holds `p` (`ends[−1]` = 0).
 #[cube(launch, address_type = "dynamic")]
 #[allow(clippy::too_many_arguments)]
-fn adam_kernel(
-    param: &LinearView<f32>,
-    grad: &LinearView<f32>,
-    moment_1: &LinearView<f32>,
-    moment_2: &LinearView<f32>,
-    new_param: &mut LinearView<f32, ReadWrite>,
-    new_moment_1: &mut LinearView<f32, ReadWrite>,
-    new_moment_2: &mut LinearView<f32, ReadWrite>,
+fn adam_all_kernel(
+    params: &Sequence<LinearView<f32>>,
+    grads: &Sequence<LinearView<f32>>,
+    moments_1: &Sequence<LinearView<f32>>,
+    moments_2: &Sequence<LinearView<f32>>,
+    new_params: &mut Sequence<LinearView<f32, ReadWrite>>,
+    new_moments_1: &mut Sequence<LinearView<f32, ReadWrite>>,
+    new_moments_2: &mut Sequence<LinearView<f32, ReadWrite>>,
+    ends: &Sequence<usize>,
     beta_1: f32,
     one_minus_beta_1: f32,
     beta_2: f32,
@@ -61,16 +67,26 @@ fn adam_kernel(
     epsilon: f32,
     lr: f32,
 ) {
-    if !new_param.is_in_bounds(ABSOLUTE_POS) {
-        terminate!();
+    let count = comptime!(params.len());
+    let mut start = 0usize;
+    #[unroll]
+    for i in 0..count {
+        let end = ends[i];
+        if ABSOLUTE_POS >= start && ABSOLUTE_POS < end {
+            let at = ABSOLUTE_POS - start;
+            let g = grads[i][at];
+            let m = moments_1[i][at] * beta_1 + g * one_minus_beta_1;
+            let v = moments_2[i][at] * beta_2 + g * g * one_minus_beta_2;
+            let out_1 = new_moments_1.index_mut(i);
+            out_1[at] = m;
+            let out_2 = new_moments_2.index_mut(i);
+            out_2[at] = v;
+            let step = m * factor / (v.sqrt() + epsilon);
+            let out = new_params.index_mut(i);
+            out[at] = params[i][at] - step * lr;
+        }
+        start = end;
     }
-    let g = grad[ABSOLUTE_POS];
-    let m = moment_1[ABSOLUTE_POS] * beta_1 + g * one_minus_beta_1;
-    let v = moment_2[ABSOLUTE_POS] * beta_2 + g * g * one_minus_beta_2;
-    new_moment_1[ABSOLUTE_POS] = m;
-    new_moment_2[ABSOLUTE_POS] = v;
-    let step = m * factor / (v.sqrt() + epsilon);
-    new_param[ABSOLUTE_POS] = param[ABSOLUTE_POS] - step * lr;
 }
 
 #[cube(launch, address_type = "dynamic")]
@@ -314,40 +330,90 @@ pub fn relu_backward<R: CubeRuntime>(output: CubeTensor<R>, dy: CubeTensor<R>) -
     dx
 }
 
-/// One Adam update of `param` (f32, any shape) with gradient `grad` and moments `moments`
-/// (zeros before the first step, where `None`): the new parameter and the two new moments,
-/// each shaped as `param`. A conv weight (rank 4) comes out laid out as Burn's GPU
+/// One Adam step of several parameter tensors: for each, its value `param` (f32, any shape),
+/// gradient and two moments (zeros before the first step, where `None`) → the new parameter
+/// and the two new moments, each shaped as `param`, in the same order. One launch for all
+/// of them, or a few where the device binds too few tensors to one kernel
+/// ([`adam_tensors_per_launch`]). A conv weight (rank 4) comes out laid out as Burn's GPU
 /// convolutions read it (`empty_as_read`).
-pub fn adam_update<R: CubeRuntime>(
-    param: CubeTensor<R>,
-    grad: CubeTensor<R>,
-    moments: Option<(CubeTensor<R>, CubeTensor<R>)>,
-    step: &AdamStep,
-) -> (CubeTensor<R>, CubeTensor<R>, CubeTensor<R>) {
-    let shape = param.shape();
-    let (client, device) = (param.client.clone(), param.device.clone());
-    let (moment_1, moment_2) = match moments {
-        Some(moments) => moments,
-        None => {
-            let zeros = burn_cubecl::ops::numeric::zeros::<R>(device.clone(), shape.clone(), DType::F32);
-            (zeros.clone(), zeros)
-        }
+pub fn adam_updates<R: CubeRuntime>(updates: Vec<AdamInput<R>>, step: &AdamStep) -> Vec<AdamOutput<R>> {
+    let Some((first, _, _)) = updates.first() else {
+        return vec![];
     };
-    let (new_param, new_moment_1, new_moment_2) = (empty_as_read(&param), empty_like(&param), empty_like(&param));
-    let (cube_count, cube_dim) = grid(&client, shape.num_elements());
-    let address = address(&[&param, &grad, &moment_1, &moment_2, &new_param, &new_moment_1, &new_moment_2]);
-    adam_kernel::launch::<R>(
+    let per_launch = adam_tensors_per_launch(&first.client);
+    let mut updates = updates.into_iter();
+    let mut done = Vec::with_capacity(updates.len());
+    loop {
+        let chunk: Vec<AdamInput<R>> = updates.by_ref().take(per_launch).collect();
+        if chunk.is_empty() {
+            return done;
+        }
+        done.extend(adam_launch(chunk, step));
+    }
+}
+
+/// One parameter tensor's Adam inputs: its value, its gradient and its two moments (`None`
+/// before the first step).
+pub type AdamInput<R> = (CubeTensor<R>, CubeTensor<R>, Option<(CubeTensor<R>, CubeTensor<R>)>);
+
+/// One parameter tensor after an Adam step: its new value and its two new moments.
+pub type AdamOutput<R> = (CubeTensor<R>, CubeTensor<R>, CubeTensor<R>);
+
+/// How many parameter tensors one Adam launch takes on `client`'s device: each binds seven
+/// buffers (value, gradient, two moments, and the three new ones), and a kernel may bind
+/// only so many (wgpu: the adapter's storage buffers per shader stage, less one that
+/// CubeCL keeps; CUDA: 1 024). At most 64, so that one launch stays a modest kernel.
+pub fn adam_tensors_per_launch<R: CubeRuntime>(client: &ComputeClient<R>) -> usize {
+    let bindings = client.properties().hardware.max_bindings as usize;
+    // Two kept for CubeCL's own buffers (metadata, scalars).
+    (bindings.saturating_sub(2) / 7).clamp(1, 64)
+}
+
+/// [`adam_updates`] of tensors that fit one launch.
+fn adam_launch<R: CubeRuntime>(updates: Vec<AdamInput<R>>, step: &AdamStep) -> Vec<AdamOutput<R>> {
+    let client = updates[0].0.client.clone();
+    let mut ends = SequenceArg::<R, usize>::new();
+    let mut inputs: [SequenceArg<R, LinearView<f32>>; 4] = Default::default();
+    let mut outputs: [SequenceArg<R, LinearView<f32, ReadWrite>>; 3] = Default::default();
+    let mut address_type = AddressType::U32;
+    let mut total = 0;
+    let mut done = Vec::with_capacity(updates.len());
+    for (param, grad, moments) in updates {
+        let (moment_1, moment_2) = match moments {
+            Some(moments) => moments,
+            None => {
+                let zeros = burn_cubecl::ops::numeric::zeros::<R>(param.device.clone(), param.shape(), DType::F32);
+                (zeros.clone(), zeros)
+            }
+        };
+        let new = (empty_as_read(&param), empty_like(&param), empty_like(&param));
+        address_type = address_type.max(address(&[&param, &grad, &moment_1, &moment_2, &new.0, &new.1, &new.2]));
+        total += param.shape().num_elements();
+        ends.push(total);
+        for (seq, t) in inputs.iter_mut().zip([param, grad, moment_1, moment_2]) {
+            seq.push(t.into_linear_view());
+        }
+        for (seq, t) in outputs.iter_mut().zip([&new.0, &new.1, &new.2]) {
+            seq.push(t.clone().into_linear_view());
+        }
+        done.push(new);
+    }
+    let (cube_count, cube_dim) = grid(&client, total);
+    let [params, grads, moments_1, moments_2] = inputs;
+    let [new_params, new_moments_1, new_moments_2] = outputs;
+    adam_all_kernel::launch::<R>(
         &client,
         cube_count,
         cube_dim,
-        address,
-        param.into_linear_view(),
-        grad.into_linear_view(),
-        moment_1.into_linear_view(),
-        moment_2.into_linear_view(),
-        new_param.clone().into_linear_view(),
-        new_moment_1.clone().into_linear_view(),
-        new_moment_2.clone().into_linear_view(),
+        address_type,
+        params,
+        grads,
+        moments_1,
+        moments_2,
+        new_params,
+        new_moments_1,
+        new_moments_2,
+        ends,
         step.beta_1,
         1.0 - step.beta_1,
         step.beta_2,
@@ -356,7 +422,7 @@ pub fn adam_update<R: CubeRuntime>(
         step.epsilon,
         step.lr,
     );
-    (new_param, new_moment_1, new_moment_2)
+    done
 }
 
 /// Whether [`cross_entropy`] and [`cross_entropy_backward`] take these tensors: `f32` logits

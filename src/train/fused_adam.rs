@@ -1,15 +1,16 @@
-//! Adam as one update per parameter tensor through [`NetBackend::nn_adam_update`]: one GPU
-//! kernel each on the GPU backends ([`crate::kernels::gpu_fused`]), Burn's tensor ops
-//! elsewhere.
+//! Adam as one update of all parameter tensors through [`NetBackend::nn_adam_updates`]: one
+//! GPU kernel for all of them on the GPU backends ([`crate::kernels::gpu_fused`]), Burn's
+//! tensor ops elsewhere.
 //!
 //! Burn's `Adam` runs about 13 element-wise operations per parameter tensor: about 130
 //! kernel launches per cnn4 step, on GPUs where these nets are bound by launches, not
 //! arithmetic (docs/PERFORMANCE.md). An earlier version of this optimiser ran the update
 //! once over all parameters laid end to end (two concatenations, then each parameter its
 //! slice): still 42 launches of cnn4's 134 per step, counted on wgpu. One fused kernel per
-//! parameter makes it 10. nnlab's loop uses it where the backend says so
+//! parameter made it 10; one kernel over all parameters (each tensor bound on its own, a
+//! range of the launch's units each) makes it 1. nnlab's loop uses it where the backend says so
 //! (`NetBackend::FUSED_ADAM`, read by `OptimizerConfig::init`); the CPU backends keep
-//! Burn's `Adam`, whose operations the default `nn_adam_update` repeats.
+//! Burn's `Adam`, whose operations the default `nn_adam_updates` repeats.
 //!
 //! The arithmetic is Burn's, operation for operation in the same order (see
 //! `burn-optim`'s `AdaptiveMomentum`), so the parameters after each step equal Burn's
@@ -55,7 +56,7 @@ impl AdamStep {
         }
     }
 
-    /// One update in Burn's tensor ops (what [`NetBackend::nn_adam_update`] does by default):
+    /// One update in Burn's tensor ops (what [`NetBackend::nn_adam_updates`] does by default, per tensor):
     /// the new parameter and moments, shaped as `param`.
     pub fn apply<B: Backend>(
         &self,
@@ -82,7 +83,7 @@ impl AdamStep {
     }
 }
 
-/// Adam, one fused update per parameter (see the module docs). Parameters without a gradient
+/// Adam, one fused update of all parameters per step (see the module docs). Parameters without a gradient
 /// in a step are left as they are, as Burn's optimisers leave them; when the set of
 /// parameters with a gradient (or their sizes) changes between steps, the moments start
 /// afresh.
@@ -138,9 +139,9 @@ where
     }
 
     fn step_fused<M: AutodiffModule<B>>(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
-        let mut found = Layout::<B> { grads: &grads, layout: vec![], _backend: Default::default() };
+        let mut found = Found::<B> { grads: &mut grads, layout: vec![], inputs: vec![] };
         module.visit(&mut found);
-        let layout = found.layout;
+        let Found { layout, mut inputs, .. } = found;
         if layout.is_empty() {
             return module;
         }
@@ -149,25 +150,35 @@ where
             None => (1, vec![None; layout.len()]),
         };
         let step = AdamStep::new(self.beta_1, self.beta_2, self.epsilon, time as i32, lr);
-        let mut update = Update::<B> { grads: &mut grads, layout: &layout, moments, step, index: 0, new: vec![] };
-        let module = module.map(&mut update);
-        let moments = update.new;
+        for (input, moments) in inputs.iter_mut().zip(moments) {
+            input.2 = moments;
+        }
+        let (values, moments): (Vec<_>, Vec<_>) = B::InnerBackend::nn_adam_updates(inputs, &step)
+            .into_iter()
+            .map(|(value, moment_1, moment_2)| (value, (moment_1, moment_2)))
+            .unzip();
+        let mut replace = Replace::<B> { layout: &layout, values: values.into_iter(), index: 0 };
+        let module = module.map(&mut replace);
         self.state = Some(FusedState { layout, time, moments });
         module
     }
 }
 
-/// Each parameter that has a gradient: its id and size, in the order the module visits them.
-struct Layout<'a, B: AutodiffBackend> {
-    grads: &'a GradientsParams,
+/// Each parameter that has a gradient, in the order the module visits them: its id and size
+/// (`layout`), and its value and gradient (`inputs`, the moments still to be filled in), the
+/// gradient taken out of `grads`.
+struct Found<'a, B: AutodiffBackend> {
+    grads: &'a mut GradientsParams,
     layout: Vec<(ParamId, usize)>,
-    _backend: std::marker::PhantomData<B>,
+    inputs: Vec<AdamInput<B::InnerBackend>>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for Layout<'_, B> {
+impl<B: AutodiffBackend> ModuleVisitor<B> for Found<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
+        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
             self.layout.push((param.id, grad.shape().num_elements()));
+            let value = param.val().inner().into_primitive().tensor();
+            self.inputs.push((value, grad.into_primitive().tensor(), None));
         }
     }
 }
@@ -175,43 +186,36 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Layout<'_, B> {
 /// A parameter's two moments on backend `B`, shaped as the parameter.
 type Moments<B> = (FloatTensor<B>, FloatTensor<B>);
 
-/// Updates each parameter of the layout, in the order [`Layout`] met them, collecting the
-/// new moments.
-struct Update<'a, B: AutodiffBackend> {
-    grads: &'a mut GradientsParams,
+/// One parameter tensor's Adam inputs on backend `B`: its value, its gradient and its two
+/// moments (`None` before the first step), as [`NetBackend::nn_adam_updates`] takes them.
+pub type AdamInput<B> = (FloatTensor<B>, FloatTensor<B>, Option<(FloatTensor<B>, FloatTensor<B>)>);
+
+/// One parameter tensor after an Adam step: its new value and its two new moments.
+pub type AdamOutput<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+/// Gives each parameter of the layout, in the order [`Found`] met them, its new value.
+struct Replace<'a, B: AutodiffBackend> {
     layout: &'a [(ParamId, usize)],
-    moments: Vec<Option<Moments<B::InnerBackend>>>,
-    step: AdamStep,
+    values: std::vec::IntoIter<FloatTensor<B::InnerBackend>>,
     index: usize,
-    new: Vec<Moments<B::InnerBackend>>,
 }
 
-impl<B: AutodiffBackend> ModuleMapper<B> for Update<'_, B>
-where
-    B::InnerBackend: NetBackend,
-{
+impl<B: AutodiffBackend> ModuleMapper<B> for Replace<'_, B> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         let (id, tensor, mapper) = param.consume();
-        let expected = self.layout.get(self.index).map(|&(pid, _)| pid);
-        let grad = match expected == Some(id) {
-            true => self.grads.remove::<B::InnerBackend, D>(id),
-            false => None,
-        };
-        let Some(grad) = grad else {
+        if self.layout.get(self.index).map(|&(pid, _)| pid) != Some(id) {
             // No gradient this step: unchanged.
             return Param::from_mapped_value(id, tensor, mapper);
+        }
+        // One new value per parameter of the layout: `Found` walked the same module.
+        let Some(updated) = self.values.next() else {
+            return Param::from_mapped_value(id, tensor, mapper);
         };
-        let moments = self.moments[self.index].take();
-        let require_grad = tensor.is_require_grad();
-        let value = tensor.inner().into_primitive().tensor();
-        let (updated, moment_1, moment_2) =
-            B::InnerBackend::nn_adam_update(value, grad.into_primitive().tensor(), moments, &self.step);
-        self.new.push((moment_1, moment_2));
+        self.index += 1;
         let mut value = Tensor::from_inner(Tensor::from_primitive(TensorPrimitive::Float(updated)));
-        if require_grad {
+        if tensor.is_require_grad() {
             value = value.require_grad();
         }
-        self.index += 1;
         Param::from_mapped_value(id, value, mapper)
     }
 }

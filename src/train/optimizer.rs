@@ -22,7 +22,7 @@ use burn::tensor::backend::AutodiffBackend;
 pub enum NetOptimizer<B: AutodiffBackend, M: AutodiffModule<B>> {
     /// Burn's Adam, one parameter tensor at a time.
     Adam(OptimizerAdaptor<Adam, M, B>),
-    /// Adam as one fused update per parameter.
+    /// Adam as one fused update of all parameters per step.
     FusedAdam(FusedAdam<B>),
     /// Burn's SGD, with or without momentum.
     Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>),
@@ -44,7 +44,7 @@ pub struct NetOptimizerRecord<B: AutodiffBackend> {
 
 /// Burn's Adam configured as PyTorch's `torch.optim.Adam` defaults: betas 0.9 / 0.999, eps
 /// 1e-8 (Burn's own default eps is 1e-5), no weight decay. [`OptimizerConfig::Adam`] runs it
-/// (or the same update fused per parameter, [`FusedAdam::pytorch`]).
+/// (or the same update fused, [`FusedAdam::pytorch`]).
 pub fn pytorch_adam() -> AdamConfig {
     AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8)
 }

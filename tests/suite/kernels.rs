@@ -546,3 +546,143 @@ fn split_k_linear_equals_burns_on_wgpu() {
         split_k_linear_equals_burns::<burn::backend::Wgpu>(&device);
     });
 }
+
+/// One Adam step of many parameter tensors at once (`NetBackend::nn_adam_updates`, on the
+/// GPU backends one kernel over all of them) against the same step taken tensor by tensor
+/// in Burn's tensor ops (`AdamStep::apply`) on ndarray: the new values and both moments to
+/// 1e-6 relative, over two steps (the first from no moments, the second from the first's).
+/// 70 tensors, more than one launch takes (at most 64), of sizes 1 to 1 200 and ranks 1, 2
+/// and 4, some read through permuted views (a conv weight stored channels last, a
+/// transposed gradient), so that each unit must find its own tensor and element.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn adam_updates_equal_burns_ops<B: nnlab::backend::NetBackend>(device: &B::Device) {
+    use burn::tensor::ops::FloatTensorOps;
+    use nnlab::train::AdamStep;
+    type N = burn::backend::NdArray;
+    let shapes: [&[usize]; 7] = [&[1], &[3], &[257], &[5, 7], &[4, 3, 2, 2], &[16, 3, 5, 5], &[24, 50]];
+    let normal = Distribution::Normal(0.0, 1.0);
+    // (value, gradient) on the host, per tensor.
+    let mut host_tensors = Vec::new();
+    for i in 0..70 {
+        let shape = shapes[i % shapes.len()].to_vec();
+        let n: usize = shape.iter().product();
+        let draw = || host(Tensor::<N, 1>::random([n], normal, &Default::default()));
+        host_tensors.push((shape, draw(), draw(), draw()));
+    }
+    // A tensor on `D` from host values, shaped `shape`; where `view` asks, stored in another
+    // order and read back through a permuted view (same logical values).
+    fn place<D: Backend>(values: &[f32], shape: &[usize], view: bool, device: &D::Device) -> FloatTensor<D> {
+        let data = |v: Vec<f32>, s: Vec<usize>| TensorData::new(v, s);
+        let t = match (shape.len(), view) {
+            (4, true) => {
+                // Stored [O, kh, kw, C], read as [O, C, kh, kw].
+                let [o, c, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+                let logical = Tensor::<D, 4>::from_data(data(values.to_vec(), shape.to_vec()), device);
+                let stored = logical.permute([0, 2, 3, 1]).into_data();
+                let stored = Tensor::<D, 4>::from_data(stored, device);
+                assert_eq!(stored.dims(), [o, kh, kw, c]);
+                return stored.permute([0, 3, 1, 2]).into_primitive().tensor();
+            }
+            (2, true) => {
+                let logical = Tensor::<D, 2>::from_data(data(values.to_vec(), shape.to_vec()), device);
+                let stored = Tensor::<D, 2>::from_data(logical.transpose().into_data(), device);
+                return stored.transpose().into_primitive().tensor();
+            }
+            _ => Tensor::<D, 1>::from_data(data(values.to_vec(), vec![values.len()]), device),
+        };
+        D::float_reshape(t.into_primitive().tensor(), shape.to_vec().into())
+    }
+    let back = |t: FloatTensor<B>| {
+        host(Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(B::float_reshape(
+            t.clone(),
+            [burn::tensor::TensorMetadata::shape(&t).num_elements()].into(),
+        ))))
+    };
+    let back_nd = |t: FloatTensor<N>| {
+        host(Tensor::<N, 1>::from_primitive(TensorPrimitive::Float(N::float_reshape(
+            t.clone(),
+            [burn::tensor::TensorMetadata::shape(&t).num_elements()].into(),
+        ))))
+    };
+    let mut ours: Vec<nnlab::train::fused_adam::AdamOutput<B>> = vec![];
+    let mut expected: Vec<nnlab::train::fused_adam::AdamOutput<N>> = vec![];
+    for time in 1..=2 {
+        let step = AdamStep::new(0.9, 0.999, 1e-8, time, 0.01);
+        let grads: Vec<Vec<f32>> =
+            host_tensors.iter().map(|(_, _, g, h)| if time == 1 { g.clone() } else { h.clone() }).collect();
+        let inputs: Vec<nnlab::train::fused_adam::AdamInput<B>> = match time {
+            1 => host_tensors
+                .iter()
+                .zip(&grads)
+                .enumerate()
+                .map(|(i, ((shape, value, _, _), grad))| {
+                    (place::<B>(value, shape, i % 3 == 1, device), place::<B>(grad, shape, i % 5 == 2, device), None)
+                })
+                .collect(),
+            _ => ours
+                .drain(..)
+                .zip(&host_tensors)
+                .zip(&grads)
+                .enumerate()
+                .map(|(i, ((p, (shape, _, _, _)), grad))| {
+                    (p.0, place::<B>(grad, shape, i % 5 == 2, device), Some((p.1, p.2)))
+                })
+                .collect(),
+        };
+        let reference: Vec<nnlab::train::fused_adam::AdamInput<N>> = match time {
+            1 => host_tensors
+                .iter()
+                .zip(&grads)
+                .map(|((shape, value, _, _), grad)| {
+                    (
+                        place::<N>(value, shape, false, &Default::default()),
+                        place::<N>(grad, shape, false, &Default::default()),
+                        None,
+                    )
+                })
+                .collect(),
+            _ => expected
+                .drain(..)
+                .zip(&host_tensors)
+                .zip(&grads)
+                .map(|((p, (shape, _, _, _)), grad)| {
+                    (p.0, place::<N>(grad, shape, false, &Default::default()), Some((p.1, p.2)))
+                })
+                .collect(),
+        };
+        ours = B::nn_adam_updates(inputs, &step);
+        expected = reference.into_iter().map(|(p, g, m)| step.apply::<N>(p, g, m)).collect();
+        assert_eq!(ours.len(), 70, "one result per tensor");
+        for (i, (a, b)) in ours.iter().zip(&expected).enumerate() {
+            let shape = &host_tensors[i].0;
+            for (what, x, y) in [("value", &a.0, &b.0), ("first moment", &a.1, &b.1), ("second moment", &a.2, &b.2)] {
+                assert_eq!(
+                    burn::tensor::TensorMetadata::shape(x).to_vec(),
+                    *shape,
+                    "step {time}, tensor {i}: {what}'s shape"
+                );
+                let e = relative_error(&back(x.clone()), &back_nd(y.clone()));
+                assert!(e <= 1e-6, "step {time}, tensor {i} {shape:?}: {what} off by {e:e} (relative)");
+            }
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn adam_updates_equal_burns_ops_on_wgpu() {
+    // wgpu runs `kernels::gpu_fused::adam_updates`: all tensors in one or two launches.
+    let _rng = crate::common::rng_lock();
+    crate::common::on_wgpu("adam_updates_on_wgpu", |device| {
+        adam_updates_equal_burns_ops::<burn::backend::Wgpu>(&device);
+    });
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn adam_updates_equal_burns_ops_on_cuda() {
+    let _rng = crate::common::rng_lock();
+    crate::common::on_cuda("adam_updates_on_cuda", |device| {
+        adam_updates_equal_burns_ops::<burn::backend::Cuda>(&device);
+    });
+}
