@@ -8,6 +8,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::ops::{FloatTensor, IntTensor};
+use burn::tensor::{Tensor, TensorPrimitive};
 
 /// The backward step of [`NetBackend::nn_conv2d`] under autodiff: keeps the input and the
 /// weight, and asks the inner backend for the gradients its parents need.
@@ -141,6 +142,26 @@ impl<B: NetBackend> Backward<B, 1> for CrossEntropyStep {
     }
 }
 
+/// The backward step of [`NetBackend::nn_bias_relu`] under autodiff: keeps the output, and
+/// asks the inner backend for both gradients at once.
+#[derive(Debug)]
+struct BiasReluStep;
+
+impl<B: NetBackend> Backward<B, 2> for BiasReluStep {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_z, node_bias] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (dz, dbias) = B::nn_bias_relu_backward(ops.state, dy);
+        for (node, grad) in [(node_z, dz), (node_bias, dbias)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
     fn nn_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
         match CrossEntropyStep.prepare::<C>([logits.node.clone()]).compute_bound().stateful() {
@@ -154,6 +175,24 @@ impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
 
     fn nn_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         ActivationStep::Relu.apply::<B, C>(x)
+    }
+
+    fn nn_linear_relu(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        // The product through Burn's autodiff (its gradients are two more products), the
+        // bias add and ReLU as one step.
+        let weight = Tensor::<Self, 2>::from_primitive(TensorPrimitive::Float(weight));
+        let z = super::burn_ops::flat_batch::<Self>(x).matmul(weight).into_primitive().tensor();
+        Self::nn_bias_relu(z, bias)
+    }
+
+    fn nn_bias_relu(z: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        match BiasReluStep.prepare::<C>([z.node.clone(), bias.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::nn_bias_relu(z.primitive, bias.primitive);
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::nn_bias_relu(z.primitive, bias.primitive)),
+        }
     }
 
     fn nn_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -6,7 +6,8 @@
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
 /// [`crate::backend::gpu_conv`] chooses; Adam (one kernel for all parameters), ReLU and the
-/// cross-entropy loss (one kernel each, one for each gradient) are
+/// cross-entropy loss, and a hidden fully connected layer's bias add with its ReLU (one kernel
+/// each, one for each gradient) are
 /// [`crate::kernels::gpu_fused`]. Burn 0.21's
 /// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
@@ -26,6 +27,32 @@ macro_rules! gpu_net_backend {
                 match f32s {
                     true => gpu_fused::adam_updates(updates, step),
                     false => updates.into_iter().map(|(p, g, m)| step.apply::<Self>(p, g, m)).collect(),
+                }
+            }
+
+            fn nn_bias_relu(
+                z: burn::tensor::ops::FloatTensor<Self>,
+                bias: burn::tensor::ops::FloatTensor<Self>,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::bias_relu_takes(&z, &bias) {
+                    true => gpu_fused::bias_relu(z, bias),
+                    false => Self::nn_relu($crate::backend::burn_ops::add_bias::<Self>(z, bias)),
+                }
+            }
+
+            fn nn_bias_relu_backward(
+                y: burn::tensor::ops::FloatTensor<Self>,
+                dy: burn::tensor::ops::FloatTensor<Self>,
+            ) -> (burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>) {
+                use burn::tensor::TensorMetadata;
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::all_f32(&[&y, &dy]) && y.shape().num_dims() == 2 && y.shape() == dy.shape() {
+                    true => gpu_fused::bias_relu_backward(y, dy),
+                    false => {
+                        let dz = Self::nn_relu_backward(y, dy);
+                        (dz.clone(), $crate::backend::burn_ops::sum_rows::<Self>(dz))
+                    }
                 }
             }
 

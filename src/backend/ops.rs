@@ -97,6 +97,30 @@ pub trait NetBackend: Backend {
         burn_ops::linear::<Self>(x, weight, bias)
     }
 
+    /// [`Self::nn_linear`] (with a bias) followed by ReLU: a hidden fully connected layer.
+    /// This default is the two ops; under autodiff (training) it is Burn's matrix product
+    /// and then [`Self::nn_bias_relu`] as one step, whose backward is
+    /// [`Self::nn_bias_relu_backward`].
+    fn nn_linear_relu(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::nn_relu(Self::nn_linear(x, weight, Some(bias)))
+    }
+
+    /// `relu(z + bias)` for `z` `[N, F]` and `bias` `[F]`: the bias add and ReLU of a hidden
+    /// fully connected layer in training. By default Burn's add and [`Self::nn_relu`]; the
+    /// GPU backends run one kernel.
+    fn nn_bias_relu(z: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::nn_relu(burn_ops::add_bias::<Self>(z, bias))
+    }
+
+    /// The gradients of [`Self::nn_bias_relu`] from its output `y` and the output gradient
+    /// `dy` (both `[N, F]`): `(dz, dbias)`, ReLU's gradient `[N, F]` and its sum over the rows
+    /// `[F]`. By default [`Self::nn_relu_backward`] and Burn's sum; the GPU backends run one
+    /// kernel.
+    fn nn_bias_relu_backward(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let dz = Self::nn_relu_backward(y, dy);
+        (dz.clone(), burn_ops::sum_rows::<Self>(dz))
+    }
+
     /// Convolution of K stacked members (`crate::model::stacked`): `x` `[K·N, C, H, W]`,
     /// `weight` `[K, C·kh·kw, O]`, `bias` `[K, 1, O]` → `[K·N, O, H', W']`, stride 1, no
     /// padding ([`crate::kernels::gpu::stacked_conv2d`]).
@@ -237,6 +261,20 @@ pub fn linear<B: NetBackend, const D: usize>(
     )))
 }
 
+/// [`NetBackend::nn_linear_relu`] on tensors: `relu(x · weight + bias)`, `x` `[N, …]`
+/// (flattened to `[N, in]`) → `[N, out]`.
+pub fn linear_relu<B: NetBackend, const D: usize>(
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Tensor<B, 1>,
+) -> Tensor<B, 2> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::nn_linear_relu(
+        x.into_primitive().tensor(),
+        weight.into_primitive().tensor(),
+        bias.into_primitive().tensor(),
+    )))
+}
+
 /// [`NetBackend::nn_max_pool2d`] on tensors.
 pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(x.into_primitive().tensor(), size)))
@@ -315,6 +353,19 @@ pub mod burn_ops {
         let weight = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(weight));
         let bias = bias.map(|b| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(b)));
         burn::tensor::module::linear(flat_batch::<B>(x), weight, bias).into_primitive().tensor()
+    }
+
+    /// `z` `[N, F]` plus `bias` `[F]` on every row, as Burn's `linear` adds it.
+    pub fn add_bias<B: Backend>(z: FloatTensor<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+        let z = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(z));
+        let bias = Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(bias));
+        (z + bias.unsqueeze::<2>()).into_primitive().tensor()
+    }
+
+    /// The sum of the rows of `t` `[N, F]`: `[F]`.
+    pub fn sum_rows<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
+        let t = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
+        t.sum_dim(0).squeeze_dim::<1>(0).into_primitive().tensor()
     }
 
     /// Burn's max pooling, `size`×`size` windows at stride `size`, no padding.

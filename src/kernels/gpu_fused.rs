@@ -1,8 +1,9 @@
 //! Small work that Burn runs as several GPU kernels, each as one kernel of its own
 //! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of all of a net's
 //! parameter tensors ([`adam_updates`]), ReLU and its gradient ([`relu`], [`relu_backward`]),
-//! the cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), and
-//! a conv's bias gradient ([`conv_bias_grad`]).
+//! the cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), a
+//! conv's bias gradient ([`conv_bias_grad`]), and a fully connected layer's bias add with the
+//! ReLU after it and their gradients ([`bias_relu`], [`bias_relu_backward`]).
 //!
 //! Why: these nets' GPU steps are bound by kernel launches, not arithmetic
 //! (docs/PERFORMANCE.md), and a cnn4 step on wgpu was 134 launches (counted with CubeCL's
@@ -27,6 +28,10 @@
 //!   one more (a unit per logit, each computing its row's softmax again: ten classes).
 //! - A conv's bias gradient, the output gradient summed over images and positions, was two
 //!   of Burn's reductions in a row; here one launch ([`conv_bias_grad`], a cube per channel).
+//! - A hidden fully connected layer in training was a product, a bias add and ReLU, and in
+//!   the backward pass ReLU's gradient and a reduction for the bias's; the bias add and ReLU
+//!   are one launch here ([`bias_relu`]), and so are both gradients ([`bias_relu_backward`], a
+//!   cube per feature): two launches fewer per hidden layer (mlp1, mlp2).
 //! - Burn's GPU convolutions and pooling work in NHWC, and a conv's output arrives as an NHWC
 //!   buffer read as NCHW. ReLU writes its output in its input's layout, so the next
 //!   convolution or pooling finds NHWC and copies nothing (4 copies fewer per cnn4 step).
@@ -199,6 +204,53 @@ fn conv_bias_grad_kernel(dy: &Tensor<f32>, db: &mut Tensor<f32>, #[comptime] cub
     let total = cube_sum(sum, cube_size);
     if UNIT_POS_X == 0 {
         db[o] = total;
+    }
+}
+
+/// `y = relu(z + bias)` for `z` `[N, F]` (any layout) and `bias` `[F]`, into the contiguous
+/// `y`, one unit per element, with Burn's ReLU rule (`≤ 0` gives 0; NaN passes).
+#[cube(launch)]
+fn bias_relu_kernel(z: &Tensor<f32>, bias: &Tensor<f32>, y: &mut Tensor<f32>) {
+    if ABSOLUTE_POS >= y.len() {
+        terminate!();
+    }
+    let features = y.shape(1);
+    let (n, f) = (ABSOLUTE_POS / features, ABSOLUTE_POS % features);
+    let v = z[n * z.stride(0) + f * z.stride(1)] + bias[f * bias.stride(0)];
+    if v <= f32::new(0.0) {
+        y[ABSOLUTE_POS] = f32::new(0.0);
+    } else {
+        y[ABSOLUTE_POS] = v;
+    }
+}
+
+/// The gradients of [`bias_relu_kernel`] from its output `y` and the output gradient `dy`
+/// (both `[N, F]`, any layout): `dz = dy` where `y > 0`, else 0 (into the contiguous `dz`),
+/// and `dbias[f] = Σₙ dz[n, f]`, one cube of `cube_size` units per feature `f`.
+#[cube(launch)]
+fn bias_relu_backward_kernel(
+    y: &Tensor<f32>,
+    dy: &Tensor<f32>,
+    dz: &mut Tensor<f32>,
+    dbias: &mut Tensor<f32>,
+    #[comptime] cube_size: usize,
+) {
+    let f = CUBE_POS_X as usize;
+    let (rows, features) = (y.shape(0), y.shape(1));
+    let mut sum = f32::new(0.0);
+    let mut n = UNIT_POS_X as usize;
+    while n < rows {
+        let mut g = f32::new(0.0);
+        if y[n * y.stride(0) + f * y.stride(1)] > f32::new(0.0) {
+            g = dy[n * dy.stride(0) + f * dy.stride(1)];
+        }
+        dz[n * features + f] = g;
+        sum += g;
+        n += cube_size;
+    }
+    let total = cube_sum(sum, cube_size);
+    if UNIT_POS_X == 0 {
+        dbias[f] = total;
     }
 }
 
@@ -423,6 +475,53 @@ fn adam_launch<R: CubeRuntime>(updates: Vec<AdamInput<R>>, step: &AdamStep) -> V
         step.lr,
     );
     done
+}
+
+/// Whether [`bias_relu`] takes these tensors: `f32` `z` `[N, F]` and `bias` `[F]` (callers
+/// fall back to Burn's ops otherwise).
+pub fn bias_relu_takes<R: CubeRuntime>(z: &CubeTensor<R>, bias: &CubeTensor<R>) -> bool {
+    let (z_shape, bias_shape) = (z.shape(), bias.shape());
+    all_f32(&[z, bias]) && z_shape.num_dims() == 2 && bias_shape.num_dims() == 1 && z_shape[1] == bias_shape[0]
+}
+
+/// `relu(z + bias)` for `z` `[N, F]` and `bias` `[F]` (f32): a fully connected layer's bias
+/// add and the ReLU after it in one launch (Burn's are three: the add, a comparison and a
+/// masked fill; nnlab's ReLU made them two).
+pub fn bias_relu<R: CubeRuntime>(z: CubeTensor<R>, bias: CubeTensor<R>) -> CubeTensor<R> {
+    let y = empty_device_dtype(z.client.clone(), z.device.clone(), z.shape(), DType::F32);
+    let client = z.client.clone();
+    let (cube_count, cube_dim) = grid(&client, z.shape().num_elements());
+    bias_relu_kernel::launch::<R>(
+        &client,
+        cube_count,
+        cube_dim,
+        z.into_tensor_arg(),
+        bias.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+    );
+    y
+}
+
+/// The gradients of [`bias_relu`] from its output `y` and the output gradient `dy` (both
+/// `[N, F]`, f32): `(dz, dbias)`, `dz` `[N, F]` (ReLU's gradient) and `dbias` `[F]` (its sum
+/// over the rows), in one launch (a cube per feature) where Burn takes two.
+pub fn bias_relu_backward<R: CubeRuntime>(y: CubeTensor<R>, dy: CubeTensor<R>) -> (CubeTensor<R>, CubeTensor<R>) {
+    let shape = y.shape();
+    let (client, device) = (y.client.clone(), y.device.clone());
+    let dz = empty_device_dtype(client.clone(), device.clone(), shape.clone(), DType::F32);
+    let dbias = empty_device_dtype(client.clone(), device, [shape[1]].into(), DType::F32);
+    let cube_size = cube_size_for(&client, shape[0]);
+    bias_relu_backward_kernel::launch::<R>(
+        &client,
+        CubeCount::Static(shape[1] as u32, 1, 1),
+        CubeDim::new_1d(cube_size as u32),
+        y.into_tensor_arg(),
+        dy.into_tensor_arg(),
+        dz.clone().into_tensor_arg(),
+        dbias.clone().into_tensor_arg(),
+        cube_size,
+    );
+    (dz, dbias)
 }
 
 /// Whether [`cross_entropy`] and [`cross_entropy_backward`] take these tensors: `f32` logits

@@ -169,11 +169,15 @@ impl<B: NetBackend> Net<B> {
                     // read, so this order fixes which random numbers each one gets.
                     let weight = fc.weight.val();
                     let bias = fc.bias.as_ref().map(|b| b.val());
+                    // A ReLU right after a layer with a bias goes with it, as one op.
+                    let relu = bias.is_some() && layers.next_if(|next| matches!(next, Layer::Relu(_))).is_some();
                     // Images go in unflattened: the backend flattens them where it can
                     // without a copy.
-                    Flow::Flat(match x {
-                        Flow::Image(x) => backend::linear(x, weight, bias),
-                        Flow::Flat(x) => backend::linear(x, weight, bias),
+                    Flow::Flat(match (x, bias) {
+                        (Flow::Image(x), Some(bias)) if relu => backend::linear_relu(x, weight, bias),
+                        (Flow::Flat(x), Some(bias)) if relu => backend::linear_relu(x, weight, bias),
+                        (Flow::Image(x), bias) => backend::linear(x, weight, bias),
+                        (Flow::Flat(x), bias) => backend::linear(x, weight, bias),
                     })
                 }
                 Layer::Conv(conv) => {

@@ -319,6 +319,72 @@ fn cross_entropy_equals_burns<B: TrainBackend>(device: &B::Device) {
     }
 }
 
+/// The output of `layer(x, weight, bias)` on `B` under autodiff and the gradients of
+/// `Σ y · r` with respect to `x`, `weight` and `bias` (in that order, end to end), for `x`
+/// `[N, 3, 4, 5]` read flat (`[N, 60]`), weight `[60, F]` and bias `[F]`.
+fn linear_relu_output_and_gradients<B: AutodiffBackend>(
+    (x, weight, bias, r): (&[f32], &[f32], &[f32], &[f32]),
+    (n, f): (usize, usize),
+    device: &B::Device,
+    layer: impl Fn(Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 1>) -> Tensor<B, 2>,
+) -> (Vec<f32>, Vec<f32>) {
+    let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), [n, 3, 4, 5]), device).require_grad();
+    let weight = Tensor::<B, 2>::from_data(TensorData::new(weight.to_vec(), [60, f]), device).require_grad();
+    let bias = Tensor::<B, 1>::from_data(TensorData::new(bias.to_vec(), [f]), device).require_grad();
+    let r = Tensor::<B, 2>::from_data(TensorData::new(r.to_vec(), [n, f]), device);
+    let y = layer(x.clone(), weight.clone(), bias.clone());
+    let grads = (y.clone() * r).sum().backward();
+    let mut gradients = host(x.grad(&grads).expect("x has a gradient"));
+    gradients.extend(host(weight.grad(&grads).expect("the weight has a gradient")));
+    gradients.extend(host(bias.grad(&grads).expect("the bias has a gradient")));
+    (host(y.inner()), gradients)
+}
+
+/// `nnlab::backend::linear_relu` (a hidden fully connected layer: in training Burn's product
+/// and `nn_bias_relu` as one step) on `B` against Burn's `linear` and `relu` on ndarray,
+/// differentiated by Burn's autodiff: the output and the gradients of the input, the weight
+/// and the bias, for 1, 50 and 300 rows (more than a GPU cube's 256 units) and outputs of
+/// which about half are cut by ReLU.
+fn linear_relu_equals_burns<B: TrainBackend>(device: &B::Device) {
+    for (n, f) in [(1, 5), (50, 32), (300, 7)] {
+        let wave = |len: usize, k: usize| -> Vec<f32> {
+            (0..len).map(|i| ((i * k % 211) as f32 / 105.0 - 1.0) * 0.5).collect()
+        };
+        let (x, weight, bias, r) = (wave(n * 60, 7919), wave(60 * f, 613), wave(f, 37), wave(n * f, 31));
+        let inputs = (&x[..], &weight[..], &bias[..], &r[..]);
+        let (y, grads) = linear_relu_output_and_gradients::<B>(inputs, (n, f), device, nnlab::backend::linear_relu);
+        let (y_burn, grads_burn) =
+            linear_relu_output_and_gradients::<Nd>(inputs, (n, f), &Default::default(), |x, w, b| {
+                let flat = x.flatten::<2>(1, 3);
+                burn::tensor::activation::relu(burn::tensor::module::linear(flat, w, Some(b)))
+            });
+        assert_close(&format!("linear + ReLU {n}×{f}"), &y, &y_burn);
+        assert_close(&format!("linear + ReLU gradients {n}×{f}"), &grads, &grads_burn);
+        let cut = y_burn.iter().filter(|&&v| v == 0.0).count();
+        assert!(cut > 0 && cut < y_burn.len(), "{n}×{f}: ReLU cuts some outputs, not all ({cut})");
+    }
+}
+
+#[test]
+fn linear_relu_and_its_gradients_equal_burns_on_ndarray() {
+    linear_relu_equals_burns::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn linear_relu_and_its_gradients_equal_burns_on_flex() {
+    linear_relu_equals_burns::<Flex>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn linear_relu_and_its_gradients_equal_burns_on_wgpu() {
+    // wgpu runs `kernels::gpu_fused`'s bias-add-and-ReLU kernel and its gradient kernel.
+    crate::common::on_wgpu("linear_relu_on_wgpu", |device| {
+        linear_relu_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
 #[test]
 fn cross_entropy_and_its_gradient_equal_burns_on_ndarray() {
     cross_entropy_equals_burns::<Nd>(&Default::default());
