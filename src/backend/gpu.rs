@@ -7,7 +7,7 @@
 /// reduction split into slices); the forward convolution is the kernel
 /// [`crate::backend::gpu_conv`] chooses; Adam (one kernel for all parameters), ReLU and the
 /// cross-entropy loss, and a hidden fully connected layer's bias add with its ReLU (one kernel
-/// each, one for each gradient) are
+/// each, one for each gradient), and max pooling's gradient are
 /// [`crate::kernels::gpu_fused`]. Burn 0.21's
 /// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
@@ -53,6 +53,19 @@ macro_rules! gpu_net_backend {
                         let dz = Self::nn_relu_backward(y, dy);
                         (dz.clone(), $crate::backend::burn_ops::sum_rows::<Self>(dz))
                     }
+                }
+            }
+
+            fn nn_max_pool2d_backward(
+                x: burn::tensor::ops::FloatTensor<Self>,
+                size: usize,
+                dy: burn::tensor::ops::FloatTensor<Self>,
+                indices: burn::tensor::ops::IntTensor<Self>,
+            ) -> burn::tensor::ops::FloatTensor<Self> {
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::max_pool_backward_takes(&x, &dy, &indices) {
+                    true => gpu_fused::max_pool_backward(x, size, dy, indices),
+                    false => $crate::backend::burn_ops::max_pool2d_backward::<Self>(x, size, dy, indices),
                 }
             }
 

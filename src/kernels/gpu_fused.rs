@@ -2,8 +2,9 @@
 //! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of all of a net's
 //! parameter tensors ([`adam_updates`]), ReLU and its gradient ([`relu`], [`relu_backward`]),
 //! the cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), a
-//! conv's bias gradient ([`conv_bias_grad`]), and a fully connected layer's bias add with the
-//! ReLU after it and their gradients ([`bias_relu`], [`bias_relu_backward`]).
+//! conv's bias gradient ([`conv_bias_grad`]), a fully connected layer's bias add with the
+//! ReLU after it and their gradients ([`bias_relu`], [`bias_relu_backward`]), and max
+//! pooling's gradient ([`max_pool_backward`]).
 //!
 //! Why: these nets' GPU steps are bound by kernel launches, not arithmetic
 //! (docs/PERFORMANCE.md), and a cnn4 step on wgpu was 134 launches (counted with CubeCL's
@@ -32,6 +33,9 @@
 //!   the backward pass ReLU's gradient and a reduction for the bias's; the bias add and ReLU
 //!   are one launch here ([`bias_relu`]), and so are both gradients ([`bias_relu_backward`], a
 //!   cube per feature): two launches fewer per hidden layer (mlp1, mlp2).
+//! - Burn's max-pooling gradient reads its output gradient channels last, and copies it
+//!   there when it comes from a fully connected layer or a contiguous gradient; here it is
+//!   read in whatever layout it comes ([`max_pool_backward`]).
 //! - Burn's GPU convolutions and pooling work in NHWC, and a conv's output arrives as an NHWC
 //!   buffer read as NCHW. ReLU writes its output in its input's layout, so the next
 //!   convolution or pooling finds NHWC and copies nothing (4 copies fewer per cnn4 step).
@@ -252,6 +256,31 @@ fn bias_relu_backward_kernel(
     if UNIT_POS_X == 0 {
         dbias[f] = total;
     }
+}
+
+/// Max pooling's input gradient for `size`×`size` windows at stride `size` (no padding),
+/// one unit per input element `(n, c, h, w)`: `dy[n, c, h/size, w/size]` where that window's
+/// maximum was at `(h, w)` (`indices` holds `h·W + w`, as Burn's pooling writes it), else 0.
+/// `dy`, `indices` and `dx` may be laid out in any order.
+#[cube(launch)]
+fn max_pool_backward_kernel(dy: &Tensor<f32>, indices: &Tensor<i32>, dx: &mut Tensor<f32>, #[comptime] size: usize) {
+    if ABSOLUTE_POS >= dx.len() {
+        terminate!();
+    }
+    let (channels, height, width) = (dx.shape(1), dx.shape(2), dx.shape(3));
+    let w = ABSOLUTE_POS % width;
+    let h = (ABSOLUTE_POS / width) % height;
+    let c = (ABSOLUTE_POS / (width * height)) % channels;
+    let n = ABSOLUTE_POS / (width * height * channels);
+    let (oh, ow) = (h / size, w / size);
+    let mut g = f32::new(0.0);
+    if oh < dy.shape(2) && ow < dy.shape(3) {
+        let at = n * indices.stride(0) + c * indices.stride(1) + oh * indices.stride(2) + ow * indices.stride(3);
+        if indices[at] == i32::cast_from(h * width + w) {
+            g = dy[n * dy.stride(0) + c * dy.stride(1) + oh * dy.stride(2) + ow * dy.stride(3)];
+        }
+    }
+    dx[n * dx.stride(0) + c * dx.stride(1) + h * dx.stride(2) + w * dx.stride(3)] = g;
 }
 
 /// The gradient of the mean cross-entropy with respect to `logits` `[N, C]`, one unit per
@@ -522,6 +551,38 @@ pub fn bias_relu_backward<R: CubeRuntime>(y: CubeTensor<R>, dy: CubeTensor<R>) -
         cube_size,
     );
     (dz, dbias)
+}
+
+/// Whether [`max_pool_backward`] takes these tensors: `f32` `x` and `dy` and `i32` `indices`,
+/// all rank 4, `dy` and `indices` of one shape (callers fall back to Burn's op otherwise).
+pub fn max_pool_backward_takes<R: CubeRuntime>(x: &CubeTensor<R>, dy: &CubeTensor<R>, indices: &CubeTensor<R>) -> bool {
+    all_f32(&[x, dy]) && indices.dtype == DType::I32 && x.shape().num_dims() == 4 && dy.shape() == indices.shape()
+}
+
+/// Max pooling's input gradient (`size`×`size` windows at stride `size`, no padding) from
+/// the output gradient `dy` and the maxima's `indices` of Burn's pooling, shaped and laid out
+/// as the pooling's input `x`: one launch. Burn's takes `dy` and the indices channels last
+/// and copies `dy` there first when it arrives in another layout (from a fully connected
+/// layer or a contiguous gradient: two copies per cnn4 step).
+pub fn max_pool_backward<R: CubeRuntime>(
+    x: CubeTensor<R>,
+    size: usize,
+    dy: CubeTensor<R>,
+    indices: CubeTensor<R>,
+) -> CubeTensor<R> {
+    let dx = empty_laid_out_as(&x);
+    let client = x.client.clone();
+    let (cube_count, cube_dim) = grid(&client, x.shape().num_elements());
+    max_pool_backward_kernel::launch::<R>(
+        &client,
+        cube_count,
+        cube_dim,
+        dy.into_tensor_arg(),
+        indices.into_tensor_arg(),
+        dx.clone().into_tensor_arg(),
+        size,
+    );
+    dx
 }
 
 /// Whether [`cross_entropy`] and [`cross_entropy_backward`] take these tensors: `f32` logits

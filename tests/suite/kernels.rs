@@ -385,6 +385,75 @@ fn linear_relu_and_its_gradients_equal_burns_on_wgpu() {
     });
 }
 
+/// `nnlab::backend::max_pool2d` against Burn's own `max_pool2d` (its forward kernel and its
+/// gradient), both on `B` under autodiff: the output and the input gradient of `Σ y · r`, for 2×2 and 3×3 windows over
+/// sides that the windows do not divide (the last rows and columns get no gradient), the
+/// input read through a channels-last view (as a GPU convolution's output arrives) or not,
+/// and the output gradient arriving as the output is laid out or channels last.
+fn max_pool_equals_burns<B: TrainBackend>(device: &B::Device) {
+    use burn::tensor::module::max_pool2d as burn_max_pool2d;
+    for (dims, size) in [([2, 3, 7, 9], 2), ([3, 4, 10, 8], 3)] {
+        let n: usize = dims.iter().product();
+        // Distinct values: no ties, whose winner may differ between backends.
+        let x: Vec<f32> = (0..n).map(|i| ((i * 7919 % n) as f32 / n as f32 - 0.5) * 10.0).collect();
+        let [batch, channels, h, w] = dims;
+        let out = [batch, channels, h / size, w / size];
+        // No zeros: every window passes a gradient on.
+        let r: Vec<f32> = (0..out.iter().product::<usize>()).map(|i| ((i * 31 % 17) as f32 - 8.5) / 8.0).collect();
+        for (x_nhwc, dy_nhwc) in [(false, false), (true, false), (false, true), (true, true)] {
+            let case = format!("{dims:?} / {size}, input channels last {x_nhwc}, gradient channels last {dy_nhwc}");
+            let run = |pool: &dyn Fn(Tensor<B, 4>) -> Tensor<B, 4>| {
+                let x = Tensor::<B, 4>::from_data(TensorData::new(x.clone(), dims), device);
+                let x = match x_nhwc {
+                    // Stored [N, H, W, C], read as [N, C, H, W].
+                    true => {
+                        Tensor::<B, 4>::from_data(x.permute([0, 2, 3, 1]).into_data(), device).permute([0, 3, 1, 2])
+                    }
+                    false => x,
+                }
+                .require_grad();
+                let y = pool(x.clone());
+                let r = Tensor::<B, 4>::from_data(TensorData::new(r.clone(), out), device);
+                let loss = match dy_nhwc {
+                    true => (y.clone().permute([0, 2, 3, 1]) * r.permute([0, 2, 3, 1])).sum(),
+                    false => (y.clone() * r).sum(),
+                };
+                let grads = loss.backward();
+                (host(y.inner()), host(x.grad(&grads).expect("x has a gradient")))
+            };
+            let (y, dx) = run(&|x| nnlab::backend::max_pool2d(x, size));
+            let (y_burn, dx_burn) = run(&|x| burn_max_pool2d(x, [size; 2], [size; 2], [0, 0], [1, 1], false));
+            assert_close(&format!("max pooling {case}"), &y, &y_burn);
+            assert_close(&format!("max pooling gradient {case}"), &dx, &dx_burn);
+            assert_eq!(
+                dx.iter().filter(|&&v| v != 0.0).count(),
+                y.len(),
+                "{case}: one input per window gets the gradient"
+            );
+        }
+    }
+}
+
+#[test]
+fn max_pool_and_its_gradient_equal_burns_on_ndarray() {
+    max_pool_equals_burns::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn max_pool_and_its_gradient_equal_burns_on_flex() {
+    max_pool_equals_burns::<Flex>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn max_pool_and_its_gradient_equal_burns_on_wgpu() {
+    // wgpu runs `kernels::gpu_fused::max_pool_backward` for the gradient.
+    crate::common::on_wgpu("max_pool_on_wgpu", |device| {
+        max_pool_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
 #[test]
 fn cross_entropy_and_its_gradient_equal_burns_on_ndarray() {
     cross_entropy_equals_burns::<Nd>(&Default::default());
