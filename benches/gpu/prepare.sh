@@ -5,7 +5,8 @@
 #   nnlab.xz            this checkout's CLI with the cuda feature (fused Adam on the GPU backends)
 #   nnlab-burn-adam.xz  the same at $BEFORE, the last commit whose GPU backends ran Burn's Adam
 #   nnlab-flat-adam.xz  the same at $FLAT, the last commit whose GPU backends ran Adam over all
-#                       parameters at once (FlatAdam: 42 launches of a cnn4 step, fused: 10)
+#                       parameters at once (FlatAdam: 42 launches of a cnn4 step; per parameter
+#                       tensor: 10; this checkout: one, a few where bindings are scarce)
 #   suite.xz            the integration tests (release), for the cuda kernel equality tests
 #   stacked.xz          benches/stacked.rs (stacked members against separate nets)
 # Then, from the repository root, one call on the device runs benches/gpu/device.sh (tracked,

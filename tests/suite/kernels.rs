@@ -385,6 +385,14 @@ fn linear_relu_and_its_gradients_equal_burns_on_wgpu() {
     });
 }
 
+#[cfg(feature = "cuda")]
+#[test]
+fn linear_relu_and_its_gradients_equal_burns_on_cuda() {
+    crate::common::on_cuda("linear_relu_on_cuda", |device| {
+        linear_relu_equals_burns::<burn::backend::Autodiff<burn::backend::Cuda>>(&device);
+    });
+}
+
 /// `nnlab::backend::max_pool2d` against Burn's own `max_pool2d` (its forward kernel and its
 /// gradient), both on `B` under autodiff: the output and the input gradient of `Σ y · r`, for 2×2 and 3×3 windows over
 /// sides that the windows do not divide (the last rows and columns get no gradient), the
@@ -451,6 +459,14 @@ fn max_pool_and_its_gradient_equal_burns_on_wgpu() {
     // wgpu runs `kernels::gpu_fused::max_pool_backward` for the gradient.
     crate::common::on_wgpu("max_pool_on_wgpu", |device| {
         max_pool_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn max_pool_and_its_gradient_equal_burns_on_cuda() {
+    crate::common::on_cuda("max_pool_on_cuda", |device| {
+        max_pool_equals_burns::<burn::backend::Autodiff<burn::backend::Cuda>>(&device);
     });
 }
 
