@@ -15,10 +15,10 @@
 //!   parameter, reading its value, gradient and two moments and writing the new three, took
 //!   10 for cnn4. Here one launch updates them all: each tensor is bound on its own (no
 //!   copy), and each unit finds its tensor by its position among the tensors' ranges. A
-//!   device that binds too few buffers to one kernel takes a few launches. The arithmetic is Burn's `Adam` (burn-optim's `AdaptiveMomentum`),
-//!   operation for operation: `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`,
-//!   `p ← p − lr · (m·f) / (√v + ε′)`, with the bias corrections folded into `f` and `ε′` on
-//!   the host as Burn folds them.
+//!   device that binds too few buffers to one kernel takes a few launches. The arithmetic
+//!   is Burn's `Adam` (burn-optim's `AdaptiveMomentum`), operation for operation:
+//!   `m ← β₁·m + (1−β₁)·g`, `v ← β₂·v + (1−β₂)·g²`, `p ← p − lr · (m·f) / (√v + ε′)`, with
+//!   the bias corrections folded into `f` and `ε′` on the host as Burn folds them.
 //! - Burn's ReLU is a comparison and a masked fill, and so is its gradient: 16 launches for
 //!   cnn4's four ReLUs; here 8. Both keep Burn's rule: an input `≤ 0` gives 0 (and a zero
 //!   gradient), anything else, NaN included, passes.

@@ -8,8 +8,8 @@
 //! once over all parameters laid end to end (two concatenations, then each parameter its
 //! slice): still 42 launches of cnn4's 134 per step, counted on wgpu. One fused kernel per
 //! parameter made it 10; one kernel over all parameters (each tensor bound on its own, a
-//! range of the launch's units each) makes it 1. nnlab's loop uses it where the backend says so
-//! (`NetBackend::FUSED_ADAM`, read by `OptimizerConfig::init`); the CPU backends keep
+//! range of the launch's units each) makes it 1. nnlab's loop uses it where the backend says
+//! so (`NetBackend::FUSED_ADAM`, read by `OptimizerConfig::init`); the CPU backends keep
 //! Burn's `Adam`, whose operations the default `nn_adam_updates` repeats.
 //!
 //! The arithmetic is Burn's, operation for operation in the same order (see
@@ -56,8 +56,8 @@ impl AdamStep {
         }
     }
 
-    /// One update in Burn's tensor ops (what [`NetBackend::nn_adam_updates`] does by default, per tensor):
-    /// the new parameter and moments, shaped as `param`.
+    /// One update in Burn's tensor ops (what [`NetBackend::nn_adam_updates`] does by default,
+    /// tensor by tensor): the new parameter and moments, shaped as `param`.
     pub fn apply<B: Backend>(
         &self,
         param: FloatTensor<B>,
@@ -83,10 +83,10 @@ impl AdamStep {
     }
 }
 
-/// Adam, one fused update of all parameters per step (see the module docs). Parameters without a gradient
-/// in a step are left as they are, as Burn's optimisers leave them; when the set of
-/// parameters with a gradient (or their sizes) changes between steps, the moments start
-/// afresh.
+/// Adam, one fused update of all parameters per step (see the module docs). Parameters
+/// without a gradient in a step are left as they are, as Burn's optimisers leave them; when
+/// the set of parameters with a gradient (or their sizes) changes between steps, the
+/// moments start afresh.
 #[derive(Clone)]
 pub struct FusedAdam<B: AutodiffBackend> {
     beta_1: f32,

@@ -394,10 +394,11 @@ fn linear_relu_and_its_gradients_equal_burns_on_cuda() {
 }
 
 /// `nnlab::backend::max_pool2d` against Burn's own `max_pool2d` (its forward kernel and its
-/// gradient), both on `B` under autodiff: the output and the input gradient of `Σ y · r`, for 2×2 and 3×3 windows over
-/// sides that the windows do not divide (the last rows and columns get no gradient), the
-/// input read through a channels-last view (as a GPU convolution's output arrives) or not,
-/// and the output gradient arriving as the output is laid out or channels last.
+/// gradient), both on `B` under autodiff: the output and the input gradient of `Σ y · r`, for
+/// 2×2 and 3×3 windows over sides that the windows do not divide (the last rows and columns get
+/// no gradient), the input read through a channels-last view (as a GPU convolution's output
+/// arrives) or not, and the output gradient arriving as the output is laid out or channels
+/// last.
 fn max_pool_equals_burns<B: TrainBackend>(device: &B::Device) {
     use burn::tensor::module::max_pool2d as burn_max_pool2d;
     for (dims, size) in [([2, 3, 7, 9], 2), ([3, 4, 10, 8], 3)] {
