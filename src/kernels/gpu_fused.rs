@@ -479,6 +479,10 @@ fn adam_launch<R: CubeRuntime>(updates: Vec<AdamInput<R>>, step: &AdamStep) -> V
         }
         done.push(new);
     }
+    if total == 0 {
+        // Only empty tensors: nothing to update, and no grid to launch.
+        return done;
+    }
     let (cube_count, cube_dim) = grid(&client, total);
     let [params, grads, moments_1, moments_2] = inputs;
     let [new_params, new_moments_1, new_moments_2] = outputs;
