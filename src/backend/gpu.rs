@@ -5,11 +5,11 @@
 /// too few GPU threads (see [`crate::kernels::gpu`]): the conv weight and bias gradients
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
-/// [`crate::backend::gpu_conv`] chooses; Adam (one kernel for all parameters), ReLU and the
-/// cross-entropy loss, and a hidden fully connected layer's bias add with its ReLU (one kernel
-/// each, one for each gradient), and max pooling's gradient are
-/// [`crate::kernels::gpu_fused`]. Burn 0.21's
-/// wgpu and CUDA backends are the same generic `CubeBackend`, so one body serves both.
+/// [`crate::backend::gpu_conv`] chooses; the kernels of [`crate::kernels::gpu_fused`] run
+/// Adam (one launch for all parameters), ReLU, the cross-entropy loss and a hidden fully
+/// connected layer's bias add with its ReLU (one launch each, and one for each gradient), and
+/// max pooling's gradient. Burn 0.21's wgpu and CUDA backends are the same generic
+/// `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
         impl $crate::backend::NetBackend for $backend {
