@@ -103,12 +103,7 @@ fn relu_kernel(x: &LinearView<f32>, y: &mut LinearView<f32, ReadWrite>) {
     if !y.is_in_bounds(ABSOLUTE_POS) {
         terminate!();
     }
-    let v = x[ABSOLUTE_POS];
-    if v <= f32::new(0.0) {
-        y[ABSOLUTE_POS] = f32::new(0.0);
-    } else {
-        y[ABSOLUTE_POS] = v;
-    }
+    y[ABSOLUTE_POS] = relu_of(x[ABSOLUTE_POS]);
 }
 
 #[cube(launch, address_type = "dynamic")]
@@ -116,11 +111,29 @@ fn relu_backward_kernel(output: &LinearView<f32>, dy: &LinearView<f32>, dx: &mut
     if !dx.is_in_bounds(ABSOLUTE_POS) {
         terminate!();
     }
-    if output[ABSOLUTE_POS] <= f32::new(0.0) {
-        dx[ABSOLUTE_POS] = f32::new(0.0);
-    } else {
-        dx[ABSOLUTE_POS] = dy[ABSOLUTE_POS];
+    dx[ABSOLUTE_POS] = relu_grad_of(output[ABSOLUTE_POS], dy[ABSOLUTE_POS]);
+}
+
+/// Burn's ReLU of one value: `v ≤ 0` (−0 included) gives +0, anything else, NaN included,
+/// passes. Every kernel here that applies ReLU takes it from this one place.
+#[cube]
+fn relu_of(v: f32) -> f32 {
+    let mut y = v;
+    if v <= f32::new(0.0) {
+        y = f32::new(0.0);
     }
+    y
+}
+
+/// Burn's ReLU gradient of one element from ReLU's `output`: `dy`, except 0 where
+/// `output ≤ 0` (a NaN output passes `dy`, as Burn's `relu_backward` does).
+#[cube]
+fn relu_grad_of(output: f32, dy: f32) -> f32 {
+    let mut g = dy;
+    if output <= f32::new(0.0) {
+        g = f32::new(0.0);
+    }
+    g
 }
 
 /// The log-sum-exp of row `row` of `logits` (its `c` entries `stride` apart from `start`) as
@@ -212,7 +225,7 @@ fn conv_bias_grad_kernel(dy: &Tensor<f32>, db: &mut Tensor<f32>, #[comptime] cub
 }
 
 /// `y = relu(z + bias)` for `z` `[N, F]` (any layout) and `bias` `[F]`, into the contiguous
-/// `y`, one unit per element, with Burn's ReLU rule (`≤ 0` gives 0; NaN passes).
+/// `y`, one unit per element, with Burn's ReLU rule (`relu_of`).
 #[cube(launch)]
 fn bias_relu_kernel(z: &Tensor<f32>, bias: &Tensor<f32>, y: &mut Tensor<f32>) {
     if ABSOLUTE_POS >= y.len() {
@@ -220,17 +233,12 @@ fn bias_relu_kernel(z: &Tensor<f32>, bias: &Tensor<f32>, y: &mut Tensor<f32>) {
     }
     let features = y.shape(1);
     let (n, f) = (ABSOLUTE_POS / features, ABSOLUTE_POS % features);
-    let v = z[n * z.stride(0) + f * z.stride(1)] + bias[f * bias.stride(0)];
-    if v <= f32::new(0.0) {
-        y[ABSOLUTE_POS] = f32::new(0.0);
-    } else {
-        y[ABSOLUTE_POS] = v;
-    }
+    y[ABSOLUTE_POS] = relu_of(z[n * z.stride(0) + f * z.stride(1)] + bias[f * bias.stride(0)]);
 }
 
 /// The gradients of [`bias_relu_kernel`] from its output `y` and the output gradient `dy`
-/// (both `[N, F]`, any layout): `dz = dy` where `y > 0`, else 0 (into the contiguous `dz`),
-/// and `dbias[f] = Σₙ dz[n, f]`, one cube of `cube_size` units per feature `f`.
+/// (both `[N, F]`, any layout): `dz`, ReLU's gradient (`relu_grad_of`, into the contiguous
+/// `dz`), and `dbias[f] = Σₙ dz[n, f]`, one cube of `cube_size` units per feature `f`.
 #[cube(launch)]
 fn bias_relu_backward_kernel(
     y: &Tensor<f32>,
@@ -244,10 +252,7 @@ fn bias_relu_backward_kernel(
     let mut sum = f32::new(0.0);
     let mut n = UNIT_POS_X as usize;
     while n < rows {
-        let mut g = f32::new(0.0);
-        if y[n * y.stride(0) + f * y.stride(1)] > f32::new(0.0) {
-            g = dy[n * dy.stride(0) + f * dy.stride(1)];
-        }
+        let g = relu_grad_of(y[n * y.stride(0) + f * y.stride(1)], dy[n * dy.stride(0) + f * dy.stride(1)]);
         dz[n * features + f] = g;
         sum += g;
         n += cube_size;
