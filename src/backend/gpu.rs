@@ -26,7 +26,7 @@ macro_rules! gpu_net_backend {
                 });
                 match f32s {
                     true => gpu_fused::adam_updates(updates, step),
-                    false => updates.into_iter().map(|(p, g, m)| step.apply::<Self>(p, g, m)).collect(),
+                    false => step.apply_each::<Self>(updates),
                 }
             }
 

@@ -39,7 +39,7 @@ pub trait NetBackend: Backend {
         updates: Vec<crate::train::fused_adam::AdamInput<Self>>,
         step: &crate::train::fused_adam::AdamStep,
     ) -> Vec<crate::train::fused_adam::AdamOutput<Self>> {
-        updates.into_iter().map(|(param, grad, moments)| step.apply::<Self>(param, grad, moments)).collect()
+        step.apply_each::<Self>(updates)
     }
 
     /// `[N, C, H, W]` ⊛ `[O, C, kh, kw]` + bias `[O]` → `[N, O, H', W']`.

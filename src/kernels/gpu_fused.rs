@@ -526,7 +526,7 @@ pub fn bias_relu_takes<R: CubeRuntime>(z: &CubeTensor<R>, bias: &CubeTensor<R>) 
 /// add and the ReLU after it in one launch (Burn's are three: the add, a comparison and a
 /// masked fill; nnlab's ReLU made them two).
 pub fn bias_relu<R: CubeRuntime>(z: CubeTensor<R>, bias: CubeTensor<R>) -> CubeTensor<R> {
-    let y = empty_device_dtype(z.client.clone(), z.device.clone(), z.shape(), DType::F32);
+    let y = empty_like(&z);
     let client = z.client.clone();
     let (cube_count, cube_dim) = grid(&client, z.shape().num_elements());
     bias_relu_kernel::launch::<R>(
@@ -546,7 +546,7 @@ pub fn bias_relu<R: CubeRuntime>(z: CubeTensor<R>, bias: CubeTensor<R>) -> CubeT
 pub fn bias_relu_backward<R: CubeRuntime>(y: CubeTensor<R>, dy: CubeTensor<R>) -> (CubeTensor<R>, CubeTensor<R>) {
     let shape = y.shape();
     let (client, device) = (y.client.clone(), y.device.clone());
-    let dz = empty_device_dtype(client.clone(), device.clone(), shape.clone(), DType::F32);
+    let dz = empty_like(&y);
     let dbias = empty_device_dtype(client.clone(), device, [shape[1]].into(), DType::F32);
     let cube_size = cube_size_for(&client, shape[0]);
     bias_relu_backward_kernel::launch::<R>(

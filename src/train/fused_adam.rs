@@ -56,8 +56,14 @@ impl AdamStep {
         }
     }
 
-    /// One update in Burn's tensor ops (what [`NetBackend::nn_adam_updates`] does by default,
-    /// tensor by tensor): the new parameter and moments, shaped as `param`.
+    /// [`Self::apply`] to each parameter tensor in turn: what [`NetBackend::nn_adam_updates`]
+    /// does by default, and where a backend's own kernel does not take the tensors.
+    pub fn apply_each<B: Backend>(&self, updates: Vec<AdamInput<B>>) -> Vec<AdamOutput<B>> {
+        updates.into_iter().map(|(param, grad, moments)| self.apply::<B>(param, grad, moments)).collect()
+    }
+
+    /// One update of one parameter tensor in Burn's tensor ops: the new parameter and
+    /// moments, shaped as `param`.
     pub fn apply<B: Backend>(
         &self,
         param: FloatTensor<B>,
