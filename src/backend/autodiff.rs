@@ -7,6 +7,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{Tensor, TensorPrimitive};
 
@@ -162,6 +163,27 @@ impl<B: NetBackend> Backward<B, 2> for BiasReluStep {
     }
 }
 
+/// The backward step of [`NetBackend::nn_bias_cross_entropy`] under autodiff: keeps the
+/// logits and the targets, and asks the inner backend for both gradients at once.
+#[derive(Debug)]
+struct BiasCrossEntropyStep;
+
+impl<B: NetBackend> Backward<B, 2> for BiasCrossEntropyStep {
+    type State = (FloatTensor<B>, IntTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_z, node_bias] = ops.parents;
+        let dloss = grads.consume::<B>(&ops.node);
+        let (logits, targets) = ops.state;
+        let (dz, dbias) = B::nn_bias_cross_entropy_backward(logits, targets, dloss);
+        for (node, grad) in [(node_z, dz), (node_bias, dbias)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
 impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
     fn nn_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
         match CrossEntropyStep.prepare::<C>([logits.node.clone()]).compute_bound().stateful() {
@@ -170,6 +192,24 @@ impl<B: NetBackend, C: CheckpointStrategy> NetBackend for Autodiff<B, C> {
                 prep.finish((logits.primitive, targets), loss)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::nn_cross_entropy(logits.primitive, targets)),
+        }
+    }
+
+    fn nn_bias_cross_entropy(
+        z: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        // The loss is the step's output; the logits leave the graph as a value.
+        match BiasCrossEntropyStep.prepare::<C>([z.node.clone(), bias.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (loss, logits) = B::nn_bias_cross_entropy(z.primitive, bias.primitive, targets.clone());
+                (prep.finish((logits.clone(), targets), loss), Self::from_inner(logits))
+            }
+            OpsKind::UnTracked(prep) => {
+                let (loss, logits) = B::nn_bias_cross_entropy(z.primitive, bias.primitive, targets);
+                (prep.finish(loss), Self::from_inner(logits))
+            }
         }
     }
 

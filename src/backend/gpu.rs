@@ -6,9 +6,9 @@
 /// (im2col + a batched matrix product) and, in evaluation, the fully connected layer (its
 /// reduction split into slices); the forward convolution is the kernel
 /// [`crate::backend::gpu_conv`] chooses; the kernels of [`crate::kernels::gpu_fused`] run
-/// Adam (one launch for all parameters), ReLU, the cross-entropy loss and a hidden fully
-/// connected layer's bias add with its ReLU (one launch each, and one for each gradient), and
-/// max pooling's gradient. Burn 0.21's wgpu and CUDA backends are the same generic
+/// Adam (one launch for all parameters), ReLU, the cross-entropy loss (alone, and with the
+/// prediction layer's bias add before it) and a hidden fully connected layer's bias add with
+/// its ReLU (one launch each, and one for each gradient), and max pooling's gradient. Burn 0.21's wgpu and CUDA backends are the same generic
 /// `CubeBackend`, so one body serves both.
 macro_rules! gpu_net_backend {
     ($backend:ty) => {
@@ -37,7 +37,7 @@ macro_rules! gpu_net_backend {
                 use $crate::kernels::gpu_fused;
                 match gpu_fused::bias_relu_takes(&z, &bias) {
                     true => gpu_fused::bias_relu(z, bias),
-                    false => Self::nn_relu($crate::backend::burn_ops::add_bias::<Self>(z, bias)),
+                    false => $crate::backend::composed::bias_relu::<Self>(z, bias),
                 }
             }
 
@@ -49,10 +49,31 @@ macro_rules! gpu_net_backend {
                 use $crate::kernels::gpu_fused;
                 match gpu_fused::all_f32(&[&y, &dy]) && y.shape().num_dims() == 2 && y.shape() == dy.shape() {
                     true => gpu_fused::bias_relu_backward(y, dy),
-                    false => {
-                        let dz = Self::nn_relu_backward(y, dy);
-                        (dz.clone(), $crate::backend::burn_ops::sum_rows::<Self>(dz))
-                    }
+                    false => $crate::backend::composed::bias_relu_backward::<Self>(y, dy),
+                }
+            }
+
+            fn nn_bias_cross_entropy(
+                z: burn::tensor::ops::FloatTensor<Self>,
+                bias: burn::tensor::ops::FloatTensor<Self>,
+                targets: burn::tensor::ops::IntTensor<Self>,
+            ) -> (burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>) {
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::bias_cross_entropy_takes(&z, &bias, &targets) {
+                    true => gpu_fused::bias_cross_entropy(z, bias, targets),
+                    false => $crate::backend::composed::bias_cross_entropy::<Self>(z, bias, targets),
+                }
+            }
+
+            fn nn_bias_cross_entropy_backward(
+                logits: burn::tensor::ops::FloatTensor<Self>,
+                targets: burn::tensor::ops::IntTensor<Self>,
+                dloss: burn::tensor::ops::FloatTensor<Self>,
+            ) -> (burn::tensor::ops::FloatTensor<Self>, burn::tensor::ops::FloatTensor<Self>) {
+                use $crate::kernels::gpu_fused;
+                match gpu_fused::cross_entropy_takes(&logits, &targets) && gpu_fused::all_f32(&[&dloss]) {
+                    true => gpu_fused::bias_cross_entropy_backward(logits, targets, dloss),
+                    false => $crate::backend::composed::bias_cross_entropy_backward::<Self>(logits, targets, dloss),
                 }
             }
 

@@ -22,8 +22,8 @@ mod wgpu;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub use gpu::conv2d_implicit_gemm;
 pub use ops::{
-    NetBackend, TrainBackend, burn_ops, conv_options, conv2d, conv2d_relu, cross_entropy, linear, linear_relu,
-    max_pool2d, relu, sigmoid, stacked_conv2d,
+    NetBackend, TrainBackend, burn_ops, composed, conv_options, conv2d, conv2d_relu, cross_entropy, linear,
+    linear_cross_entropy, linear_relu, max_pool2d, relu, sigmoid, stacked_conv2d,
 };
 
 pub use subnormals::FlushSubnormals;

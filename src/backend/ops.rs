@@ -109,7 +109,7 @@ pub trait NetBackend: Backend {
     /// fully connected layer in training. By default Burn's add and [`Self::nn_relu`]; the
     /// GPU backends run one kernel.
     fn nn_bias_relu(z: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        Self::nn_relu(burn_ops::add_bias::<Self>(z, bias))
+        composed::bias_relu::<Self>(z, bias)
     }
 
     /// The gradients of [`Self::nn_bias_relu`] from its output `y` and the output gradient
@@ -117,8 +117,33 @@ pub trait NetBackend: Backend {
     /// `[F]`. By default [`Self::nn_relu_backward`] and Burn's sum; the GPU backends run one
     /// kernel.
     fn nn_bias_relu_backward(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let dz = Self::nn_relu_backward(y, dy);
-        (dz.clone(), burn_ops::sum_rows::<Self>(dz))
+        composed::bias_relu_backward::<Self>(y, dy)
+    }
+
+    /// The prediction layer's bias add and the loss: `logits = z + bias` for `z` `[N, C]` and
+    /// `bias` `[C]`, and their mean cross-entropy against `targets` `[N]` (as
+    /// [`Self::nn_cross_entropy`]); returns `(loss, logits)`. Under autodiff the loss is one
+    /// step whose backward is [`Self::nn_bias_cross_entropy_backward`], and the logits are a
+    /// value only: they carry no gradient. By default Burn's add and
+    /// [`Self::nn_cross_entropy`]; the GPU backends run one kernel.
+    fn nn_bias_cross_entropy(
+        z: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::bias_cross_entropy::<Self>(z, bias, targets)
+    }
+
+    /// The gradients of [`Self::nn_bias_cross_entropy`]'s loss from its `logits` `[N, C]`, the
+    /// `targets` and the loss's gradient `dloss` (one element): `(dz, dbias)`, the logits'
+    /// gradient `[N, C]` (as [`Self::nn_cross_entropy_backward`]) and its sum over the rows
+    /// `[C]`. By default those two ops; the GPU backends run one kernel.
+    fn nn_bias_cross_entropy_backward(
+        logits: FloatTensor<Self>,
+        targets: IntTensor<Self>,
+        dloss: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::bias_cross_entropy_backward::<Self>(logits, targets, dloss)
     }
 
     /// Convolution of K stacked members (`crate::model::stacked`): `x` `[K·N, C, H, W]`,
@@ -275,6 +300,23 @@ pub fn linear_relu<B: NetBackend, const D: usize>(
     )))
 }
 
+/// The prediction layer and the loss in one: `logits = x · weight + bias` (`x` `[N, …]`
+/// flattened to `[N, in]`, `weight` `[in, C]`, `bias` `[C]`) and their mean cross-entropy
+/// against `targets` `[N]`, through [`NetBackend::nn_linear`] (without the bias) and
+/// [`NetBackend::nn_bias_cross_entropy`]. Returns `(loss, logits)`: the loss has the value and
+/// gradients of Burn's `linear` followed by `CrossEntropyLoss`; under autodiff the logits
+/// carry no gradient (read them for accuracy).
+pub fn linear_cross_entropy<B: NetBackend, const D: usize>(
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Tensor<B, 1>,
+    targets: Tensor<B, 1, Int>,
+) -> (Tensor<B, 1>, Tensor<B, 2>) {
+    let z = B::nn_linear(x.into_primitive().tensor(), weight.into_primitive().tensor(), None);
+    let (loss, logits) = B::nn_bias_cross_entropy(z, bias.into_primitive().tensor(), targets.into_primitive());
+    (Tensor::from_primitive(TensorPrimitive::Float(loss)), Tensor::from_primitive(TensorPrimitive::Float(logits)))
+}
+
 /// [`NetBackend::nn_max_pool2d`] on tensors.
 pub fn max_pool2d<B: NetBackend>(x: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(B::nn_max_pool2d(x.into_primitive().tensor(), size)))
@@ -298,6 +340,52 @@ pub fn cross_entropy<B: NetBackend>(logits: Tensor<B, 2>, targets: Tensor<B, 1, 
         logits.into_primitive().tensor(),
         targets.into_primitive(),
     )))
+}
+
+/// [`NetBackend`]'s defaults that are compositions of its other methods, as functions, so
+/// that a backend which overrides one of them can fall back to the default (for shapes or
+/// dtypes its kernel does not take).
+pub mod composed {
+    use super::{NetBackend, burn_ops};
+    use burn::tensor::ops::{FloatTensor, IntTensor};
+
+    /// The default of [`NetBackend::nn_bias_relu`]: Burn's bias add, then
+    /// [`NetBackend::nn_relu`].
+    pub fn bias_relu<B: NetBackend>(z: FloatTensor<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+        B::nn_relu(burn_ops::add_bias::<B>(z, bias))
+    }
+
+    /// The default of [`NetBackend::nn_bias_relu_backward`]: [`NetBackend::nn_relu_backward`],
+    /// then Burn's sum over the rows.
+    pub fn bias_relu_backward<B: NetBackend>(
+        y: FloatTensor<B>,
+        dy: FloatTensor<B>,
+    ) -> (FloatTensor<B>, FloatTensor<B>) {
+        let dz = B::nn_relu_backward(y, dy);
+        (dz.clone(), burn_ops::sum_rows::<B>(dz))
+    }
+
+    /// The default of [`NetBackend::nn_bias_cross_entropy`]: Burn's bias add, then
+    /// [`NetBackend::nn_cross_entropy`].
+    pub fn bias_cross_entropy<B: NetBackend>(
+        z: FloatTensor<B>,
+        bias: FloatTensor<B>,
+        targets: IntTensor<B>,
+    ) -> (FloatTensor<B>, FloatTensor<B>) {
+        let logits = burn_ops::add_bias::<B>(z, bias);
+        (B::nn_cross_entropy(logits.clone(), targets), logits)
+    }
+
+    /// The default of [`NetBackend::nn_bias_cross_entropy_backward`]:
+    /// [`NetBackend::nn_cross_entropy_backward`], then Burn's sum over the rows.
+    pub fn bias_cross_entropy_backward<B: NetBackend>(
+        logits: FloatTensor<B>,
+        targets: IntTensor<B>,
+        dloss: FloatTensor<B>,
+    ) -> (FloatTensor<B>, FloatTensor<B>) {
+        let dz = B::nn_cross_entropy_backward(logits, targets, dloss);
+        (dz.clone(), burn_ops::sum_rows::<B>(dz))
+    }
 }
 
 /// Burn's own ops on primitives, as nnlab's nets use them: the defaults of [`NetBackend`]

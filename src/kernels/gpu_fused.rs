@@ -1,7 +1,9 @@
 //! Small work that Burn runs as several GPU kernels, each as one kernel of its own
 //! (CubeCL, so the same code serves wgpu and CUDA): Adam's update of all of a net's
 //! parameter tensors ([`adam_updates`]), ReLU and its gradient ([`relu`], [`relu_backward`]),
-//! the cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), a
+//! the cross-entropy loss and its gradient ([`cross_entropy`], [`cross_entropy_backward`]), the
+//! same with the prediction layer's bias add before it ([`bias_cross_entropy`],
+//! [`bias_cross_entropy_backward`]), a
 //! conv's bias gradient ([`conv_bias_grad`]), a fully connected layer's bias add with the
 //! ReLU after it and their gradients ([`bias_relu`], [`bias_relu_backward`]), and max
 //! pooling's gradient ([`max_pool_backward`]).
@@ -27,6 +29,10 @@
 //!   Burn's autodiff 17 more, for every net (26 of cnn4's 92). Here the loss is one launch
 //!   (one cube: a unit per row, the rows' losses summed in shared memory) and its gradient
 //!   one more (a unit per logit, each computing its row's softmax again: ten classes).
+//! - The prediction layer's bias add comes right before the loss, and its bias gradient, the
+//!   logits' gradient summed over the rows, right after the loss's gradient: the add and the
+//!   loss are one launch here ([`bias_cross_entropy`]), and so are both gradients
+//!   ([`bias_cross_entropy_backward`], a cube per class): two launches fewer for every net.
 //! - A conv's bias gradient, the output gradient summed over images and positions, was two
 //!   of Burn's reductions in a row; here one launch ([`conv_bias_grad`], a cube per channel).
 //! - A hidden fully connected layer in training was a product, a bias add and ReLU, and in
@@ -154,6 +160,32 @@ fn row_max_and_log_sum_exp(logits: &Tensor<f32>, start: usize, stride: usize, c:
     (max, sum.ln())
 }
 
+/// Row `r`'s loss term, the log-softmax of `logits` at the row's target, as Burn takes it:
+/// `(x − max) − log Σ exp(x − max)`; the row's `c` entries are `stride` apart from `start`.
+#[cube]
+fn log_softmax_at_target(logits: &Tensor<f32>, targets: &Tensor<i32>, r: usize, start: usize, stride: usize) -> f32 {
+    let (max, log_sum_exp) = row_max_and_log_sum_exp(logits, start, stride, logits.shape(1));
+    let target = u32::cast_from(targets[r * targets.stride(0)]) as usize;
+    (logits[start + target * stride] - max) - log_sum_exp
+}
+
+/// The mean cross-entropy's gradient at `logits[r, j]` (`[N, C]`, any layout), given the
+/// loss's gradient `dloss`: `(softmax − onehot(target)) · dloss / N`, the row's softmax
+/// computed again (ten classes).
+#[cube]
+fn cross_entropy_grad_at(logits: &Tensor<f32>, targets: &Tensor<i32>, dloss: &Tensor<f32>, r: usize, j: usize) -> f32 {
+    let (n, c) = (logits.shape(0), logits.shape(1));
+    let (start, col_stride) = (r * logits.stride(0), logits.stride(1));
+    let (max, log_sum_exp) = row_max_and_log_sum_exp(logits, start, col_stride, c);
+    let p = (logits[start + j * col_stride] - max - log_sum_exp).exp();
+    let target = u32::cast_from(targets[r * targets.stride(0)]) as usize;
+    let mut g = p;
+    if j == target {
+        g = p - f32::new(1.0);
+    }
+    g * dloss[0] / f32::cast_from(n as u32)
+}
+
 /// The mean cross-entropy of `logits` `[N, C]` against `targets` `[N]`, in one cube of
 /// `cube_size` units (a power of two): each unit sums the losses of rows `u`, `u + cube_size`,
 /// …, then the cube adds its partial sums in shared memory and unit 0 writes the mean.
@@ -165,22 +197,77 @@ fn cross_entropy_kernel(
     #[comptime] cube_size: usize,
 ) {
     let n = logits.shape(0);
-    let c = logits.shape(1);
     let (row_stride, col_stride) = (logits.stride(0), logits.stride(1));
     let unit = UNIT_POS_X as usize;
     let mut sum = f32::new(0.0);
     let mut r = unit;
     while r < n {
-        let start = r * row_stride;
-        let (max, log_sum_exp) = row_max_and_log_sum_exp(logits, start, col_stride, c);
-        let target = u32::cast_from(targets[r * targets.stride(0)]) as usize;
-        // log softmax at the target, as Burn: (x − max) − log Σ exp(x − max).
-        sum += (logits[start + target * col_stride] - max) - log_sum_exp;
+        sum += log_softmax_at_target(logits, targets, r, r * row_stride, col_stride);
         r += cube_size;
     }
     let total = cube_sum(sum, cube_size);
     if unit == 0 {
         loss[0] = f32::new(0.0) - total / f32::cast_from(n as u32);
+    }
+}
+
+/// The prediction layer's bias add and the mean cross-entropy of its result, in one cube of
+/// `cube_size` units (a power of two): each unit writes `logits = z + bias` for rows `u`,
+/// `u + cube_size`, … (`z` `[N, C]` in any layout, into the contiguous `logits`) and sums
+/// their losses from what it wrote; the cube adds the partial sums and unit 0 writes the mean.
+#[cube(launch)]
+fn bias_cross_entropy_kernel(
+    z: &Tensor<f32>,
+    bias: &Tensor<f32>,
+    targets: &Tensor<i32>,
+    logits: &mut Tensor<f32>,
+    loss: &mut Tensor<f32>,
+    #[comptime] cube_size: usize,
+) {
+    let n = z.shape(0);
+    let c = z.shape(1);
+    let unit = UNIT_POS_X as usize;
+    let mut sum = f32::new(0.0);
+    let mut r = unit;
+    while r < n {
+        for j in 0..c {
+            logits[r * c + j] = z[r * z.stride(0) + j * z.stride(1)] + bias[j * bias.stride(0)];
+        }
+        sum += log_softmax_at_target(logits, targets, r, r * c, 1);
+        r += cube_size;
+    }
+    let total = cube_sum(sum, cube_size);
+    if unit == 0 {
+        loss[0] = f32::new(0.0) - total / f32::cast_from(n as u32);
+    }
+}
+
+/// The gradients of [`bias_cross_entropy_kernel`]'s loss from its `logits` `[N, C]` (any
+/// layout) and the loss's gradient `dloss`: `dz`, the cross-entropy's gradient
+/// (`cross_entropy_grad_at`, into the contiguous `dz`), and `dbias[j] = Σₙ dz[n, j]`, one cube
+/// of `cube_size` units per class `j`.
+#[cube(launch)]
+fn bias_cross_entropy_backward_kernel(
+    logits: &Tensor<f32>,
+    targets: &Tensor<i32>,
+    dloss: &Tensor<f32>,
+    dz: &mut Tensor<f32>,
+    dbias: &mut Tensor<f32>,
+    #[comptime] cube_size: usize,
+) {
+    let j = CUBE_POS_X as usize;
+    let (rows, classes) = (logits.shape(0), logits.shape(1));
+    let mut sum = f32::new(0.0);
+    let mut r = UNIT_POS_X as usize;
+    while r < rows {
+        let g = cross_entropy_grad_at(logits, targets, dloss, r, j);
+        dz[r * classes + j] = g;
+        sum += g;
+        r += cube_size;
+    }
+    let total = cube_sum(sum, cube_size);
+    if UNIT_POS_X == 0 {
+        dbias[j] = total;
     }
 }
 
@@ -300,19 +387,8 @@ fn cross_entropy_backward_kernel(
     if ABSOLUTE_POS >= dlogits.len() {
         terminate!();
     }
-    let n = logits.shape(0);
     let c = logits.shape(1);
-    let (r, j) = (ABSOLUTE_POS / c, ABSOLUTE_POS % c);
-    let (row_stride, col_stride) = (logits.stride(0), logits.stride(1));
-    let start = r * row_stride;
-    let (max, log_sum_exp) = row_max_and_log_sum_exp(logits, start, col_stride, c);
-    let p = (logits[start + j * col_stride] - max - log_sum_exp).exp();
-    let target = u32::cast_from(targets[r * targets.stride(0)]) as usize;
-    let mut g = p;
-    if j == target {
-        g = p - f32::new(1.0);
-    }
-    dlogits[ABSOLUTE_POS] = g * dloss[0] / f32::cast_from(n as u32);
+    dlogits[ABSOLUTE_POS] = cross_entropy_grad_at(logits, targets, dloss, ABSOLUTE_POS / c, ABSOLUTE_POS % c);
 }
 
 /// Whether every tensor holds `f32` (what these kernels take; callers fall back to Burn's
@@ -672,4 +748,74 @@ pub fn cross_entropy_backward<R: CubeRuntime>(
         dlogits.clone().into_tensor_arg(),
     );
     dlogits
+}
+
+/// Whether [`bias_cross_entropy`] takes these tensors: what [`cross_entropy_takes`] takes as
+/// `z` and `targets`, and an `f32` `bias` `[C]` (callers fall back to
+/// [`crate::backend::composed`] otherwise).
+pub fn bias_cross_entropy_takes<R: CubeRuntime>(
+    z: &CubeTensor<R>,
+    bias: &CubeTensor<R>,
+    targets: &CubeTensor<R>,
+) -> bool {
+    let bias_shape = bias.shape();
+    cross_entropy_takes(z, targets)
+        && bias.dtype == DType::F32
+        && bias_shape.num_dims() == 1
+        && bias_shape[0] == z.shape()[1]
+}
+
+/// The prediction layer's bias add and the loss: `logits = z + bias` for `z` `[N, C]` and
+/// `bias` `[C]` (f32), and their mean cross-entropy against `targets` `[N]` (i32), as Burn's
+/// add and `CrossEntropyLoss` give them. Returns `(loss, logits)`, the loss one element, in
+/// one launch (one cube; the bias add and [`cross_entropy`] are two).
+pub fn bias_cross_entropy<R: CubeRuntime>(
+    z: CubeTensor<R>,
+    bias: CubeTensor<R>,
+    targets: CubeTensor<R>,
+) -> (CubeTensor<R>, CubeTensor<R>) {
+    let (client, device) = (z.client.clone(), z.device.clone());
+    let logits = empty_like(&z);
+    let loss = empty_device_dtype(client.clone(), device, [1].into(), DType::F32);
+    let cube_size = cube_size_for(&client, z.shape()[0]);
+    bias_cross_entropy_kernel::launch::<R>(
+        &client,
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(cube_size as u32),
+        z.into_tensor_arg(),
+        bias.into_tensor_arg(),
+        targets.into_tensor_arg(),
+        logits.clone().into_tensor_arg(),
+        loss.clone().into_tensor_arg(),
+        cube_size,
+    );
+    (loss, logits)
+}
+
+/// The gradients of [`bias_cross_entropy`]'s loss from its `logits` `[N, C]`, the `targets`
+/// and the loss's gradient `dloss` (one element): `(dz, dbias)`, `dz` `[N, C]` as
+/// [`cross_entropy_backward`] gives it and `dbias` `[C]` its sum over the rows, in one launch
+/// (a cube per class) where that gradient and Burn's bias gradient are two.
+pub fn bias_cross_entropy_backward<R: CubeRuntime>(
+    logits: CubeTensor<R>,
+    targets: CubeTensor<R>,
+    dloss: CubeTensor<R>,
+) -> (CubeTensor<R>, CubeTensor<R>) {
+    let shape = logits.shape();
+    let (client, device) = (logits.client.clone(), logits.device.clone());
+    let dz = empty_like(&logits);
+    let dbias = empty_device_dtype(client.clone(), device, [shape[1]].into(), DType::F32);
+    let cube_size = cube_size_for(&client, shape[0]);
+    bias_cross_entropy_backward_kernel::launch::<R>(
+        &client,
+        CubeCount::Static(shape[1] as u32, 1, 1),
+        CubeDim::new_1d(cube_size as u32),
+        logits.into_tensor_arg(),
+        targets.into_tensor_arg(),
+        dloss.into_tensor_arg(),
+        dz.clone().into_tensor_arg(),
+        dbias.clone().into_tensor_arg(),
+        cube_size,
+    );
+    (dz, dbias)
 }

@@ -10,7 +10,7 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, Relu, Sigmoid, Tanh};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::{Int, Tensor, backend::Backend};
 
 /// PyTorch's default initialisation: Kaiming-uniform with a = √5, i.e. weights and biases
 /// uniform in ±1/√fan_in.
@@ -160,43 +160,75 @@ impl<B: Backend> Net<B> {
 impl<B: NetBackend> Net<B> {
     /// Logits `[N, 10]` for images `[N, 3, 32, 32]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = Flow::Image(images);
-        let mut layers = self.layers.iter().peekable();
-        while let Some(layer) = layers.next() {
-            x = match layer {
-                Layer::Fc(fc) => {
-                    // Weight before bias: Burn initialises parameters lazily, on first
-                    // read, so this order fixes which random numbers each one gets.
-                    let weight = fc.weight.val();
-                    let bias = fc.bias.as_ref().map(|b| b.val());
-                    // A ReLU right after a layer with a bias goes with it, as one op.
-                    let relu = bias.is_some() && layers.next_if(|next| matches!(next, Layer::Relu(_))).is_some();
-                    // Images go in unflattened: the backend flattens them where it can
-                    // without a copy.
-                    Flow::Flat(match (x, bias) {
-                        (Flow::Image(x), Some(bias)) if relu => backend::linear_relu(x, weight, bias),
-                        (Flow::Flat(x), Some(bias)) if relu => backend::linear_relu(x, weight, bias),
-                        (Flow::Image(x), bias) => backend::linear(x, weight, bias),
-                        (Flow::Flat(x), bias) => backend::linear(x, weight, bias),
-                    })
-                }
-                Layer::Conv(conv) => {
-                    let x = match x {
-                        Flow::Image(x) => x,
-                        Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
-                    };
-                    // A ReLU right after the conv goes with it, as one op.
-                    let relu = layers.next_if(|next| matches!(next, Layer::Relu(_))).is_some();
-                    Flow::Image(conv_forward(conv, x, relu))
-                }
-                Layer::Pool(pool) => x.map(|x| backend::max_pool2d(x, pool.kernel_size[0]), |x| x),
-                Layer::Relu(_) => x.map(backend::relu, backend::relu),
-                Layer::Sigmoid(_) => x.map(backend::sigmoid, backend::sigmoid),
-                Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
-            };
-        }
-        x.flat()
+        forward_layers(Flow::Image(images), &self.layers).flat()
     }
+
+    /// The mean cross-entropy loss of the logits for `images` `[N, 3, 32, 32]` against class
+    /// indices `targets` `[N]`, and the logits: `(loss, logits)`, the values of
+    /// [`Net::forward`] and [`backend::cross_entropy`], with the prediction layer's bias add and
+    /// the loss as one op ([`backend::linear_cross_entropy`]). The loss has the gradients of
+    /// the two; under autodiff the logits carry none (a training step reads them for its
+    /// accuracy).
+    pub fn forward_loss(&self, images: Tensor<B, 4>, targets: Tensor<B, 1, Int>) -> (Tensor<B, 1>, Tensor<B, 2>) {
+        let Some((last, hidden)) = self.layers.split_last() else {
+            unreachable!("every spec ends with the prediction layer")
+        };
+        let x = forward_layers(Flow::Image(images), hidden);
+        match last {
+            Layer::Fc(fc) if fc.bias.is_some() => {
+                // Weight before bias, as in `forward_layers`.
+                let weight = fc.weight.val();
+                let bias = fc.bias.as_ref().map(|b| b.val()).expect("matched a bias");
+                match x {
+                    Flow::Image(x) => backend::linear_cross_entropy(x, weight, bias, targets),
+                    Flow::Flat(x) => backend::linear_cross_entropy(x, weight, bias, targets),
+                }
+            }
+            _ => {
+                let logits = forward_layers(x, std::slice::from_ref(last)).flat();
+                (backend::cross_entropy(logits.clone(), targets), logits.detach())
+            }
+        }
+    }
+}
+
+/// `layers` applied in order to `x`.
+fn forward_layers<B: NetBackend>(mut x: Flow<B>, layers: &[Layer<B>]) -> Flow<B> {
+    let mut layers = layers.iter().peekable();
+    while let Some(layer) = layers.next() {
+        x = match layer {
+            Layer::Fc(fc) => {
+                // Weight before bias: Burn initialises parameters lazily, on first
+                // read, so this order fixes which random numbers each one gets.
+                let weight = fc.weight.val();
+                let bias = fc.bias.as_ref().map(|b| b.val());
+                // A ReLU right after a layer with a bias goes with it, as one op.
+                let relu = bias.is_some() && layers.next_if(|next| matches!(next, Layer::Relu(_))).is_some();
+                // Images go in unflattened: the backend flattens them where it can
+                // without a copy.
+                Flow::Flat(match (x, bias) {
+                    (Flow::Image(x), Some(bias)) if relu => backend::linear_relu(x, weight, bias),
+                    (Flow::Flat(x), Some(bias)) if relu => backend::linear_relu(x, weight, bias),
+                    (Flow::Image(x), bias) => backend::linear(x, weight, bias),
+                    (Flow::Flat(x), bias) => backend::linear(x, weight, bias),
+                })
+            }
+            Layer::Conv(conv) => {
+                let x = match x {
+                    Flow::Image(x) => x,
+                    Flow::Flat(_) => unreachable!("checked by ArchSpec::shapes"),
+                };
+                // A ReLU right after the conv goes with it, as one op.
+                let relu = layers.next_if(|next| matches!(next, Layer::Relu(_))).is_some();
+                Flow::Image(conv_forward(conv, x, relu))
+            }
+            Layer::Pool(pool) => x.map(|x| backend::max_pool2d(x, pool.kernel_size[0]), |x| x),
+            Layer::Relu(_) => x.map(backend::relu, backend::relu),
+            Layer::Sigmoid(_) => x.map(backend::sigmoid, backend::sigmoid),
+            Layer::Tanh(a) => x.map(|x| a.forward(x), |x| a.forward(x)),
+        };
+    }
+    x
 }
 
 /// One conv layer, followed by ReLU where `relu`, through [`NetBackend::nn_conv2d`] or

@@ -4,15 +4,14 @@
 //! from Burn's `DataLoader` over [`crate::data::dataset::CifarDataset`] (example
 //! `burn_learner`). nnlab's studies keep their own loop ([`super::train`]).
 
-use crate::backend::{NetBackend, TrainBackend, cross_entropy};
+use crate::backend::{NetBackend, TrainBackend};
 use crate::data::dataset::CifarBatch;
 use crate::model::Net;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
 /// The loss, logits and labels of a batch, as burn-train's classification metrics take them.
 fn classify<B: NetBackend>(net: &Net<B>, batch: CifarBatch<B>) -> ClassificationOutput<B> {
-    let output = net.forward(batch.images);
-    let loss = cross_entropy(output.clone(), batch.labels.clone());
+    let (loss, output) = net.forward_loss(batch.images, batch.labels.clone());
     ClassificationOutput { loss, output, targets: batch.labels }
 }
 

@@ -2,7 +2,7 @@
 //! loss, backward, optimiser update. What the loop records stays on the device, so a step
 //! that records nothing never waits for the device.
 
-use crate::backend::{TrainBackend, cross_entropy};
+use crate::backend::TrainBackend;
 use crate::model::Net;
 use crate::model::net::FirstWeight;
 use burn::optim::{GradientsParams, Optimizer};
@@ -30,7 +30,7 @@ pub struct StepOutput<B: burn::tensor::backend::Backend> {
 }
 
 /// One step of `optim` on `model` with batch `x` `[N, 3, 32, 32]`, labels `y` `[N]` and
-/// learning rate `lr`, on the mean cross-entropy loss ([`cross_entropy`], the value and
+/// learning rate `lr`, on the mean cross-entropy loss ([`Net::forward_loss`], the value and
 /// gradient of Burn's `CrossEntropyLoss`); returns the updated model and what `record` asked
 /// for.
 pub fn train_step<B: TrainBackend, O: Optimizer<Net<B>, B>>(
@@ -41,8 +41,7 @@ pub fn train_step<B: TrainBackend, O: Optimizer<Net<B>, B>>(
     lr: f64,
     record: StepRecord,
 ) -> (Net<B>, StepOutput<B::InnerBackend>) {
-    let logits = model.forward(x);
-    let loss = cross_entropy(logits.clone(), y.clone());
+    let (loss, logits) = model.forward_loss(x, y.clone());
     let mut out = StepOutput { loss: None, correct: None, first_grad_norm: None };
     if record.loss_and_accuracy {
         out.loss = Some(loss.clone().inner());

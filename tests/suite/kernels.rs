@@ -365,6 +365,89 @@ fn linear_relu_equals_burns<B: TrainBackend>(device: &B::Device) {
     }
 }
 
+/// The loss and logits of `layer(x, weight, bias, targets)` on `B` under autodiff (a
+/// prediction layer and its loss), and the gradients of 2.5 × the loss with respect to `x`,
+/// `weight` and `bias` (in that order, end to end), for `x` `[N, 3, 4, 5]` read flat
+/// (`[N, 60]`), weight `[60, C]`, bias `[C]` and `targets` `[N]`.
+fn linear_loss_and_gradients<B: AutodiffBackend>(
+    (x, weight, bias, targets): (&[f32], &[f32], &[f32], &[i64]),
+    device: &B::Device,
+    layer: impl Fn(Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1, Int>) -> (Tensor<B, 1>, Tensor<B, 2>),
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (n, c) = (targets.len(), bias.len());
+    let x = Tensor::<B, 4>::from_data(TensorData::new(x.to_vec(), [n, 3, 4, 5]), device).require_grad();
+    let weight = Tensor::<B, 2>::from_data(TensorData::new(weight.to_vec(), [60, c]), device).require_grad();
+    let bias = Tensor::<B, 1>::from_data(TensorData::new(bias.to_vec(), [c]), device).require_grad();
+    let y = Tensor::<B, 1, Int>::from_data(TensorData::new(targets.to_vec(), [n]), device);
+    let (loss, logits) = layer(x.clone(), weight.clone(), bias.clone(), y);
+    let grads = loss.clone().mul_scalar(2.5).backward();
+    let mut gradients = host(x.grad(&grads).expect("x has a gradient"));
+    gradients.extend(host(weight.grad(&grads).expect("the weight has a gradient")));
+    gradients.extend(host(bias.grad(&grads).expect("the bias has a gradient")));
+    (host(loss.inner()), host(logits.inner()), gradients)
+}
+
+/// `nnlab::backend::linear_cross_entropy` (the prediction layer and the loss: Burn's product,
+/// then `nn_bias_cross_entropy` as one step) on `B` against Burn's `linear` and
+/// `CrossEntropyLoss` on ndarray, differentiated by Burn's autodiff: the loss, the logits and
+/// the gradients of the input, the weight and the bias, for batches of one row, of a few, of
+/// the homework's 50 and of more rows than a GPU cube has units, with biases up to ±100 (e^100
+/// overflows f32: only a max-shifted log-sum-exp survives). The logits it returns carry no
+/// gradient.
+fn linear_cross_entropy_equals_burns<B: TrainBackend>(device: &B::Device) {
+    for (n, c) in [(1, 10), (7, 3), (50, 10), (300, 10)] {
+        let wave = |len: usize, k: usize| -> Vec<f32> {
+            (0..len).map(|i| ((i * k % 211) as f32 / 105.0 - 1.0) * 0.5).collect()
+        };
+        let bias: Vec<f32> = wave(c, 37).iter().map(|b| b * 200.0).collect();
+        let targets: Vec<i64> = (0..n).map(|i| (i * 7 % c) as i64).collect();
+        let (x, weight) = (wave(n * 60, 7919), wave(60 * c, 613));
+        let inputs = (&x[..], &weight[..], &bias[..], &targets[..]);
+        let (loss, logits, grads) = linear_loss_and_gradients::<B>(inputs, device, |x, w, b, y| {
+            let (loss, logits) = nnlab::backend::linear_cross_entropy(x, w, b, y);
+            assert!(!logits.is_require_grad(), "{n}×{c}: the logits are a value, not part of the graph");
+            (loss, logits)
+        });
+        let (loss_burn, logits_burn, grads_burn) =
+            linear_loss_and_gradients::<Nd>(inputs, &Default::default(), |x, w, b, y| {
+                let logits = burn::tensor::module::linear(x.flatten::<2>(1, 3), w, Some(b));
+                (CrossEntropyLossConfig::new().init(&Default::default()).forward(logits.clone(), y), logits)
+            });
+        assert_close(&format!("linear + cross-entropy loss {n}×{c}"), &loss, &loss_burn);
+        assert_close(&format!("linear + cross-entropy logits {n}×{c}"), &logits, &logits_burn);
+        assert_close(&format!("linear + cross-entropy gradients {n}×{c}"), &grads, &grads_burn);
+        assert!(loss_burn[0].is_finite() && loss_burn[0] > 1.0, "{n}×{c}: a loss this far from the targets is large");
+    }
+}
+
+#[test]
+fn linear_cross_entropy_and_its_gradients_equal_burns_on_ndarray() {
+    linear_cross_entropy_equals_burns::<Nd>(&Default::default());
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn linear_cross_entropy_and_its_gradients_equal_burns_on_flex() {
+    linear_cross_entropy_equals_burns::<Flex>(&Default::default());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn linear_cross_entropy_and_its_gradients_equal_burns_on_wgpu() {
+    // wgpu runs `kernels::gpu_fused`'s bias-add-and-loss kernel and its gradient kernel.
+    crate::common::on_wgpu("linear_cross_entropy_on_wgpu", |device| {
+        linear_cross_entropy_equals_burns::<burn::backend::Autodiff<burn::backend::Wgpu>>(&device);
+    });
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn linear_cross_entropy_and_its_gradients_equal_burns_on_cuda() {
+    crate::common::on_cuda("linear_cross_entropy_on_cuda", |device| {
+        linear_cross_entropy_equals_burns::<burn::backend::Autodiff<burn::backend::Cuda>>(&device);
+    });
+}
+
 #[test]
 fn linear_relu_and_its_gradients_equal_burns_on_ndarray() {
     linear_relu_equals_burns::<Nd>(&Default::default());
