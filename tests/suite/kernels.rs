@@ -103,13 +103,20 @@ impl<B: AutodiffBackend> ModuleMapper<B> for ValueSetter {
 }
 
 /// One forward and backward of `net` on a fixed batch: the logits and every parameter's
-/// gradient of the cross-entropy loss.
-fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f32>, Vec<f32>) {
+/// gradient of the cross-entropy loss, computed as the training step computes them
+/// (`Net::forward_loss`) where `as_trained`, else by `Net::forward` and Burn's
+/// `CrossEntropyLoss`.
+fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device, as_trained: bool) -> (Vec<f32>, Vec<f32>) {
     let pixels: Vec<f32> = (0..6 * 3 * 32 * 32).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
     let x = Tensor::<B, 4>::from_data(TensorData::new(pixels, [6, 3, 32, 32]), device);
     let y = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![0i64, 3, 9, 1, 1, 7], [6]), device);
-    let logits = net.forward(x);
-    let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), y);
+    let (loss, logits) = match as_trained {
+        true => net.forward_loss(x, y),
+        false => {
+            let logits = net.forward(x);
+            (CrossEntropyLossConfig::new().init(device).forward(logits.clone(), y), logits)
+        }
+    };
     let grads = loss.backward();
     let mut collector = GradCollector::<B> { grads: &grads, out: Vec::new() };
     net.visit(&mut collector);
@@ -118,7 +125,8 @@ fn logits_and_grads<B: TrainBackend>(net: &Net<B>, device: &B::Device) -> (Vec<f
 
 /// Builds `arch` on ndarray (Burn's own conv2d, pooling and linear) and the same weights on
 /// backend `F`, and checks that `F` gives the same evaluation logits, training logits and
-/// every parameter's gradient, with ReLU.
+/// every parameter's gradient (`F` through the training step's `Net::forward_loss`, ndarray
+/// through `Net::forward` and Burn's `CrossEntropyLoss`), with ReLU.
 fn same_logits_and_gradients_as_burns_ops<F: TrainBackend>(arch: &str, device: &F::Device) {
     same_logits_and_gradients_with::<F>(arch, Activation::Relu, device)
 }
@@ -139,8 +147,8 @@ fn same_logits_and_gradients_with<F: TrainBackend>(arch: &str, activation: Activ
     let eval_plain = host(plain.valid().forward(images.clone()));
     let images = Tensor::<F::InnerBackend, 4>::from_data(images.into_data(), device);
     assert_close(&format!("{arch} evaluation logits"), &host(fast.valid().forward(images)), &eval_plain);
-    let (logits_fast, grads_fast) = logits_and_grads(&fast, device);
-    let (logits_plain, grads_plain) = logits_and_grads(&plain, &Default::default());
+    let (logits_fast, grads_fast) = logits_and_grads(&fast, device, true);
+    let (logits_plain, grads_plain) = logits_and_grads(&plain, &Default::default(), false);
     assert_close(&format!("{arch} logits"), &logits_fast, &logits_plain);
     assert_eq!(grads_fast.len(), spec.param_count(), "{arch}: one gradient per parameter");
     assert_close(&format!("{arch} gradients"), &grads_fast, &grads_plain);
