@@ -186,6 +186,16 @@ fn cross_entropy_grad_at(logits: &Tensor<f32>, targets: &Tensor<i32>, dloss: &Te
     g * dloss[0] / f32::cast_from(n as u32)
 }
 
+/// The loss from each unit's `sum` of its rows' log-softmax at their targets, over a cube of
+/// `cube_size` units and `n` rows: minus their mean, written by unit 0 to `loss[0]`.
+#[cube]
+fn write_mean_loss(sum: f32, n: usize, loss: &mut Tensor<f32>, #[comptime] cube_size: usize) {
+    let total = cube_sum(sum, cube_size);
+    if UNIT_POS_X == 0 {
+        loss[0] = f32::new(0.0) - total / f32::cast_from(n as u32);
+    }
+}
+
 /// The mean cross-entropy of `logits` `[N, C]` against `targets` `[N]`, in one cube of
 /// `cube_size` units (a power of two): each unit sums the losses of rows `u`, `u + cube_size`,
 /// …, then the cube adds its partial sums in shared memory and unit 0 writes the mean.
@@ -198,17 +208,13 @@ fn cross_entropy_kernel(
 ) {
     let n = logits.shape(0);
     let (row_stride, col_stride) = (logits.stride(0), logits.stride(1));
-    let unit = UNIT_POS_X as usize;
     let mut sum = f32::new(0.0);
-    let mut r = unit;
+    let mut r = UNIT_POS_X as usize;
     while r < n {
         sum += log_softmax_at_target(logits, targets, r, r * row_stride, col_stride);
         r += cube_size;
     }
-    let total = cube_sum(sum, cube_size);
-    if unit == 0 {
-        loss[0] = f32::new(0.0) - total / f32::cast_from(n as u32);
-    }
+    write_mean_loss(sum, n, loss, cube_size);
 }
 
 /// The prediction layer's bias add and the mean cross-entropy of its result, in one cube of
@@ -226,9 +232,8 @@ fn bias_cross_entropy_kernel(
 ) {
     let n = z.shape(0);
     let c = z.shape(1);
-    let unit = UNIT_POS_X as usize;
     let mut sum = f32::new(0.0);
-    let mut r = unit;
+    let mut r = UNIT_POS_X as usize;
     while r < n {
         for j in 0..c {
             logits[r * c + j] = z[r * z.stride(0) + j * z.stride(1)] + bias[j * bias.stride(0)];
@@ -236,10 +241,7 @@ fn bias_cross_entropy_kernel(
         sum += log_softmax_at_target(logits, targets, r, r * c, 1);
         r += cube_size;
     }
-    let total = cube_sum(sum, cube_size);
-    if unit == 0 {
-        loss[0] = f32::new(0.0) - total / f32::cast_from(n as u32);
-    }
+    write_mean_loss(sum, n, loss, cube_size);
 }
 
 /// The gradients of [`bias_cross_entropy_kernel`]'s loss from its `logits` `[N, C]` (any
