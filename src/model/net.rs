@@ -175,10 +175,9 @@ impl<B: NetBackend> Net<B> {
         };
         let x = forward_layers(Flow::Image(images), hidden);
         match last {
-            Layer::Fc(fc) if fc.bias.is_some() => {
+            Layer::Fc(Linear { weight, bias: Some(bias), .. }) => {
                 // Weight before bias, as in `forward_layers`.
-                let weight = fc.weight.val();
-                let bias = fc.bias.as_ref().map(|b| b.val()).expect("matched a bias");
+                let (weight, bias) = (weight.val(), bias.val());
                 match x {
                     Flow::Image(x) => backend::linear_cross_entropy(x, weight, bias, targets),
                     Flow::Flat(x) => backend::linear_cross_entropy(x, weight, bias, targets),
